@@ -1,0 +1,52 @@
+# Two commands do everything on a fresh Debian 12 with Python 3.11:
+#   make demo   set up (apt packages, .venv with ROS 2 Kilted wheels) and run the simulated entrance
+#   make test   the same setup, then the whole test suite
+# Both are idempotent: a second run only checks stamps and goes straight to the job.
+SHELL := /bin/bash
+PYTHON ?= python3.11
+VENV := .venv
+PY := $(VENV)/bin/python
+OUT ?= build/demo
+SCENARIO ?=
+APT_PACKAGES := espeak-ng libportaudio2
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+# ROS 2 traffic never leaves this machine; logs stay in the build folder.
+export ROS_AUTOMATIC_DISCOVERY_RANGE := LOCALHOST
+export RMW_IMPLEMENTATION := rmw_fastrtps_cpp
+export ROS_LOG_DIR := $(CURDIR)/build/ros_log
+export PYTHONDONTWRITEBYTECODE := 1
+
+.PHONY: demo test setup system venv bench clean
+
+demo: setup
+	ROS_DOMAIN_ID=$${ROS_DOMAIN_ID:-$$(( $$$$ % 100 + 1 ))} $(PY) -m caexpo_robot.cli sim $(SCENARIO) --out $(OUT)
+
+test: setup
+	$(PY) -m pytest -q test
+
+bench: setup
+	for b in bench/*.py; do echo "== $$b"; $(PY) $$b || exit 1; done
+
+setup: system venv
+
+system: build/.system-stamp
+build/.system-stamp:
+	@mkdir -p build
+	@if ! dpkg -s $(APT_PACKAGES) >/dev/null 2>&1; then \
+	  echo "installing apt packages: $(APT_PACKAGES)"; \
+	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $(APT_PACKAGES); \
+	fi
+	@touch $@
+
+venv: $(VENV)/.stamp
+$(VENV)/.stamp: requirements/ros-pypi.txt requirements/runtime.txt requirements/test.txt requirements/constraints.txt setup.py
+	@[ -x $(PY) ] || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --disable-pip-version-check -c requirements/constraints.txt \
+	  -r requirements/ros-pypi.txt -r requirements/runtime.txt -r requirements/test.txt
+	$(PY) -m pip install -q --disable-pip-version-check --no-deps --no-build-isolation -e .
+	$(PY) -m pip check
+	@touch $@
+
+clean:
+	rm -rf build $(VENV) *.egg-info
