@@ -1,0 +1,397 @@
+"""The HTTP contract (/v1): FastAPI application over a Storage and the reply templates.
+
+Endpoints are plain `def` so FastAPI runs them on its worker threads; the storage layer (one SQLite
+connection per thread, or PostgreSQL) is what makes concurrent requests safe, not the event loop.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import time
+from typing import Annotated, Any, Literal, Optional
+
+from fastapi import FastAPI, Header, Path as PathParam, Query, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from . import service
+from .dialogue import INTENTS, Conversation, new_turn_id
+from .languages import LANGUAGES
+from .storage import Storage, StorageError
+
+API_VERSION = '1.0.0'
+log = logging.getLogger('caexpo_robot.assistant')
+
+Language = Literal[LANGUAGES]  # type: ignore[valid-type]
+Identifier = Annotated[str, Field(pattern=r'^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$',
+                                  description='letters, digits, ".", "_" and "-" (max 64)')]
+# Names a robot reads out or shows: no markup, no control characters.
+PlainText = Annotated[str, Field(min_length=1, max_length=120, pattern=r'^[^<>\x00-\x1f\x7f]+$')]
+IdempotencyKey = Annotated[Optional[str], Header(alias='Idempotency-Key', max_length=128,
+                                                 pattern=r'^[A-Za-z0-9_.:-]{1,128}$',
+                                                 description='retry-safe writes: the same key returns the first answer')]
+
+
+class ErrorDetail(BaseModel):
+    code: str = Field(description='machine-readable, e.g. invalid_request, slot_taken, unknown_session')
+    message: str
+    details: Optional[list[dict[str, Any]]] = None
+
+
+class ErrorBody(BaseModel):
+    error: ErrorDetail
+
+
+class VisitorHints(BaseModel):
+    name: Optional[PlainText] = None
+    company: Optional[PlainText] = None
+    contact: Optional[PlainText] = Field(None, description='phone or e-mail for meeting confirmations')
+
+
+class SessionCreate(BaseModel):
+    robot_id: Identifier
+    entrance: Identifier = Field(description='the robot\'s entrance id from the venue seed, e.g. entrance_a')
+    language: Language
+    visitor: Optional[VisitorHints] = None
+
+
+class SessionOut(BaseModel):
+    session_id: str
+    robot_id: str
+    entrance: str
+    language: Language
+    created_at: str
+
+
+class SessionEnded(BaseModel):
+    session_id: str
+    ended_at: str
+
+
+class TurnIn(BaseModel):
+    text: str = Field(min_length=1, max_length=500, pattern=r'^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$',
+                      description='what the visitor said (ASR output)')
+    language: Language
+    visitor: Optional[VisitorHints] = None
+
+
+class Action(BaseModel):
+    model_config = ConfigDict(extra='allow')
+    type: Literal['show_map', 'show_exhibitors', 'offer_slots', 'meeting_booked', 'meeting_cancelled',
+                  'show_events', 'call_staff', 'offer_call_staff']
+
+
+class TurnOut(BaseModel):
+    turn_id: str
+    session_id: str
+    reply: str = Field(description='the answer in the visitor\'s language, ready for TTS')
+    language: Language
+    intent: Literal[INTENTS]  # type: ignore[valid-type]
+    actions: list[Action]
+    end_session: bool
+
+
+class Health(BaseModel):
+    status: Literal['ok']
+    api_version: str
+    storage: Literal['sqlite', 'postgresql']
+    catalog_version: int
+    uptime_s: float
+
+
+class ExhibitorOut(BaseModel):
+    id: str
+    name: str
+    local_name: str
+    country: str
+    hall: str
+    hall_name: str
+    booth: str
+    products: list[str]
+    sectors: list[str]
+    description: str
+    score: Optional[int] = None
+
+
+class SlotOut(BaseModel):
+    day: str
+    start: str
+    end: str
+    free: bool
+
+
+class MeetingCreate(BaseModel):
+    exhibitor_id: Identifier
+    day: dt.date
+    start: str = Field(pattern=r'^([01]\d|2[0-3]):[0-5]\d$', description='slot start, HH:MM')
+    visitor_name: PlainText
+    contact: Optional[PlainText] = None
+    language: Language
+    session_id: Optional[Identifier] = None
+    robot_id: Optional[Identifier] = None
+
+
+class MeetingOut(BaseModel):
+    id: str
+    code: str
+    exhibitor_id: str
+    exhibitor_name: Optional[str] = None
+    booth: Optional[str] = None
+    hall: Optional[str] = None
+    day: str
+    start: str
+    end: str
+    visitor_name: str
+    contact: Optional[str] = None
+    language: str
+    session_id: Optional[str] = None
+    robot_id: Optional[str] = None
+    status: Literal['booked', 'cancelled']
+    created_at: str
+    cancelled_at: Optional[str] = None
+
+
+class StaffRequestCreate(BaseModel):
+    robot_id: Identifier
+    entrance: Identifier
+    language: Language
+    reason: Optional[str] = Field(None, max_length=200, pattern=r'^[^\x00-\x1f\x7f]*$')
+    session_id: Optional[Identifier] = None
+
+
+class StaffRequestOut(BaseModel):
+    id: str
+    robot_id: str
+    entrance: str
+    language: str
+    reason: str
+    session_id: Optional[str] = None
+    status: str
+    created_at: str
+
+
+class EventOut(BaseModel):
+    id: str
+    day: str
+    start: str
+    end: str
+    kind: str
+    title: str
+    place: str
+    place_name: str
+
+
+class DirectionsOut(BaseModel):
+    place: str
+    place_name: str
+    entrance: str
+    distance_m: int
+    bearing: str
+    floor: int
+    reply: str
+
+
+ERRORS = {400: {'model': ErrorBody}, 404: {'model': ErrorBody}, 413: {'model': ErrorBody},
+          422: {'model': ErrorBody}, 503: {'model': ErrorBody}}
+
+
+def error_response(status: int, code: str, message: str, details: Any = None) -> JSONResponse:
+    body: dict[str, Any] = {'code': code, 'message': message}
+    if details is not None:
+        body['details'] = details
+    return JSONResponse({'error': body}, status_code=status)
+
+
+class BodyLimit:
+    """Rejects request bodies over `limit` bytes with 413 before any parsing (a 1 MB paste cannot stall a worker)."""
+
+    def __init__(self, app, limit: int):
+        self.app, self.limit = app, limit
+
+    async def __call__(self, scope, receive, send):
+        if scope['type'] != 'http':
+            return await self.app(scope, receive, send)
+        declared = dict(scope.get('headers') or []).get(b'content-length')
+        if declared is not None and (not declared.isdigit() or int(declared) > self.limit):
+            return await self._reject(scope, receive, send)
+        chunks, size, more = [], 0, True
+        while more:
+            message = await receive()
+            if message['type'] == 'http.disconnect':
+                return
+            chunks.append(message.get('body', b''))
+            size += len(chunks[-1])
+            if size > self.limit:
+                return await self._reject(scope, receive, send)
+            more = message.get('more_body', False)
+        replayed = False
+
+        async def replay():
+            nonlocal replayed
+            if replayed:
+                return await receive()
+            replayed = True
+            return {'type': 'http.request', 'body': b''.join(chunks), 'more_body': False}
+        return await self.app(scope, replay, send)
+
+    async def _reject(self, scope, receive, send):
+        response = error_response(413, 'body_too_large', f'request bodies are limited to {self.limit} bytes')
+        await response(scope, receive, send)
+
+
+def create_app(storage: Storage, replies: dict, *, today: str | None = None, max_body_bytes: int = 65536,
+               catalog_refresh_s: float = 1.0) -> FastAPI:
+    """The application; `today` (YYYY-MM-DD) pins the expo day for demos and tests."""
+    started = time.monotonic()
+    catalogs = service.CatalogCache(storage, replies, catalog_refresh_s)
+    app = FastAPI(title='CAEXPO assistant API', version=API_VERSION,
+                  description='What a CAEXPO greeter robot asks the expo\'s assistant backend: sessions per '
+                              'visitor, conversational turns in 11 languages, exhibitor search, meeting '
+                              'booking, events, directions and staff calls. Errors always have the body '
+                              '{"error": {"code", "message", "details"?}}.')
+    app.state.storage = storage
+
+    @app.exception_handler(service.ApiError)
+    async def api_error(_request: Request, exc: service.ApiError):
+        return error_response(exc.status, exc.code, exc.message, exc.details)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid(_request: Request, exc: RequestValidationError):
+        details = [{'loc': list(e.get('loc', ())), 'msg': e.get('msg', ''), 'type': e.get('type', '')}
+                   for e in exc.errors()]
+        if any(d['type'] == 'json_invalid' for d in details):
+            return error_response(400, 'malformed_json', 'the request body is not valid JSON', details)
+        fields = ', '.join('.'.join(str(p) for p in d['loc'][1:]) or d['loc'][0] for d in details if d['loc'])
+        return error_response(422, 'invalid_request', f'invalid or missing fields: {fields}', details)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(_request: Request, exc: StarletteHTTPException):
+        codes = {404: 'not_found', 405: 'method_not_allowed'}
+        return error_response(exc.status_code, codes.get(exc.status_code, 'http_error'), str(exc.detail))
+
+    @app.exception_handler(StorageError)
+    async def storage_error(_request: Request, exc: StorageError):
+        log.error('storage failure: %s', exc)
+        return error_response(503, 'storage_unavailable', 'the assistant database is unavailable; retry later')
+
+    @app.exception_handler(Exception)
+    async def crash(_request: Request, exc: Exception):
+        log.exception('unhandled error')
+        return error_response(500, 'internal_error', 'the assistant failed on this request; it has been logged')
+
+    def respond(status_body: tuple[int, dict]) -> JSONResponse:
+        return JSONResponse(status_body[1], status_code=status_body[0])
+
+    @app.get('/v1/health', response_model=Health, tags=['meta'], responses=ERRORS)
+    def health():
+        return Health(status='ok', api_version=API_VERSION, storage=storage.engine,
+                      catalog_version=catalogs.get().version, uptime_s=round(time.monotonic() - started, 3))
+
+    @app.post('/v1/sessions', status_code=201, response_model=SessionOut, tags=['conversation'], responses=ERRORS)
+    def open_session(body: SessionCreate, idempotency_key: IdempotencyKey = None):
+        """Open a conversation for one visitor at one robot."""
+        return respond(service.create_session(storage, catalogs.get(), body.model_dump(mode='json'),
+                                              idempotency_key))
+
+    @app.delete('/v1/sessions/{session_id}', response_model=SessionEnded, tags=['conversation'], responses=ERRORS)
+    def close_session(session_id: Annotated[str, PathParam(max_length=64)]):
+        """End the visitor's conversation (idempotent)."""
+        return service.end_session(storage, session_id)
+
+    @app.post('/v1/sessions/{session_id}/turns', response_model=TurnOut, tags=['conversation'],
+              responses={**ERRORS, 409: {'model': ErrorBody}})
+    def turn(session_id: Annotated[str, PathParam(max_length=64)], body: TurnIn,
+             idempotency_key: IdempotencyKey = None):
+        """One visitor utterance in, one reply in the visitor's language out; never an error for an odd question."""
+        session = service.get_session(storage, session_id)
+        if session['ended_at']:
+            raise service.ApiError(409, 'session_ended', 'this session has ended; open a new one')
+        catalog = catalogs.get()
+        conversation = Conversation(storage, catalog, session, catalog.expo_today(today))
+        result = conversation.answer(body.text, body.language,
+                                     body.visitor.model_dump(exclude_none=True) if body.visitor else None,
+                                     idempotency_key)
+        return {'turn_id': new_turn_id(), 'session_id': session_id, 'reply': result.reply,
+                'language': body.language, 'intent': result.intent, 'actions': result.actions,
+                'end_session': result.end_session}
+
+    @app.get('/v1/exhibitors', response_model=list[ExhibitorOut], tags=['matchmaking'], responses=ERRORS)
+    def exhibitors(q: Annotated[str, Query(min_length=1, max_length=200,
+                                           description='products, sector, country or name in any language')],
+                   language: Language = 'en', limit: Annotated[int, Query(ge=1, le=50)] = 10):
+        catalog = catalogs.get()
+        return [{**catalog.exhibitor_public(ex, language), 'score': score}
+                for ex, score in catalog.search_exhibitors(q, language, limit)]
+
+    @app.get('/v1/exhibitors/{exhibitor_id}', response_model=ExhibitorOut, tags=['matchmaking'], responses=ERRORS)
+    def exhibitor(exhibitor_id: Annotated[str, PathParam(max_length=64)], language: Language = 'en'):
+        catalog = catalogs.get()
+        ex = catalog.exhibitors.get(exhibitor_id)
+        if ex is None:
+            raise service.ApiError(404, 'unknown_exhibitor', f'no exhibitor {exhibitor_id!r}')
+        return catalog.exhibitor_public(ex, language)
+
+    @app.get('/v1/exhibitors/{exhibitor_id}/slots', response_model=list[SlotOut], tags=['meetings'],
+             responses=ERRORS)
+    def exhibitor_slots(exhibitor_id: Annotated[str, PathParam(max_length=64)], day: Optional[dt.date] = None):
+        """Every meeting slot of the exhibitor on an expo day (default today), with free/taken."""
+        catalog = catalogs.get()
+        return service.slots(storage, catalog, exhibitor_id, day.isoformat() if day else catalog.expo_today(today))
+
+    @app.post('/v1/meetings', status_code=201, response_model=MeetingOut, tags=['meetings'],
+              responses={**ERRORS, 409: {'model': ErrorBody, 'description': 'slot_taken'}})
+    def book(body: MeetingCreate, idempotency_key: IdempotencyKey = None):
+        """Book one slot; concurrent requests for the same slot: exactly one 201, the others 409 slot_taken."""
+        return respond(service.book_meeting(storage, catalogs.get(), body.model_dump(mode='json'), idempotency_key))
+
+    @app.get('/v1/meetings/{meeting_id}', response_model=MeetingOut, tags=['meetings'], responses=ERRORS)
+    def meeting(meeting_id: Annotated[str, PathParam(max_length=64)]):
+        return service.get_meeting(storage, catalogs.get(), meeting_id)
+
+    @app.delete('/v1/meetings/{meeting_id}', response_model=MeetingOut, tags=['meetings'], responses=ERRORS)
+    def cancel(meeting_id: Annotated[str, PathParam(max_length=64)], idempotency_key: IdempotencyKey = None):
+        """Cancel a meeting (cancelling again answers with the cancelled meeting)."""
+        return respond(service.cancel_meeting(storage, catalogs.get(), meeting_id, idempotency_key))
+
+    @app.post('/v1/staff-requests', status_code=201, response_model=StaffRequestOut, tags=['staff'],
+              responses=ERRORS)
+    def call_staff(body: StaffRequestCreate, idempotency_key: IdempotencyKey = None):
+        """Ask for a human at the robot's entrance."""
+        return respond(service.create_staff_request(storage, catalogs.get(), body.model_dump(), idempotency_key))
+
+    @app.get('/v1/staff-requests', response_model=list[StaffRequestOut], tags=['staff'], responses=ERRORS)
+    def staff_requests(entrance: Optional[Identifier] = None):
+        """The latest 100 requests (for the staff's tablets), newest first."""
+        return service.list_staff_requests(storage, entrance)
+
+    @app.get('/v1/events', response_model=list[EventOut], tags=['events'], responses=ERRORS)
+    def events(day: Optional[dt.date] = None, language: Language = 'en'):
+        """Forums and ceremonies of an expo day (default today)."""
+        catalog = catalogs.get()
+        chosen = day.isoformat() if day else catalog.expo_today(today)
+        return [{'id': e['id'], 'day': e['day'], 'start': e['start'], 'end': e['end'], 'kind': e['kind'],
+                 'title': catalog.localized(e['titles'], language), 'place': e['place'],
+                 'place_name': catalog.place_name(e['place'], language)} for e in catalog.events_on(chosen)]
+
+    @app.get('/v1/directions', response_model=DirectionsOut, tags=['directions'], responses=ERRORS)
+    def directions(entrance: Identifier, place: Identifier, language: Language = 'en'):
+        """How to get from a robot's entrance to a place (hall, zone, pavilion, forum room, service point)."""
+        catalog = catalogs.get()
+        if entrance not in catalog.entrances:
+            raise service.ApiError(422, 'unknown_entrance', f'unknown entrance {entrance!r}')
+        if place not in catalog.places:
+            raise service.ApiError(404, 'unknown_place', f'unknown place {place!r}')
+        way = catalog.direction(entrance, place, language)
+        name = catalog.place_name(place, language)
+        return {'place': place, 'place_name': name, 'entrance': entrance, 'distance_m': way.distance_m,
+                'bearing': way.bearing, 'floor': way.floor,
+                'reply': catalog.template(language, 'directions').format(place=name, direction=way.text)}
+
+    return BodyLimit(app, max_body_bytes) if max_body_bytes else app
+
+
+def fastapi_app(app) -> FastAPI:
+    """The FastAPI object inside the body-limit wrapper (for app.openapi())."""
+    return getattr(app, 'app', app)

@@ -1,0 +1,191 @@
+"""The conversational turn: route free text by keywords to the expo functions and answer in the visitor's language.
+
+Keyword routing is deliberately simple and predictable (the ASR output is short and noisy); the
+order below resolves overlaps, e.g. "where is the food court" is the food FAQ, not generic directions.
+"""
+from __future__ import annotations
+
+import re
+import uuid
+from dataclasses import dataclass, field
+
+from . import service
+from .catalog import Catalog
+from .languages import normalize
+from .storage import Storage
+
+FAQ_TOPICS = ('hours', 'badge', 'wifi', 'transport', 'food', 'lost_found', 'first_aid', 'prayer')
+PLACE_TOPICS = ('badge', 'transport', 'food', 'lost_found', 'first_aid', 'prayer')
+INTENTS = ('faq', 'directions', 'matchmaking', 'meeting_slots', 'meeting_booked', 'meeting_taken',
+           'meeting_cancelled', 'events', 'call_staff', 'goodbye', 'unknown')
+_TIME = re.compile(r'(?<!\d)([01]?\d|2[0-3])\s*[:h.]\s*([0-5]\d)(?!\d)')
+_SHOWN = 3  # exhibitors and slots read out per reply; the full list travels in the action
+
+
+@dataclass
+class TurnResult:
+    reply: str
+    intent: str
+    actions: list[dict] = field(default_factory=list)
+    end_session: bool = False
+    topic: str | None = None
+
+
+class Conversation:
+    def __init__(self, storage: Storage, catalog: Catalog, session: dict, today: str):
+        self.storage, self.catalog, self.session, self.today = storage, catalog, session, today
+
+    def answer(self, text: str, language: str, visitor: dict | None, key: str | None) -> TurnResult:
+        c, t = self.catalog, normalize(text)
+        if c.mentions(t, language, 'staff'):
+            return self.call_staff(language, key, reason=text[:200])
+        if c.mentions(t, language, 'cancel'):
+            return self.cancel(language, key)
+        if c.mentions(t, language, 'meeting'):
+            return self.meeting(t, language, visitor, key)
+        if c.mentions(t, language, 'events'):
+            return self.events(language)
+        for topic in FAQ_TOPICS:
+            if c.mentions(t, language, topic):
+                return self.faq(topic, language)
+        place = c.find_place(t, language)
+        if place and (c.mentions(t, language, 'directions') or not c.search_exhibitors(t, language)):
+            return self.directions(place, language)
+        if c.search_exhibitors(t, language) or c.mentions(t, language, 'matchmaking'):
+            return self.matchmaking(t, language)
+        if c.mentions(t, language, 'directions'):
+            return TurnResult(c.template(language, 'directions_unknown'), 'unknown',
+                              [{'type': 'offer_call_staff'}])
+        if c.mentions(t, language, 'goodbye'):
+            return TurnResult(c.template(language, 'goodbye'), 'goodbye', end_session=True)
+        return TurnResult(c.template(language, 'unknown'), 'unknown', [{'type': 'offer_call_staff'}])
+
+    # -- functions -------------------------------------------------------------------------------
+    def _entrance(self) -> str:
+        return self.session['entrance']
+
+    def faq(self, topic: str, language: str) -> TurnResult:
+        c = self.catalog
+        values = dict(c.facts)
+        values.update(first_day=c.format_date(language, c.doc['expo']['days'][0]),
+                      last_day=c.format_date(language, c.doc['expo']['days'][-1]))
+        actions = []
+        if topic in PLACE_TOPICS:
+            place = c.facts[f'{topic}_place']
+            way = c.direction(self._entrance(), place, language)
+            values.update(place=c.place_name(place, language), direction=way.text)
+            actions.append(self._map_action(place, way))
+        return TurnResult(c.template(language, topic).format(**values), 'faq', actions, topic=topic)
+
+    def _map_action(self, place: str, way) -> dict:
+        p = self.catalog.places[place]
+        return {'type': 'show_map', 'place': place, 'hall': p['hall'], 'floor': p['floor'],
+                'from_entrance': self._entrance(), 'distance_m': way.distance_m, 'bearing': way.bearing}
+
+    def directions(self, place: str, language: str) -> TurnResult:
+        c = self.catalog
+        way = c.direction(self._entrance(), place, language)
+        reply = c.template(language, 'directions').format(place=c.place_name(place, language), direction=way.text)
+        return TurnResult(reply, 'directions', [self._map_action(place, way)])
+
+    def matchmaking(self, t: str, language: str) -> TurnResult:
+        c = self.catalog
+        ranked = c.search_exhibitors(t, language)
+        if not ranked:
+            return TurnResult(c.template(language, 'exhibitors_none'), 'matchmaking', [{'type': 'offer_call_staff'}])
+        shown = [ex for ex, _ in ranked[:_SHOWN]]
+        items = c.word(language, 'list_sep').join(c.exhibitor_item(ex, language) for ex in shown)
+        reply = c.template(language, 'exhibitors').format(count=len(ranked), items=items)
+        service.save_context(self.storage, self.session['session_id'],
+                             {**self.session['context'], 'exhibitor': shown[0]['id']})
+        action = {'type': 'show_exhibitors',
+                  'items': [{**c.exhibitor_public(ex, language), 'score': score} for ex, score in ranked]}
+        return TurnResult(reply, 'matchmaking', [action])
+
+    def _target_exhibitor(self, t: str, language: str) -> str | None:
+        named = self.catalog.find_exhibitor_by_name(t, language)
+        if named:
+            return named
+        ranked = self.catalog.search_exhibitors(t, language)
+        if ranked:
+            return ranked[0][0]['id']
+        return self.session['context'].get('exhibitor')
+
+    def meeting(self, t: str, language: str, visitor: dict | None, key: str | None) -> TurnResult:
+        c = self.catalog
+        exhibitor_id = self._target_exhibitor(t, language)
+        if exhibitor_id is None:
+            return TurnResult(c.template(language, 'need_exhibitor'), 'meeting_slots')
+        ex = c.exhibitors[exhibitor_id]
+        name = c.localized(ex['names'], language)
+        free = [s for s in service.slots(self.storage, c, exhibitor_id, self.today) if s['free']]
+        wanted = _TIME.search(t)
+        if wanted is None:
+            service.save_context(self.storage, self.session['session_id'],
+                                 {**self.session['context'], 'exhibitor': exhibitor_id})
+            if not free:
+                return TurnResult(c.template(language, 'slots_none').format(exhibitor=name), 'meeting_slots',
+                                  [{'type': 'offer_call_staff'}])
+            times = c.word(language, 'list_sep').join(s['start'] for s in free[:_SHOWN + 1])
+            return TurnResult(c.template(language, 'slots').format(exhibitor=name, slots=times), 'meeting_slots',
+                              [{'type': 'offer_slots', 'exhibitor_id': exhibitor_id, 'day': self.today,
+                                'slots': [s['start'] for s in free]}])
+        start = f'{int(wanted[1]):02d}:{wanted[2]}'
+        visitor = {**(self.session['visitor'] or {}), **(visitor or {})}
+        body = {'exhibitor_id': exhibitor_id, 'day': self.today, 'start': start,
+                'visitor_name': visitor.get('name') or f'visitor at {self.session["entrance"]}',
+                'contact': visitor.get('contact'), 'language': language,
+                'session_id': self.session['session_id'], 'robot_id': self.session['robot_id']}
+        try:
+            status, result = service.book_meeting(self.storage, c, body, key and f'turn:{key}')
+        except service.ApiError as exc:
+            if exc.code != 'not_a_slot':
+                raise
+            status, result = 409, {}
+        if status == 201:
+            reply = c.template(language, 'booked').format(
+                exhibitor=name, start=result['start'], day=c.format_date(language, result['day']),
+                booth=ex['booth'], hall=c.place_name(ex['hall'], language), code=result['code'])
+            return TurnResult(reply, 'meeting_booked', [{'type': 'meeting_booked', **result}])
+        others = [s['start'] for s in free if s['start'] != start][:_SHOWN + 1]
+        reply = c.template(language, 'taken').format(exhibitor=name, start=start,
+                                                     slots=c.word(language, 'list_sep').join(others))
+        return TurnResult(reply, 'meeting_taken', [{'type': 'offer_slots', 'exhibitor_id': exhibitor_id,
+                                                    'day': self.today, 'slots': others}])
+
+    def cancel(self, language: str, key: str | None) -> TurnResult:
+        c = self.catalog
+        meeting = service.latest_meeting_of_session(self.storage, self.session['session_id'])
+        if meeting is None:
+            return TurnResult(c.template(language, 'no_meeting'), 'meeting_cancelled')
+        _, result = service.cancel_meeting(self.storage, c, meeting['id'], key and f'turn:{key}')
+        ex = c.exhibitors.get(result['exhibitor_id'])
+        reply = c.template(language, 'cancelled').format(
+            exhibitor=c.localized(ex['names'], language) if ex else result['exhibitor_id'], start=result['start'])
+        return TurnResult(reply, 'meeting_cancelled', [{'type': 'meeting_cancelled', **result}])
+
+    def events(self, language: str) -> TurnResult:
+        c = self.catalog
+        events = c.events_on(self.today)
+        if not events:
+            return TurnResult(c.template(language, 'events_none'), 'events')
+        items = c.word(language, 'list_sep').join(c.event_item(e, language) for e in events)
+        reply = c.template(language, 'events').format(day=c.format_date(language, self.today), items=items)
+        return TurnResult(reply, 'events', [{'type': 'show_events', 'day': self.today,
+                                             'items': [{'id': e['id'], 'start': e['start'], 'end': e['end'],
+                                                        'place': e['place'],
+                                                        'title': c.localized(e['titles'], language)}
+                                                       for e in events]}])
+
+    def call_staff(self, language: str, key: str | None, reason: str) -> TurnResult:
+        c = self.catalog
+        body = {'robot_id': self.session['robot_id'], 'entrance': self._entrance(), 'language': language,
+                'reason': reason, 'session_id': self.session['session_id']}
+        _, request = service.create_staff_request(self.storage, c, body, key and f'turn:{key}')
+        entrance = c.localized(c.entrances[self._entrance()]['names'], language)
+        return TurnResult(c.template(language, 'staff').format(entrance=entrance), 'call_staff',
+                          [{'type': 'call_staff', 'request_id': request['id'], 'entrance': self._entrance()}])
+
+
+def new_turn_id() -> str:
+    return uuid.uuid4().hex

@@ -1,0 +1,93 @@
+"""`caexpo-robot`: the simulated entrance and the robot's tools, from one command."""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+
+
+def _sim(args) -> int:
+    # ROS 2 traffic of a simulation never leaves this machine.
+    os.environ.setdefault('ROS_AUTOMATIC_DISCOVERY_RANGE', 'LOCALHOST')
+    from caexpo_robot.sim.runner import SimError, run_simulation
+    from caexpo_robot.sim.scenario import ScenarioError, load_scenario
+    try:
+        scenario = load_scenario(args.scenario)
+        print(f'scenario {scenario.name}: {len(scenario.visitors)} visitor(s), {scenario.duration_s:.0f} s '
+              f'({scenario.source})', flush=True)
+        summary = run_simulation(scenario, Path(args.out), log=lambda line: print(line, flush=True))
+    except (ScenarioError, SimError) as exc:
+        print(f'caexpo-robot sim: {exc}', file=sys.stderr)
+        return 2
+    print(f'\n{summary["greetings"]} greeting(s), {summary["utterances"]} utterance(s) '
+          f'({summary["speech_s"]} s of speech); {summary["sim_duration_s"]} s simulated in {summary["wall_s"]} s '
+          f'wall ({summary["speedup_vs_realtime"]}x real time)')
+    for name, visitor in summary['visitors'].items():
+        latency = visitor['greeting_latency_ms']
+        print(f'  {name:<10} [{visitor["language"]}] greeted {visitor["greetings"]}x'
+              + (f', {latency:.0f} ms after engaging' if latency is not None else '')
+              + f', {len(visitor["answers"])} answer(s)' + (', farewell' if visitor['farewell'] else ''))
+    print(f'output: {args.out}/events.jsonl, {args.out}/summary.json, {args.out}/speech/')
+    return 0
+
+
+def _detect(args) -> int:
+    from caexpo_robot.perception.detect_cli import detect_main
+    return detect_main(args.images, model=args.model)
+
+
+def _langid(args) -> int:
+    from caexpo_robot.language.langid import langid_main
+    return langid_main(args.texts)
+
+
+def _languages(args) -> int:
+    from caexpo_robot.language.report import language_rows, format_table
+    rows = language_rows(_asr_status)
+    print(json.dumps(rows, ensure_ascii=False, indent=2) if args.json else format_table(rows))
+    return 0
+
+
+def _asr_status(language: str) -> str:
+    try:
+        from caexpo_robot.speech.models import model_status
+    except ImportError:
+        return 'unknown'
+    status = model_status(language)
+    return {'installed': f'installed at {status.path}', 'not_installed': 'not installed',
+            'none_exists': 'none exists', 'corrupt': f'corrupt ({status.detail})'}.get(status.state, status.state)
+
+
+def _models(args) -> int:
+    from caexpo_robot.speech.models import models_main
+    return models_main(args.rest)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog='caexpo-robot', description=__doc__)
+    sub = parser.add_subparsers(dest='command', required=True)
+    sim = sub.add_parser('sim', help='run the simulated entrance (the robot\'s nodes on a scenario)')
+    sim.add_argument('scenario', nargs='?', help='scenario YAML (default: the packaged entrance_default)')
+    sim.add_argument('--out', default='build/demo', help='output folder (events.jsonl, summary.json, speech/)')
+    sim.set_defaults(run=_sim)
+    detect = sub.add_parser('detect', help='detect faces in images, one JSON line per image')
+    detect.add_argument('images', nargs='+')
+    detect.add_argument('--model', default='full', choices=('full', 'short'))
+    detect.set_defaults(run=_detect)
+    langid = sub.add_parser('langid', help='identify the language of texts: <code>\\t<confidence>\\t<text>')
+    langid.add_argument('texts', nargs='+')
+    langid.set_defaults(run=_langid)
+    languages = sub.add_parser('languages', help='what the robot can do in each of its languages')
+    languages.add_argument('--json', action='store_true')
+    languages.set_defaults(run=_languages)
+    models = sub.add_parser('models', help='offline speech models: list | download LANG... | verify')
+    models.add_argument('rest', nargs=argparse.REMAINDER)
+    models.set_defaults(run=_models)
+    args = parser.parse_args(argv)
+    return args.run(args)
+
+
+if __name__ == '__main__':
+    raise SystemExit(main())

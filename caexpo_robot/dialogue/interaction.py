@@ -1,0 +1,399 @@
+"""The greeter's behaviour, as a pure state machine fed with observations and returning actions.
+
+Inputs: tracked faces (per frame), speech engine events, what the visitor said or typed, the assistant's
+replies, and the passing of time. Outputs: `Say` (to the tts node), `Ask` / `EndVisit` (to the assistant
+client) and `Emit` (interaction events). All times are passed in (sim or wall clock), so simulation
+tests are deterministic.
+
+Rules (why they are so):
+- One greeting per visitor; visitors who engage together (within `group_window_s`) or during the
+  greeting cooldown share one group greeting — a crowd must not get a greeting per face.
+- One visitor is addressed at a time (the closest engaged one); others get a brief greeting and are
+  asked to wait, and are addressed in turn without being greeted again.
+- Before the visitor's language is known the robot greets with a short multilingual opener; from the
+  first thing the visitor says or types it switches to their language and keeps it for that visitor.
+- A greeted visitor who leaves gets one farewell (per group); a conversation ends after a quiet timeout.
+"""
+from __future__ import annotations
+
+import enum
+import itertools
+from dataclasses import dataclass, field
+from typing import Callable, Iterable, NamedTuple
+
+
+class Say(NamedTuple):
+    id: str
+    text: str
+    language: str
+    priority: int
+    tag: dict
+    interrupt: bool = False
+
+
+class Cancel(NamedTuple):
+    id: str
+
+
+class Ask(NamedTuple):
+    visitor: str
+    text: str
+    language: str
+
+
+class EndVisit(NamedTuple):
+    visitor: str
+
+
+class Emit(NamedTuple):
+    type: str
+    fields: dict
+
+
+Action = Say | Cancel | Ask | EndVisit | Emit
+
+PRIORITY_NORMAL, PRIORITY_HIGH = 1, 2
+
+
+class Stage(enum.Enum):
+    SEEN = 'seen'                # tracked, not engaged yet
+    GREETING = 'greeting'        # greeting utterances queued or playing
+    WAITING = 'waiting'          # greeted briefly, another visitor is being addressed
+    LISTENING = 'listening'      # addressed, waiting for a question
+    THINKING = 'thinking'        # question handed to the assistant
+    ANSWERING = 'answering'      # speaking the answer
+    FAREWELL = 'farewell'        # goodbye said, conversation over
+    LEFT = 'left'
+
+
+@dataclass(frozen=True)
+class FaceObservation:
+    id: str
+    distance_m: float
+    engaged: bool
+    confirmed: bool = True
+
+
+@dataclass
+class InteractionConfig:
+    opener_languages: tuple[str, ...] = ('zh', 'en')
+    default_language: str = 'en'
+    group_window_s: float = 1.5
+    greeting_cooldown_s: float = 6.0
+    leave_after_s: float = 2.0
+    listen_timeout_s: float = 8.0
+    min_confidence: float = 0.5
+    max_turns: int = 12
+    forget_after_s: float = 120.0    # a robot runs all day: visitors who left are forgotten after this
+
+
+@dataclass
+class Visitor:
+    id: str
+    first_seen: float
+    stage: Stage = Stage.SEEN
+    distance_m: float = float('inf')
+    engaged: bool = False
+    engaged_at: float | None = None
+    disengaged_since: float | None = None
+    greeted: bool = False
+    group: str = ''
+    language: str | None = None
+    listening_since: float | None = None
+    prompted: bool = False
+    turns: int = 0
+    left_at: float | None = None
+
+
+@dataclass
+class Group:
+    id: str
+    members: list[str]
+    started: float
+    greeting_ids: list[str] = field(default_factory=list)
+    started_speaking: bool = False
+    farewell_said: bool = False
+
+
+class InteractionManager:
+    def __init__(self, config: InteractionConfig, phrase: Callable[..., str]) -> None:
+        """`phrase(key, language, **values) -> str` gives the robot's own sentences (the phrasebook)."""
+        self.config = config
+        self.phrase = phrase
+        self.visitors: dict[str, Visitor] = {}
+        self.groups: dict[str, Group] = {}
+        self.addressed: str | None = None
+        self.pending_greeting: Group | None = None   # gathering members during group_window_s
+        self.last_greeting_at = float('-inf')
+        self.utterances: dict[str, tuple[str, str]] = {}   # tts id -> (purpose, visitor)
+        self._ids = itertools.count(1)
+        self._group_ids = itertools.count(1)
+
+    # --- inputs ---------------------------------------------------------------------------------
+    def on_faces(self, faces: Iterable[FaceObservation], now: float) -> list[Action]:
+        actions: list[Action] = []
+        seen = set()
+        for face in faces:
+            if not face.confirmed:
+                continue
+            seen.add(face.id)
+            visitor = self.visitors.get(face.id)
+            if visitor is None:
+                visitor = self.visitors[face.id] = Visitor(face.id, now)
+                actions.append(self._emit('visitor_detected', now, visitor, distance_m=round(face.distance_m, 2)))
+            if visitor.stage is Stage.LEFT:
+                continue
+            visitor.distance_m = face.distance_m
+            if face.engaged and not visitor.engaged:
+                visitor.engaged, visitor.engaged_at, visitor.disengaged_since = True, now, None
+                actions.append(self._emit('visitor_engaged', now, visitor, distance_m=round(face.distance_m, 2)))
+                actions += self._on_engaged(visitor, now)
+            elif not face.engaged and visitor.engaged:
+                visitor.engaged = False
+                visitor.disengaged_since = now
+                actions.append(self._emit('visitor_disengaged', now, visitor))
+            elif face.engaged:
+                visitor.disengaged_since = None
+        for visitor in list(self.visitors.values()):
+            if visitor.stage is Stage.LEFT:
+                continue
+            gone = visitor.id not in seen
+            walked_away = (not visitor.engaged and visitor.disengaged_since is not None
+                           and now - visitor.disengaged_since >= self.config.leave_after_s)
+            if gone or walked_away:
+                actions += self._on_left(visitor, now)
+        return actions + self.tick(now)
+
+    def on_tts_event(self, event: dict, now: float) -> list[Action]:
+        purpose, visitor_id = self.utterances.get(event.get('id', ''), ('', ''))
+        visitor = self.visitors.get(visitor_id)
+        if not purpose or visitor is None:
+            return []
+        kind = event['type']
+        actions: list[Action] = []
+        group = self.groups.get(visitor.group)
+        if purpose == 'greeting' and group is not None:
+            if kind == 'utterance_started' and not group.started_speaking:
+                group.started_speaking = True
+                actions.append(self._emit('greeting_started', now, visitor, group=list(group.members),
+                                          language=event.get('language'), text=event.get('text')))
+            elif kind in ('utterance_finished', 'utterance_failed', 'utterance_cancelled',
+                          'utterance_dropped') and event['id'] == group.greeting_ids[-1]:
+                actions.append(self._emit('greeting_finished', now, visitor, group=list(group.members)))
+                for member_id in group.members:
+                    member = self.visitors[member_id]
+                    if member.stage is Stage.GREETING:
+                        member.stage = Stage.WAITING
+                if self.addressed in group.members:
+                    actions += self._start_listening(self.visitors[self.addressed], now)
+        elif purpose == 'answer':
+            if kind == 'utterance_started':
+                actions.append(self._emit('answer_started', now, visitor, language=event.get('language'),
+                                          text=event.get('text')))
+            elif kind in ('utterance_finished', 'utterance_failed', 'utterance_cancelled', 'utterance_dropped'):
+                actions.append(self._emit('answer_finished', now, visitor))
+                if visitor.stage is Stage.ANSWERING:
+                    actions += self._start_listening(visitor, now)
+        elif purpose == 'farewell' and kind == 'utterance_started':
+            actions.append(self._emit('farewell_started', now, visitor, language=event.get('language'),
+                                      text=event.get('text'), group=list(group.members) if group else []))
+        elif purpose == 'farewell' and kind == 'utterance_finished':
+            actions.append(self._emit('farewell_finished', now, visitor))
+        elif purpose in ('prompt', 'not_understood') and kind == 'utterance_finished':
+            if visitor.stage is Stage.LISTENING:
+                visitor.listening_since = now
+        if kind in ('utterance_finished', 'utterance_failed', 'utterance_cancelled', 'utterance_dropped'):
+            self.utterances.pop(event['id'], None)
+        return actions
+
+    def on_heard(self, text: str, language: str | None, confidence: float, now: float,
+                 source: str = 'speech') -> list[Action]:
+        """A final recognition result or kiosk text for the addressed visitor."""
+        visitor = self.visitors.get(self.addressed or '')
+        if visitor is None or visitor.stage not in (Stage.LISTENING, Stage.WAITING, Stage.GREETING):
+            return [Emit('utterance_heard', {'t': now, 'text': text, 'language': language, 'source': source,
+                                             'detail': 'ignored: nobody is being addressed'})]
+        actions: list[Action] = []
+        if not text.strip() or language is None or confidence < self.config.min_confidence:
+            reply_language = visitor.language or self.config.default_language
+            actions.append(self._emit('not_understood', now, visitor, text=text,
+                                      confidence=round(confidence, 3), source=source))
+            actions.append(self._say(visitor, 'not_understood', reply_language, 'not_understood'))
+            return actions
+        if visitor.language != language:
+            visitor.language = language
+            actions.append(self._emit('language_identified', now, visitor, language=language, source=source,
+                                      confidence=round(confidence, 3)))
+        actions.append(self._emit('utterance_heard', now, visitor, text=text, language=language,
+                                  confidence=round(confidence, 3), source=source))
+        visitor.stage = Stage.THINKING
+        visitor.turns += 1
+        actions.append(self._emit('question_sent', now, visitor, text=text, language=language))
+        actions.append(Ask(visitor.id, text, language))
+        return actions
+
+    def on_filler(self, visitor_id: str, text: str, language: str, now: float) -> list[Action]:
+        visitor = self.visitors.get(visitor_id)
+        if visitor is None or visitor.stage is not Stage.THINKING:
+            return []
+        say = self._say_text(visitor, text, language, 'filler')
+        return [self._emit('filler_started', now, visitor, text=text, language=language), say]
+
+    def on_reply(self, visitor_id: str, text: str, language: str, intent: str | None, actions_: list,
+                 end_session: bool, source: str, now: float) -> list[Action]:
+        visitor = self.visitors.get(visitor_id)
+        if visitor is None or visitor.stage is not Stage.THINKING:
+            return []
+        out: list[Action] = [self._emit('staff_called', now, visitor, source=source)
+                             ] if any(a.get('type') == 'call_staff' for a in actions_) else []
+        visitor.stage = Stage.ANSWERING
+        out.append(self._say_text(visitor, text, language, 'answer',
+                                  extra={'intent': intent or '', 'source': source}))
+        if end_session or visitor.turns >= self.config.max_turns:
+            out += self._farewell(visitor, now, leaving=False)
+        return out
+
+    def tick(self, now: float) -> list[Action]:
+        actions: list[Action] = []
+        self._forget_departed(now)
+        group = self.pending_greeting
+        if group is not None and now - group.started >= self.config.group_window_s:
+            self.pending_greeting = None
+            actions += self._greet(group, now)
+        visitor = self.visitors.get(self.addressed or '')
+        if visitor is not None and visitor.stage is Stage.LISTENING and visitor.listening_since is not None:
+            if now - visitor.listening_since >= self.config.listen_timeout_s:
+                if not visitor.prompted:
+                    visitor.prompted = True
+                    visitor.listening_since = None   # restarts when the prompt has been said
+                    actions.append(self._say(visitor, 'listening_prompt', self._language(visitor), 'prompt'))
+                else:
+                    actions += self._farewell(visitor, now, leaving=False)
+        return actions
+
+    # --- internals ------------------------------------------------------------------------------
+    def _on_engaged(self, visitor: Visitor, now: float) -> list[Action]:
+        if visitor.greeted or visitor.stage is not Stage.SEEN:
+            if self.addressed is None and visitor.stage is Stage.WAITING:
+                return self._address(visitor, now)
+            return []
+        # Join the group being formed, or the one just greeted (crowd cooldown).
+        if self.pending_greeting is not None:
+            self.pending_greeting.members.append(visitor.id)
+            visitor.group, visitor.greeted, visitor.stage = self.pending_greeting.id, True, Stage.GREETING
+            return []
+        recent = self._latest_group()
+        if recent is not None and now - recent.started < self.config.greeting_cooldown_s:
+            recent.members.append(visitor.id)
+            visitor.group, visitor.greeted, visitor.stage = recent.id, True, Stage.WAITING
+            return [self._emit('asked_to_wait', now, visitor, detail=f'joined group {recent.id}')]
+        group = Group(f'g{next(self._group_ids)}', [visitor.id], now)
+        self.groups[group.id] = group
+        visitor.group, visitor.greeted, visitor.stage = group.id, True, Stage.GREETING
+        if self.config.group_window_s > 0:
+            self.pending_greeting = group
+            return []
+        return self._greet(group, now)
+
+    def _greet(self, group: Group, now: float) -> list[Action]:
+        members = [self.visitors[m] for m in group.members if self.visitors[m].stage is not Stage.LEFT]
+        if not members:
+            return []
+        self.last_greeting_at = now
+        primary = min(members, key=lambda v: v.distance_m)
+        busy = self.addressed is not None
+        languages = [primary.language] if primary.language else list(self.config.opener_languages)
+        key = 'group_greeting' if len(members) > 1 else 'greeting'
+        actions: list[Action] = []
+        for i, language in enumerate(languages):
+            last = i == len(languages) - 1
+            actions.append(self._say(primary, key if last else 'opener', language, 'greeting'))
+        if busy:
+            actions.append(self._say(primary, 'please_wait', languages[-1], 'greeting'))
+            for member in members:
+                actions.append(self._emit('asked_to_wait', now, member))
+        else:
+            self.addressed = primary.id
+            actions.append(self._say(primary, 'offer_help', languages[-1], 'greeting'))
+        group.greeting_ids = [a.id for a in actions if isinstance(a, Say)]
+        return actions
+
+    def _address(self, visitor: Visitor, now: float) -> list[Action]:
+        self.addressed = visitor.id
+        return [self._say(visitor, 'offer_help', self._language(visitor), 'prompt'),
+                *self._start_listening(visitor, now)]
+
+    def _start_listening(self, visitor: Visitor, now: float) -> list[Action]:
+        visitor.stage = Stage.LISTENING
+        visitor.listening_since = now
+        return [self._emit('listening_started', now, visitor, language=visitor.language)]
+
+    def _on_left(self, visitor: Visitor, now: float) -> list[Action]:
+        actions = [self._emit('visitor_left', now, visitor)]
+        was_addressed = self.addressed == visitor.id
+        if visitor.stage is Stage.THINKING or was_addressed:
+            actions.append(EndVisit(visitor.id))
+        group = self.groups.get(visitor.group)
+        others_here = group is not None and any(
+            self.visitors[m].stage is not Stage.LEFT for m in group.members if m != visitor.id)
+        if visitor.greeted and group is not None and not others_here and not group.farewell_said:
+            actions += self._farewell(visitor, now, leaving=True)
+        visitor.stage = Stage.LEFT
+        visitor.left_at = now
+        if self.pending_greeting is not None and visitor.id in self.pending_greeting.members and not others_here:
+            self.pending_greeting = None
+        if was_addressed:
+            self.addressed = None
+            actions += self._address_next(now)
+        return actions
+
+    def _address_next(self, now: float) -> list[Action]:
+        waiting = [v for v in self.visitors.values() if v.stage is Stage.WAITING and v.engaged]
+        if not waiting:
+            return []
+        return self._address(min(waiting, key=lambda v: v.distance_m), now)
+
+    def _farewell(self, visitor: Visitor, now: float, leaving: bool) -> list[Action]:
+        group = self.groups.get(visitor.group)
+        if group is not None:
+            if group.farewell_said:
+                return []
+            group.farewell_said = True
+        actions: list[Action] = [self._say(visitor, 'farewell', self._language(visitor), 'farewell')]
+        if not leaving:
+            visitor.stage = Stage.FAREWELL
+            actions.append(EndVisit(visitor.id))
+            if self.addressed == visitor.id:
+                self.addressed = None
+                actions += self._address_next(now)
+        return actions
+
+    def _forget_departed(self, now: float) -> None:
+        for visitor_id, visitor in list(self.visitors.items()):
+            if visitor.left_at is not None and now - visitor.left_at > self.config.forget_after_s:
+                del self.visitors[visitor_id]
+        latest = self._latest_group()
+        for group_id, group in list(self.groups.items()):
+            if group is not latest and not any(m in self.visitors for m in group.members):
+                del self.groups[group_id]
+
+    def _latest_group(self) -> Group | None:
+        return max(self.groups.values(), key=lambda g: g.started, default=None)
+
+    def _language(self, visitor: Visitor) -> str:
+        return visitor.language or self.config.default_language
+
+    def _say(self, visitor: Visitor, key: str, language: str, purpose: str) -> Say:
+        return self._say_text(visitor, self.phrase(key, language), language, purpose)
+
+    def _say_text(self, visitor: Visitor, text: str, language: str, purpose: str,
+                  extra: dict | None = None) -> Say:
+        utterance_id = f'{visitor.id}-{purpose}-{next(self._ids)}'
+        self.utterances[utterance_id] = (purpose, visitor.id)
+        priority = PRIORITY_HIGH if purpose in ('answer', 'farewell') else PRIORITY_NORMAL
+        return Say(utterance_id, text, language, priority,
+                   {'visitor': visitor.id, 'purpose': purpose, **(extra or {})})
+
+    def _emit(self, kind: str, now: float, visitor: Visitor, **fields) -> Emit:
+        fields.setdefault('language', visitor.language)
+        return Emit(kind, {'t': round(now, 4), 'visitor': visitor.id, **fields})

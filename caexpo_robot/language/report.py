@@ -1,0 +1,63 @@
+"""The language table: per language what the robot can do (phrasebook, voice, offline ASR, language ID)."""
+from __future__ import annotations
+
+from typing import Callable
+
+from caexpo_robot.language.languages import LANGUAGE_INFO, LANGUAGES
+from caexpo_robot.language.langid import LATIN_LANGUAGES
+
+COLUMNS = [('code', 'Code'), ('english_name', 'Language'), ('native_name', 'Native name'),
+           ('phrasebook', 'Phrasebook'), ('tts', 'TTS voice'), ('asr', 'Offline ASR'), ('lid', 'Text LID')]
+
+
+def language_rows(asr_status: Callable[[str], str] | None = None, phrasebook=None, voices=None) -> list[dict]:
+    """One dict per language, in LANGUAGES order, with the keys of COLUMNS.
+
+    asr_status(code) says what offline speech recognition exists ("installed at PATH", "not
+    installed", "none exists"); None leaves the column as "not checked".
+    """
+    from caexpo_robot.language.phrasebook import Phrasebook
+    from caexpo_robot.voice.voices import VoiceTable
+    phrasebook = phrasebook or Phrasebook.load()
+    voices = voices or VoiceTable.load(phrasebook=phrasebook)
+    rows = []
+    for code in LANGUAGES:
+        info = LANGUAGE_INFO[code]
+        kind = voices.voice_kind(code)
+        if kind == 'native':
+            tts = f'native ({voices.plan("x", code).voice})'
+        elif kind == 'screen_only':
+            plan = voices.plan('x', code)
+            tts = f'screen only (says read_screen in {plan.spoken_language})'
+        else:
+            tts = f'fallback: {kind.split(":", 1)[1]} voice'
+        if asr_status is None:
+            asr = 'not checked'
+        else:
+            try:
+                asr = str(asr_status(code))
+            except Exception as exc:  # a broken status probe must not hide the rest of the table
+                asr = f'error: {exc}'
+        rows.append({
+            'code': code, 'english_name': info.english_name, 'native_name': info.native_name,
+            'phrasebook': 'complete' if phrasebook.complete(code) else
+            f'{sum(1 for c, _ in phrasebook.missing() if c == code)} missing (English used)',
+            'tts': tts, 'asr': asr,
+            'lid': 'yes (statistical)' if code in LATIN_LANGUAGES else f'yes (by {info.script} script)',
+        })
+    return rows
+
+
+def format_table(rows: list[dict]) -> str:
+    """A Markdown table (readable as plain text too)."""
+    header = [title for _, title in COLUMNS]
+    body = [[str(row.get(key, '')) for key, _ in COLUMNS] for row in rows]
+    lines = ['| ' + ' | '.join(header) + ' |', '|' + '|'.join('---' for _ in header) + '|']
+    lines += ['| ' + ' | '.join(cell.replace('|', '/') for cell in cells) + ' |' for cells in body]
+    return '\n'.join(lines)
+
+
+def languages_main(asr_status: Callable[[str], str] | None = None) -> int:
+    """CLI: print the language table."""
+    print(format_table(language_rows(asr_status)))
+    return 0

@@ -1,0 +1,67 @@
+"""camera: publishes frames from a V4L2 camera, a video file or an image folder at a set rate."""
+from __future__ import annotations
+
+import time
+
+from sensor_msgs.msg import CameraInfo, Image
+
+from caexpo_robot.camera.sources import CameraError, ReconnectingSource, make_source
+from caexpo_robot.nodes.common import ERROR, OK, SENSOR_DATA, WARN, CaexpoNode, Param, run_node
+from caexpo_robot.nodes.conversions import camera_info_msg, image_msg
+
+
+class CameraNode(CaexpoNode):
+    PARAMS = (
+        Param('source', '/dev/video0', 'V4L2 device (/dev/videoN or N), a video file, or a folder of images'),
+        Param('fps', 15.0, 'frames published per second'),
+        Param('width', 640, 'frame width in pixels (frames are resized; 0 keeps the source size)'),
+        Param('height', 480, 'frame height in pixels (0 keeps the source size)'),
+        Param('hfov_deg', 60.0, 'horizontal field of view, for the published CameraInfo'),
+        Param('frame_id', 'camera_optical_frame', 'frame_id of the published images'),
+        Param('retry_s', 2.0, 'seconds between attempts to reopen a lost or missing camera'),
+    )
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__('camera', **kwargs)
+        try:
+            source = make_source(self.p.source, width=self.p.width, height=self.p.height)
+        except CameraError as exc:
+            raise SystemExit(f'camera: {exc}') from None
+        self.source = ReconnectingSource(source, self.p.retry_s, time.monotonic)
+        self.image_pub = self.create_publisher(Image, 'camera/image_raw', SENSOR_DATA)
+        self.info_pub = self.create_publisher(CameraInfo, 'camera/camera_info', SENSOR_DATA)
+        self.create_timer(1.0 / max(self.p.fps, 0.1), self.publish_frame)
+        self.get_logger().info(f'publishing {source.describe()} at {self.p.fps} fps')
+
+    def publish_frame(self) -> None:
+        was_connected = self.source.connected
+        frame = self.source.read()
+        if frame is None:
+            if was_connected or self.source.failures == 1:
+                self.get_logger().error(f'{self.source.last_error}; retrying every {self.p.retry_s} s')
+            self.count('frames_missed')
+            return
+        if not was_connected:
+            self.get_logger().info(f'{self.source.source.describe()} is delivering frames')
+        stamp = self.get_clock().now().to_msg()
+        self.image_pub.publish(image_msg(frame, stamp, self.p.frame_id))
+        self.info_pub.publish(camera_info_msg(frame.shape[1], frame.shape[0], self.p.hfov_deg, stamp,
+                                              self.p.frame_id))
+        self.count('frames_published')
+
+    def diagnostic_state(self):
+        if self.source.connected:
+            return OK, f'streaming {self.source.source.describe()}', {}
+        level = ERROR if self.source.failures > 3 else WARN
+        return level, f'no frames: {self.source.last_error or "not opened yet"}', {}
+
+    def close(self) -> None:
+        self.source.close()
+
+
+def main(args=None) -> int:
+    return run_node(CameraNode, args)
+
+
+if __name__ == '__main__':
+    raise SystemExit(main())

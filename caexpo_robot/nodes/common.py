@@ -1,0 +1,110 @@
+"""What every caexpo_robot node shares: declared parameters, counters, /diagnostics, a clean main()."""
+from __future__ import annotations
+
+import collections
+import threading
+from dataclasses import dataclass
+from types import SimpleNamespace
+from typing import Any, Callable, Iterable, Sequence
+
+import rclpy
+from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
+from rcl_interfaces.msg import ParameterDescriptor
+from rclpy.executors import ExternalShutdownException, SingleThreadedExecutor
+from rclpy.node import Node
+from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy
+
+OK, WARN, ERROR = DiagnosticStatus.OK, DiagnosticStatus.WARN, DiagnosticStatus.ERROR
+
+# A late subscriber still gets the last value (the "robot is speaking" flag, camera info).
+LATCHED = QoSProfile(depth=1, durability=DurabilityPolicy.TRANSIENT_LOCAL,
+                     reliability=ReliabilityPolicy.RELIABLE)
+# Frames: only the newest matters; never queue stale images behind a slow detector.
+SENSOR_DATA = QoSProfile(depth=2, reliability=ReliabilityPolicy.RELIABLE)
+EVENTS = QoSProfile(depth=100, reliability=ReliabilityPolicy.RELIABLE)
+
+
+@dataclass(frozen=True)
+class Param:
+    """One declared parameter: the default here equals the value in config/greeter.yaml (a test checks)."""
+    name: str
+    default: Any
+    description: str
+    read_only: bool = True
+
+
+class CaexpoNode(Node):
+    """Base node: declares `PARAMS`, counts drops and errors, publishes /diagnostics at 1 Hz."""
+
+    PARAMS: Sequence[Param] = ()
+
+    def __init__(self, name: str, **kwargs: Any) -> None:
+        super().__init__(name, **kwargs)
+        self.p = SimpleNamespace(**{param.name.replace('.', '_'): self.declare_parameter(
+            param.name, param.default,
+            ParameterDescriptor(description=param.description, read_only=param.read_only)).value
+            for param in self.PARAMS})
+        self.counters: collections.Counter[str] = collections.Counter()
+        self._counter_lock = threading.Lock()
+        self._last_problem: str = ''
+        self._diagnostics_pub = self.create_publisher(DiagnosticArray, '/diagnostics', 10)
+        self.create_timer(1.0, self.publish_diagnostics)
+
+    def count(self, key: str, n: int = 1) -> None:
+        with self._counter_lock:
+            self.counters[key] += n
+
+    def drop(self, key: str, reason: str) -> None:
+        """A refused input: counted, logged (throttled), and shown in diagnostics; never an exception."""
+        self.count(f'dropped_{key}')
+        self._last_problem = f'{key}: {reason}'
+        self.get_logger().warning(f'dropped {key}: {reason}', throttle_duration_sec=5.0)
+
+    # Subclasses report their own state; the counters are always added.
+    def diagnostic_state(self) -> tuple[int, str, dict[str, Any]]:
+        return OK, 'running', {}
+
+    def publish_diagnostics(self) -> None:
+        level, message, values = self.diagnostic_state()
+        with self._counter_lock:
+            values = {**values, **self.counters}
+        if self._last_problem:
+            values['last_problem'] = self._last_problem
+        status = DiagnosticStatus(
+            level=level, name=f'caexpo_robot: {self.get_fully_qualified_name()}', message=message,
+            hardware_id=self.get_namespace().strip('/') or 'caexpo_robot',
+            values=[KeyValue(key=str(k), value=str(v)) for k, v in sorted(values.items())])
+        msg = DiagnosticArray(status=[status])
+        msg.header.stamp = self.get_clock().now().to_msg()
+        self._diagnostics_pub.publish(msg)
+
+    def pending_work(self) -> int:
+        """Background jobs still running (the simulator waits for 0 before advancing its clock)."""
+        return 0
+
+    def close(self) -> None:
+        """Stop background threads; called before destroy_node(). Safe to call twice."""
+
+
+def sim_time_override(use_sim_time: bool) -> list:
+    return [rclpy.parameter.Parameter('use_sim_time', value=use_sim_time)]
+
+
+def run_node(factory: Callable[[], CaexpoNode], args: Iterable[str] | None = None) -> int:
+    """Spin one node until SIGINT/SIGTERM, then stop its threads and exit 0 with nothing left spinning."""
+    rclpy.init(args=args)
+    node = None
+    executor = SingleThreadedExecutor()
+    try:
+        node = factory()
+        executor.add_node(node)
+        executor.spin()
+    except (KeyboardInterrupt, ExternalShutdownException):
+        pass
+    finally:
+        executor.shutdown()
+        if node is not None:
+            node.close()
+            node.destroy_node()
+        rclpy.try_shutdown()
+    return 0

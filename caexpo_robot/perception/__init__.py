@@ -1,0 +1,1 @@
+"""Faces in camera frames: detection (mediapipe BlazeFace), tracking, engagement. No rclpy."""

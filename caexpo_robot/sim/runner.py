@@ -1,0 +1,309 @@
+"""The simulated entrance: the robot's real nodes in one process, driven by a scenario on a simulated clock.
+
+Lock-step: the clock advances one tick only when the whole graph is idle (every callback run, every
+node's background work — speech synthesis, assistant calls — finished). A run is therefore
+deterministic and faster than real time; its latencies are in sim time, pipeline delays only.
+"""
+from __future__ import annotations
+
+import json
+import math
+import time
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import rclpy
+from rclpy.context import Context
+from rclpy.executors import ShutdownException, SingleThreadedExecutor, TimeoutException
+from rclpy.node import Node
+from rclpy.parameter import Parameter
+from rosgraph_msgs.msg import Clock
+from sensor_msgs.msg import CameraInfo, Image
+from std_msgs.msg import String
+
+from caexpo_robot import events, graph
+from caexpo_robot.nodes.common import EVENTS, LATCHED, SENSOR_DATA
+from caexpo_robot.nodes.conversions import camera_info_msg, image_msg
+from caexpo_robot.sim.entrance import EntranceRenderer
+from caexpo_robot.sim.scenario import Scenario
+
+NS = 1_000_000_000
+
+
+class SimError(RuntimeError):
+    """The simulation cannot go on (the graph stalled, a node failed to start)."""
+
+
+class LockstepExecutor(SingleThreadedExecutor):
+    def run_one(self, timeout_sec: float) -> bool:
+        """Run one ready callback; False if none became ready within the timeout."""
+        try:
+            handler, _entity, _node = self.wait_for_ready_callbacks(timeout_sec)
+        except (TimeoutException, ShutdownException):
+            return False
+        handler()
+        if handler.exception() is not None:
+            raise handler.exception()
+        return True
+
+
+def _iou(a, b) -> float:
+    ax1, ay1, bx1, by1 = a[0] + a[2], a[1] + a[3], b[0] + b[2], b[1] + b[3]
+    iw, ih = max(0.0, min(ax1, bx1) - max(a[0], b[0])), max(0.0, min(ay1, by1) - max(a[1], b[1]))
+    inter = iw * ih
+    union = a[2] * a[3] + b[2] * b[3] - inter
+    return inter / union if union > 0 else 0.0
+
+
+@dataclass
+class Recorder:
+    """What the run produced, kept in memory and written out at the end."""
+    events: list[dict] = field(default_factory=list)
+    track_votes: dict[str, Counter] = field(default_factory=lambda: defaultdict(Counter))
+    last_faces_stamp_ns: int = -1
+    frames_with_faces: int = 0
+    detect_ms: list[float] = field(default_factory=list)
+
+    def who(self, track_id: str | None) -> str | None:
+        votes = self.track_votes.get(track_id or '')
+        return votes.most_common(1)[0][0] if votes else None
+
+
+class SimDriver(Node):
+    """Publishes the clock, the camera and the visitors' typing; records what the robot does."""
+
+    def __init__(self, context: Context, recorder: Recorder, truth: Callable[[int], dict],
+                 log: Callable[[str], None]) -> None:
+        super().__init__('sim_driver', context=context)
+        self.recorder, self.truth, self.log = recorder, truth, log
+        self.clock_pub = self.create_publisher(Clock, '/clock', LATCHED)
+        self.image_pub = self.create_publisher(Image, 'camera/image_raw', SENSOR_DATA)
+        self.info_pub = self.create_publisher(CameraInfo, 'camera/camera_info', SENSOR_DATA)
+        self.kiosk_pub = self.create_publisher(String, 'kiosk/text', EVENTS)
+        self.create_subscription(String, 'humans/faces/tracked', self.on_faces, EVENTS)
+        self.create_subscription(String, 'interaction/events', self.on_interaction_event, EVENTS)
+        self.create_subscription(String, 'tts/events', self.on_tts_event, EVENTS)
+
+    def on_faces(self, msg: String) -> None:
+        frame = events.decode('faces', msg.data)
+        stamp_ns = int(round(frame['stamp'] * NS))
+        truth = self.truth(stamp_ns)
+        for face in frame['faces']:
+            box = (face['x'], face['y'], face['w'], face['h'])
+            best = max(truth.items(), key=lambda item: _iou(box, item[1]), default=None)
+            if best is not None and _iou(box, best[1]) > 0.3:
+                self.recorder.track_votes[face['id']][best[0]] += 1
+        self.recorder.frames_with_faces += bool(frame['faces'])
+        self.recorder.detect_ms.append(frame.get('detect_ms', 0.0))
+        self.recorder.last_faces_stamp_ns = stamp_ns
+
+    def on_interaction_event(self, msg: String) -> None:
+        event = events.decode('interaction_event', msg.data)
+        self.recorder.events.append({'source': 'interaction', **event})
+        self.log(self._describe(event))
+
+    def on_tts_event(self, msg: String) -> None:
+        event = events.decode('tts_event', msg.data)
+        tag = event.pop('tag', {}) or {}
+        self.recorder.events.append({'source': 'tts', **event, 'visitor': tag.get('visitor'),
+                                     'purpose': tag.get('purpose')})
+        if event['type'] == 'utterance_started':
+            fallback = f' [{event["detail"]}]' if event.get('fallback') else ''
+            self.log(f'[{event["t"]:7.2f}] robot ({event["language"]}): {event["text"]}{fallback}')
+        elif event['type'] in ('utterance_failed', 'utterance_dropped', 'screen_text'):
+            self.log(f'[{event["t"]:7.2f}] tts {event["type"]}: {event.get("reason") or event.get("text")}')
+
+    def _describe(self, event: dict) -> str:
+        who = self.recorder.who(event.get('visitor'))
+        name = f'{event.get("visitor")}' + (f' ({who})' if who else '')
+        extra = ''
+        if event['type'] in ('visitor_engaged', 'visitor_detected') and 'distance_m' in event:
+            extra = f' at {event["distance_m"]:.1f} m'
+        elif event.get('text') and event['type'] in ('utterance_heard', 'question_sent'):
+            extra = f': "{event["text"]}" [{event.get("language")}]'
+        elif event['type'] == 'language_identified':
+            extra = f': {event.get("language")}'
+        elif event['type'] in ('greeting_started',) and event.get('group'):
+            extra = f' (group {", ".join(event["group"])})'
+        return f'[{event["t"]:7.2f}] {event["type"]:<19} {name}{extra}'
+
+    def publish_clock(self, t_ns: int) -> None:
+        msg = Clock()
+        msg.clock.sec, msg.clock.nanosec = divmod(t_ns, NS)
+        self.clock_pub.publish(msg)
+
+    def publish_frame(self, frame, t_ns: int, hfov_deg: float) -> None:
+        stamp = Clock().clock
+        stamp.sec, stamp.nanosec = divmod(t_ns, NS)
+        self.image_pub.publish(image_msg(frame, stamp, 'camera_optical_frame'))
+        self.info_pub.publish(camera_info_msg(frame.shape[1], frame.shape[0], hfov_deg, stamp,
+                                              'camera_optical_frame'))
+
+    def type_at_kiosk(self, text: str) -> None:
+        self.kiosk_pub.publish(String(data=events.encode('kiosk_text', {'text': text})))
+
+
+def _overrides(values: dict) -> list[Parameter]:
+    return [Parameter(name, value=value) for name, value in values.items()] + [
+        Parameter('use_sim_time', value=True)]
+
+
+def run_simulation(scenario: Scenario, out_dir: Path, *, log: Callable[[str], None] = print,
+                   settle_timeout_s: float = 30.0) -> dict:
+    out_dir = Path(out_dir)
+    speech_dir = out_dir / 'speech'
+    speech_dir.mkdir(parents=True, exist_ok=True)
+    for old in speech_dir.glob('*.wav'):
+        old.unlink()
+    renderer = None if scenario.video else EntranceRenderer(scenario.width, scenario.height, scenario.hfov_deg,
+                                                             scenario.visitors)
+    params = graph.load_params()
+    for node_name, values in scenario.robot.items():
+        params.setdefault(node_name, {}).update(values or {})
+    params.setdefault('tts', {}).update({'audio_output': 'file', 'wav_dir': str(speech_dir)})
+    assistant = None
+    if scenario.assistant == 'embedded':
+        from caexpo_robot.assistant.server import start_in_thread
+        db = out_dir / 'assistant.sqlite3'
+        if db.exists():
+            db.unlink()
+        assistant = start_in_thread(db_url=f'sqlite:///{db}')
+        params.setdefault('interaction', {})['assistant_url'] = assistant.url
+    elif scenario.assistant != 'none':
+        params.setdefault('interaction', {})['assistant_url'] = scenario.assistant
+
+    frames_cache: dict[int, dict] = {}
+    recorder = Recorder()
+    context = Context()
+    rclpy.init(context=context, args=[])
+    nodes: list = []
+    executor = LockstepExecutor(context=context)
+    video = None
+    wall_started = time.perf_counter()
+    try:
+        for name in graph.SIM_NODES:
+            nodes.append(graph.node_class(name)(context=context, parameter_overrides=_overrides(params.get(name, {}))))
+        driver = SimDriver(context, recorder, lambda t_ns: frames_cache.get(t_ns, {}), log)
+        for node in (*nodes, driver):
+            executor.add_node(node)
+        if scenario.video:
+            from caexpo_robot.camera.sources import VideoCaptureSource
+            video = VideoCaptureSource(scenario.video, loop=True, width=scenario.width, height=scenario.height)
+            video.open()
+
+        def settle(condition: Callable[[], bool], what: str) -> None:
+            deadline = time.monotonic() + settle_timeout_s
+            quiet = 0
+            while quiet < 2:
+                if executor.run_one(0.0005):
+                    quiet = 0
+                elif condition() and not any(node.pending_work() for node in nodes):
+                    quiet += 1
+                else:
+                    quiet = 0
+                if time.monotonic() > deadline:
+                    busy = {node.get_name(): node.pending_work() for node in nodes}
+                    raise SimError(f'graph did not settle ({what}) within {settle_timeout_s} s; busy: {busy}')
+
+        tick_ns = int(NS * min(0.02, 1.0 / scenario.fps))
+        frame_ns = int(round(NS / scenario.fps))
+        end_ns = int(scenario.duration_s * NS)
+        typing = sorted(((int(u.at * NS), plan.name, u) for plan in scenario.visitors for u in plan.says),
+                        key=lambda item: item[0])
+        next_frame_ns, frames = 0, 0
+        t_ns = 0
+        settle(lambda: True, 'start-up')
+        while t_ns < end_ns:
+            t_ns += tick_ns
+            driver.publish_clock(t_ns)
+            settle(lambda: all(n.get_clock().now().nanoseconds >= t_ns for n in nodes), 'clock')
+            if t_ns >= next_frame_ns:
+                next_frame_ns += frame_ns
+                t = t_ns / NS
+                if video is not None:
+                    frame, truth = video.read(), {}
+                else:
+                    placements = []
+                    for plan in scenario.visitors:
+                        where = plan.at(t)
+                        if where is not None:
+                            placements.append((plan.name, where[0], where[1]))
+                    frame, truth = renderer.render(placements)
+                frames_cache.clear()
+                frames_cache[t_ns] = truth
+                driver.publish_frame(frame, t_ns, scenario.hfov_deg)
+                frames += 1
+                settle(lambda: recorder.last_faces_stamp_ns == t_ns, f'frame at {t:.2f} s')
+            while typing and typing[0][0] <= t_ns:
+                _, name, utterance = typing.pop(0)
+                log(f'[{t_ns / NS:7.2f}] {name} {"types" if utterance.via == "kiosk" else "says"}: '
+                    f'"{utterance.text}"')
+                # Speech needs the asr node; until a model hears it, the visitor's words reach the robot as text.
+                driver.type_at_kiosk(utterance.text)
+                settle(lambda: True, 'visitor input')
+        wall_s = time.perf_counter() - wall_started
+        counters = {node.get_name(): dict(node.counters) for node in nodes}
+    finally:
+        executor.shutdown()
+        for node in nodes:
+            node.close()
+            node.destroy_node()
+        if video is not None:
+            video.close()
+        rclpy.try_shutdown(context=context)
+        if assistant is not None:
+            assistant.stop()
+
+    for event in recorder.events:
+        who = recorder.who(event.get('visitor'))
+        if who:
+            event['scenario_visitor'] = who
+    with open(out_dir / 'events.jsonl', 'w', encoding='utf-8') as out:
+        for event in recorder.events:
+            out.write(json.dumps(event, ensure_ascii=False) + '\n')
+    summary = summarize(scenario, recorder, frames, wall_s, counters)
+    (out_dir / 'summary.json').write_text(json.dumps(summary, ensure_ascii=False, indent=2), encoding='utf-8')
+    return summary
+
+
+def summarize(scenario: Scenario, recorder: Recorder, frames: int, wall_s: float, counters: dict) -> dict:
+    interaction = [e for e in recorder.events if e['source'] == 'interaction']
+    visitors = {}
+    latencies = []
+    for plan in scenario.visitors:
+        tracks = sorted({e['visitor'] for e in interaction if e.get('scenario_visitor') == plan.name and e.get('visitor')})
+        engaged = next((e['t'] for e in interaction if e['type'] == 'visitor_engaged' and e.get('visitor') in tracks), None)
+        greetings = [e for e in interaction if e['type'] == 'greeting_started'
+                     and set(e.get('group') or [e.get('visitor')]) & set(tracks)]
+        latency_ms = None
+        if engaged is not None and greetings:
+            # A visitor who joins a group being greeted has no latency of their own: the greeting started earlier.
+            latency_ms = round(max(0.0, greetings[0]['t'] - engaged) * 1000, 1)
+            latencies.append(latency_ms)
+        answers = [e for e in interaction if e['type'] == 'answer_started' and e.get('visitor') in tracks]
+        visitors[plan.name] = {
+            'language': plan.language, 'tracks': tracks, 'engaged_t': engaged,
+            'greetings': len(greetings), 'greeting_t': greetings[0]['t'] if greetings else None,
+            'greeting_latency_ms': latency_ms,
+            'identified_language': next((e.get('language') for e in interaction if e['type'] == 'language_identified'
+                                         and e.get('visitor') in tracks), None),
+            'answers': [{'t': e['t'], 'language': e.get('language'), 'text': e.get('text')} for e in answers],
+            'farewell': any(e['type'] == 'farewell_started' and set(e.get('group') or [e.get('visitor')]) & set(tracks)
+                            for e in interaction),
+        }
+    spoken = [e for e in recorder.events if e['source'] == 'tts' and e['type'] == 'utterance_started']
+    return {
+        'scenario': scenario.name, 'sim_duration_s': scenario.duration_s, 'wall_s': round(wall_s, 2),
+        'speedup_vs_realtime': round(scenario.duration_s / wall_s, 2) if wall_s > 0 else None,
+        'frames': frames, 'frames_with_faces': recorder.frames_with_faces,
+        'detect_ms_mean': round(sum(recorder.detect_ms) / len(recorder.detect_ms), 2) if recorder.detect_ms else None,
+        'visitors': visitors,
+        'greetings': sum(1 for e in interaction if e['type'] == 'greeting_started'),
+        'greeting_latency_ms': {'max': max(latencies), 'mean': round(sum(latencies) / len(latencies), 1)}
+        if latencies else None,
+        'utterances': len(spoken),
+        'speech_s': round(sum(e.get('duration_s', 0.0) for e in spoken), 2),
+        'counters': counters,
+    }

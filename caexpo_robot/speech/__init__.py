@@ -1,0 +1,1 @@
+"""Listening: audio format and capture, offline Vosk recognition, language choice, models."""

@@ -1,0 +1,68 @@
+"""Real rclpy graphs for node tests: one Context per test, nodes spun in the test thread, clean teardown."""
+from __future__ import annotations
+
+import time
+from contextlib import contextmanager
+
+import rclpy
+from rclpy.context import Context
+from rclpy.executors import SingleThreadedExecutor
+from std_msgs.msg import String
+
+
+class Graph:
+    def __init__(self, context: Context, executor: SingleThreadedExecutor, nodes: list) -> None:
+        self.context, self.executor, self.nodes = context, executor, nodes
+        self.probe = rclpy.create_node('test_probe', context=context)
+        executor.add_node(self.probe)
+        self.received: dict[str, list] = {}
+
+    def listen(self, topic: str, msg_type=String, qos=100) -> list:
+        messages = self.received.setdefault(topic, [])
+        self.probe.create_subscription(msg_type, topic, messages.append, qos)
+        return messages
+
+    def publisher(self, topic: str, msg_type=String, qos=100):
+        return self.probe.create_publisher(msg_type, topic, qos)
+
+    def spin_until(self, condition, timeout: float = 10.0) -> bool:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            self.executor.spin_once(timeout_sec=0.02)
+            if condition():
+                return True
+        return False
+
+    def spin_for(self, seconds: float) -> None:
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            self.executor.spin_once(timeout_sec=0.02)
+
+    def wait_for_subscribers(self, publisher, count: int = 1, timeout: float = 5.0) -> None:
+        assert self.spin_until(lambda: publisher.get_subscription_count() >= count, timeout), \
+            f'no subscriber on {publisher.topic_name}'
+
+
+@contextmanager
+def ros_graph(*factories):
+    """Build nodes with `factory(context=ctx)`; yields a Graph; always shuts everything down."""
+    context = Context()
+    rclpy.init(context=context, args=[])
+    executor = SingleThreadedExecutor(context=context)
+    nodes = []
+    graph = None
+    try:
+        for factory in factories:
+            node = factory(context=context)
+            nodes.append(node)
+            executor.add_node(node)
+        graph = Graph(context, executor, nodes)
+        yield graph
+    finally:
+        executor.shutdown()
+        for node in nodes:
+            node.close()
+            node.destroy_node()
+        if graph is not None:
+            graph.probe.destroy_node()
+        rclpy.try_shutdown(context=context)

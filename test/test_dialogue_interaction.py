@@ -1,0 +1,138 @@
+"""The greeter's behaviour (pure state machine): greetings, groups, waiting, conversation, farewells."""
+from caexpo_robot.dialogue.interaction import (Ask, Emit, EndVisit, FaceObservation, InteractionConfig,
+                                               InteractionManager, Say)
+
+
+def phrase(key, language, **values):
+    return f'<{key}:{language}>'
+
+
+def make(**config):
+    return InteractionManager(InteractionConfig(**{'opener_languages': ('vi', 'en'), 'group_window_s': 0.5,
+                                                   **config}), phrase)
+
+
+def emitted(actions, kind=None):
+    return [a for a in actions if isinstance(a, Emit) and (kind is None or a.type == kind)]
+
+
+def said(actions):
+    return [a for a in actions if isinstance(a, Say)]
+
+
+def finish_all(manager, says, now):
+    """Play each Say through: started then finished, as the tts node reports."""
+    out = []
+    for say in says:
+        out += manager.on_tts_event({'type': 'utterance_started', 'id': say.id, 'language': say.language,
+                                     'text': say.text}, now)
+        out += manager.on_tts_event({'type': 'utterance_finished', 'id': say.id}, now)
+    return out
+
+
+def test_single_visitor_is_greeted_once_with_the_multilingual_opener():
+    m = make()
+    out = m.on_faces([FaceObservation('f1', 3.0, False)], 0.0)
+    assert [e.type for e in emitted(out)] == ['visitor_detected']
+    out = m.on_faces([FaceObservation('f1', 1.5, True)], 1.0)
+    assert [e.type for e in emitted(out)] == ['visitor_engaged']
+    assert not said(out)          # still gathering a possible group
+    out = m.on_faces([FaceObservation('f1', 1.5, True)], 1.6)
+    says = said(out)
+    assert [s.text for s in says] == ['<opener:vi>', '<greeting:en>', '<offer_help:en>']
+    assert [s.language for s in says] == ['vi', 'en', 'en']
+    out = finish_all(m, says, 1.7)
+    assert [e.type for e in emitted(out)] == ['greeting_started', 'greeting_finished', 'listening_started']
+    # Staying engaged for a long time never greets again.
+    for k in range(50):
+        assert not said(m.on_faces([FaceObservation('f1', 1.5, True)], 2.0 + k * 0.1))
+
+
+def test_two_visitors_arriving_together_get_one_group_greeting():
+    m = make()
+    m.on_faces([FaceObservation('a', 1.8, True), FaceObservation('b', 1.4, True)], 0.0)
+    out = m.on_faces([FaceObservation('a', 1.8, True), FaceObservation('b', 1.4, True)], 0.6)
+    says = said(out)
+    assert says[-2].text == '<group_greeting:en>'
+    assert says[0].tag['visitor'] == 'b'             # the closest one is addressed
+    started = emitted(finish_all(m, says, 0.7), 'greeting_started')
+    assert len(started) == 1 and set(started[0].fields['group']) == {'a', 'b'}
+    # A third face engaging within the cooldown joins the group: no new greeting.
+    out = m.on_faces([FaceObservation('a', 1.8, True), FaceObservation('b', 1.4, True),
+                      FaceObservation('c', 1.9, True)], 2.0)
+    assert not said(out)
+
+
+def test_a_visitor_arriving_during_a_conversation_is_greeted_briefly_and_asked_to_wait():
+    m = make(greeting_cooldown_s=1.0)
+    m.on_faces([FaceObservation('a', 1.2, True)], 0.0)
+    finish_all(m, said(m.on_faces([FaceObservation('a', 1.2, True)], 0.6)), 0.7)
+    assert m.addressed == 'a'
+    m.on_faces([FaceObservation('a', 1.2, True), FaceObservation('b', 1.8, True)], 5.0)
+    out = m.on_faces([FaceObservation('a', 1.2, True), FaceObservation('b', 1.8, True)], 5.6)
+    assert [s.text for s in said(out)][-1] == '<please_wait:en>'
+    assert emitted(out, 'asked_to_wait')
+    finish_all(m, said(out), 5.7)
+    assert m.addressed == 'a'
+    # a leaves: farewell to a, then b is addressed without a second greeting.
+    out = m.on_faces([FaceObservation('b', 1.8, True)], 9.0)
+    texts = [s.text for s in said(out)]
+    assert '<farewell:en>' in texts and '<offer_help:en>' in texts and '<greeting:en>' not in texts
+    assert m.addressed == 'b'
+    assert any(isinstance(a, EndVisit) and a.visitor == 'a' for a in out)
+
+
+def test_conversation_switches_to_the_visitors_language_and_ends_with_farewell_in_it():
+    m = make()
+    m.on_faces([FaceObservation('a', 1.2, True)], 0.0)
+    finish_all(m, said(m.on_faces([FaceObservation('a', 1.2, True)], 0.6)), 0.7)
+    out = m.on_heard('Tôi muốn tìm sầu riêng', 'vi', 0.9, 2.0)
+    assert [e.type for e in emitted(out)] == ['language_identified', 'utterance_heard', 'question_sent']
+    asks = [a for a in out if isinstance(a, Ask)]
+    assert asks == [Ask('a', 'Tôi muốn tìm sầu riêng', 'vi')]
+    out = m.on_filler('a', 'Xin vui lòng chờ', 'vi', 3.2)
+    assert said(out)[0].tag['purpose'] == 'filler'
+    out = m.on_reply('a', 'Gian hàng B12', 'vi', 'exhibitor_search', [], False, 'backend', 3.5)
+    answer = said(out)[0]
+    assert (answer.language, answer.tag['purpose']) == ('vi', 'answer')
+    out = finish_all(m, [answer], 4.0)
+    assert [e.type for e in emitted(out)] == ['answer_started', 'answer_finished', 'listening_started']
+    # Leaving: the farewell is in Vietnamese now.
+    out = m.on_faces([], 10.0)
+    assert [s.text for s in said(out)] == ['<farewell:vi>']
+
+
+def test_low_confidence_gets_not_understood_and_no_question():
+    m = make()
+    m.on_faces([FaceObservation('a', 1.2, True)], 0.0)
+    finish_all(m, said(m.on_faces([FaceObservation('a', 1.2, True)], 0.6)), 0.7)
+    out = m.on_heard('mumble', 'en', 0.2, 2.0)
+    assert [s.text for s in said(out)] == ['<not_understood:en>']
+    assert not [a for a in out if isinstance(a, Ask)]
+
+
+def test_quiet_visitor_is_prompted_then_bid_farewell():
+    m = make(listen_timeout_s=5.0)
+    m.on_faces([FaceObservation('a', 1.2, True)], 0.0)
+    finish_all(m, said(m.on_faces([FaceObservation('a', 1.2, True)], 0.6)), 0.7)
+    prompt = said(m.tick(5.8))
+    assert [s.text for s in prompt] == ['<listening_prompt:en>']
+    finish_all(m, prompt, 6.0)
+    assert not said(m.tick(10.0))
+    assert [s.text for s in said(m.tick(11.1))] == ['<farewell:en>']
+
+
+def test_brief_detection_flicker_and_unconfirmed_faces_are_ignored():
+    m = make()
+    out = m.on_faces([FaceObservation('x', 1.0, True, confirmed=False)], 0.0)
+    assert out == []
+
+
+def test_departed_visitors_are_forgotten_so_memory_stays_flat():
+    m = make(forget_after_s=10.0)
+    for k in range(200):
+        t = k * 3.0
+        m.on_faces([FaceObservation(f'v{k}', 1.5, True)], t)
+        m.on_faces([FaceObservation(f'v{k}', 1.5, True)], t + 0.6)
+        m.on_faces([], t + 1.0)
+    assert len(m.visitors) <= 5 and len(m.groups) <= 5

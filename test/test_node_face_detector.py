@@ -1,0 +1,58 @@
+"""face_detector node with real rclpy topics and real photos; malformed images are counted drops."""
+import json
+from functools import partial
+
+import numpy as np
+from diagnostic_msgs.msg import DiagnosticArray
+from rclpy.parameter import Parameter
+from sensor_msgs.msg import Image
+
+from caexpo_robot.nodes.conversions import image_msg
+from caexpo_robot.nodes.face_detector_node import FaceDetectorNode
+from caexpo_robot.perception.image import load_image_file
+from ros_harness import ros_graph
+
+
+def frame_msg(rgb, t):
+    stamp = Image().header.stamp
+    stamp.sec, stamp.nanosec = int(t), int((t % 1) * 1e9)
+    return image_msg(rgb, stamp, 'camera')
+
+
+def test_two_people_become_two_confirmed_tracks_and_bad_frames_are_dropped(shared_data):
+    photo = load_image_file(shared_data / 'faces' / 'two_people.jpg')
+    factory = partial(FaceDetectorNode, parameter_overrides=[Parameter('confirm_hits', value=3)])
+    with ros_graph(factory) as g:
+        faces = g.listen('humans/faces/tracked')
+        diagnostics = g.listen('/diagnostics', DiagnosticArray, 10)
+        pub = g.publisher('camera/image_raw', Image, 10)
+        g.wait_for_subscribers(pub)
+        node = g.nodes[0]
+
+        bad = [Image(height=4, width=4, encoding='16UC1', step=8, data=bytes(32)),      # wrong encoding
+               Image(height=0, width=0, encoding='rgb8', step=0, data=b''),              # zero size
+               Image(height=10, width=10, encoding='rgb8', step=20, data=bytes(200))]    # step < width*3
+        # One at a time: the image subscription keeps only the newest frames (a slow detector never lags).
+        for k, msg in enumerate(bad):
+            pub.publish(msg)
+            assert g.spin_until(lambda: node.counters['dropped_image'] == k + 1), msg.encoding
+
+        for k in range(5):
+            pub.publish(frame_msg(photo, 1.0 + k / 15))
+            assert g.spin_until(lambda: len(faces) == k + 1), f'no output for frame {k}'
+        last = json.loads(faces[-1].data)
+        confirmed = [f for f in last['faces'] if f['confirmed']]
+        assert len(confirmed) == 2
+        assert len({f['id'] for f in confirmed}) == 2
+        assert all(0 < f['distance_m'] < 10 for f in confirmed)
+        assert abs(last['stamp'] - (1.0 + 4 / 15)) < 1e-6
+        # An empty frame still produces an (empty) message: subscribers see visitors leave.
+        pub.publish(frame_msg(np.full((480, 640, 3), 128, np.uint8), 2.0))
+        assert g.spin_until(lambda: len(faces) == 6)
+        assert all(not f['confirmed'] or f['id'] in {c['id'] for c in confirmed}
+                   for f in json.loads(faces[-1].data)['faces'])
+        assert g.spin_until(lambda: any(s.name.endswith('face_detector') for d in diagnostics for s in d.status),
+                            timeout=3.0)
+        status = [s for d in diagnostics for s in d.status if s.name.endswith('face_detector')][-1]
+        values = {kv.key: kv.value for kv in status.values}
+        assert values['dropped_image'] == '3'
