@@ -45,6 +45,8 @@ $(VENV)/.stamp: requirements/ros-pypi.txt requirements/runtime.txt requirements/
 	$(PY) -m pip install -q --disable-pip-version-check -c requirements/constraints.txt \
 	  -r requirements/ros-pypi.txt -r requirements/runtime.txt -r requirements/test.txt
 	$(PY) -m pip install -q --disable-pip-version-check --no-deps --no-build-isolation -e .
+	@# setup.cfg puts executables in lib/caexpo_robot (where `ros2 run` looks); put them on the venv PATH too.
+	@for exe in $(VENV)/lib/caexpo_robot/*; do ln -sf "../lib/caexpo_robot/$$(basename $$exe)" $(VENV)/bin/; done
 	$(PY) -m pip check
 	@touch $@
 

@@ -35,7 +35,7 @@ def _sim(args) -> int:
 
 def _detect(args) -> int:
     from caexpo_robot.perception.detect_cli import detect_main
-    return detect_main(args.images, model=args.model)
+    return detect_main(args.images, model=args.model, min_score=args.min_score)
 
 
 def _langid(args) -> int:
@@ -75,6 +75,7 @@ def main(argv: list[str] | None = None) -> int:
     detect = sub.add_parser('detect', help='detect faces in images, one JSON line per image')
     detect.add_argument('images', nargs='+')
     detect.add_argument('--model', default='full', choices=('full', 'short'))
+    detect.add_argument('--min-score', type=float, default=0.5, help='ignore detections below this confidence')
     detect.set_defaults(run=_detect)
     langid = sub.add_parser('langid', help='identify the language of texts: <code>\\t<confidence>\\t<text>')
     langid.add_argument('texts', nargs='+')

@@ -54,6 +54,11 @@ SCHEMAS: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {
         {'text': str, 'language': str},
         {'id': str},
     ),
+    # speech/languages (latched): the languages the asr node can hear (a loaded model), and why not the others.
+    'speech_languages': (
+        {'hearable': list},
+        {'unavailable': dict},
+    ),
     # kiosk/text: what a visitor typed on the robot's screen.
     'kiosk_text': (
         {'text': str},

@@ -12,11 +12,11 @@ import yaml
 from caexpo_robot.paths import config_path
 
 # Executable name -> node class (module caexpo_robot.nodes.<name>_node).
-ROBOT_NODES = ('camera', 'face_detector', 'tts', 'interaction')
-# The simulator publishes camera frames itself, so it runs everything but the camera.
-SIM_NODES = ('face_detector', 'tts', 'interaction')
-_CLASSES = {'camera': 'CameraNode', 'face_detector': 'FaceDetectorNode', 'tts': 'TtsNode',
-            'interaction': 'InteractionNode'}
+ROBOT_NODES = ('camera', 'face_detector', 'microphone', 'asr', 'tts', 'interaction')
+# The simulator publishes camera frames and audio itself, so it runs everything but the devices.
+SIM_NODES = ('face_detector', 'asr', 'tts', 'interaction')
+_CLASSES = {'camera': 'CameraNode', 'face_detector': 'FaceDetectorNode', 'microphone': 'MicrophoneNode',
+            'asr': 'AsrNode', 'tts': 'TtsNode', 'interaction': 'InteractionNode'}
 
 
 def params_file() -> Path:

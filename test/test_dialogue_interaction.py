@@ -1,5 +1,5 @@
 """The greeter's behaviour (pure state machine): greetings, groups, waiting, conversation, farewells."""
-from caexpo_robot.dialogue.interaction import (Ask, Emit, EndVisit, FaceObservation, InteractionConfig,
+from caexpo_robot.dialogue.interaction import (Ask, Cancel, Emit, EndVisit, FaceObservation, InteractionConfig,
                                                InteractionManager, Say)
 
 
@@ -7,9 +7,10 @@ def phrase(key, language, **values):
     return f'<{key}:{language}>'
 
 
-def make(**config):
-    return InteractionManager(InteractionConfig(**{'opener_languages': ('vi', 'en'), 'group_window_s': 0.5,
-                                                   **config}), phrase)
+def make(hearable=('vi', 'en', 'zh', 'th'), **config):
+    manager = InteractionManager(InteractionConfig(**{'opener_languages': ('vi', 'en'), **config}), phrase)
+    manager.set_hearable(hearable)
+    return manager
 
 
 def emitted(actions, kind=None):
@@ -36,9 +37,7 @@ def test_single_visitor_is_greeted_once_with_the_multilingual_opener():
     assert [e.type for e in emitted(out)] == ['visitor_detected']
     out = m.on_faces([FaceObservation('f1', 1.5, True)], 1.0)
     assert [e.type for e in emitted(out)] == ['visitor_engaged']
-    assert not said(out)          # still gathering a possible group
-    out = m.on_faces([FaceObservation('f1', 1.5, True)], 1.6)
-    says = said(out)
+    says = said(out)              # at once: no waiting to see who else comes
     assert [s.text for s in says] == ['<opener:vi>', '<greeting:en>', '<offer_help:en>']
     assert [s.language for s in says] == ['vi', 'en', 'en']
     out = finish_all(m, says, 1.7)
@@ -50,8 +49,8 @@ def test_single_visitor_is_greeted_once_with_the_multilingual_opener():
 
 def test_two_visitors_arriving_together_get_one_group_greeting():
     m = make()
-    m.on_faces([FaceObservation('a', 1.8, True), FaceObservation('b', 1.4, True)], 0.0)
-    out = m.on_faces([FaceObservation('a', 1.8, True), FaceObservation('b', 1.4, True)], 0.6)
+    m.on_faces([FaceObservation('a', 2.8, False), FaceObservation('b', 2.9, False)], 0.0)
+    out = m.on_faces([FaceObservation('a', 1.8, True), FaceObservation('b', 1.4, False)], 0.6)
     says = said(out)
     assert says[-2].text == '<group_greeting:en>'
     assert says[0].tag['visitor'] == 'b'             # the closest one is addressed
@@ -65,11 +64,9 @@ def test_two_visitors_arriving_together_get_one_group_greeting():
 
 def test_a_visitor_arriving_during_a_conversation_is_greeted_briefly_and_asked_to_wait():
     m = make(greeting_cooldown_s=1.0)
-    m.on_faces([FaceObservation('a', 1.2, True)], 0.0)
-    finish_all(m, said(m.on_faces([FaceObservation('a', 1.2, True)], 0.6)), 0.7)
+    finish_all(m, said(m.on_faces([FaceObservation('a', 1.2, True)], 0.0)), 0.7)
     assert m.addressed == 'a'
-    m.on_faces([FaceObservation('a', 1.2, True), FaceObservation('b', 1.8, True)], 5.0)
-    out = m.on_faces([FaceObservation('a', 1.2, True), FaceObservation('b', 1.8, True)], 5.6)
+    out = m.on_faces([FaceObservation('a', 1.2, True), FaceObservation('b', 1.8, True)], 5.0)
     assert [s.text for s in said(out)][-1] == '<please_wait:en>'
     assert emitted(out, 'asked_to_wait')
     finish_all(m, said(out), 5.7)
@@ -84,8 +81,7 @@ def test_a_visitor_arriving_during_a_conversation_is_greeted_briefly_and_asked_t
 
 def test_conversation_switches_to_the_visitors_language_and_ends_with_farewell_in_it():
     m = make()
-    m.on_faces([FaceObservation('a', 1.2, True)], 0.0)
-    finish_all(m, said(m.on_faces([FaceObservation('a', 1.2, True)], 0.6)), 0.7)
+    finish_all(m, said(m.on_faces([FaceObservation('a', 1.2, True)], 0.0)), 0.7)
     out = m.on_heard('Tôi muốn tìm sầu riêng', 'vi', 0.9, 2.0)
     assert [e.type for e in emitted(out)] == ['language_identified', 'utterance_heard', 'question_sent']
     asks = [a for a in out if isinstance(a, Ask)]
@@ -104,8 +100,7 @@ def test_conversation_switches_to_the_visitors_language_and_ends_with_farewell_i
 
 def test_low_confidence_gets_not_understood_and_no_question():
     m = make()
-    m.on_faces([FaceObservation('a', 1.2, True)], 0.0)
-    finish_all(m, said(m.on_faces([FaceObservation('a', 1.2, True)], 0.6)), 0.7)
+    finish_all(m, said(m.on_faces([FaceObservation('a', 1.2, True)], 0.0)), 0.7)
     out = m.on_heard('mumble', 'en', 0.2, 2.0)
     assert [s.text for s in said(out)] == ['<not_understood:en>']
     assert not [a for a in out if isinstance(a, Ask)]
@@ -113,8 +108,7 @@ def test_low_confidence_gets_not_understood_and_no_question():
 
 def test_quiet_visitor_is_prompted_then_bid_farewell():
     m = make(listen_timeout_s=5.0)
-    m.on_faces([FaceObservation('a', 1.2, True)], 0.0)
-    finish_all(m, said(m.on_faces([FaceObservation('a', 1.2, True)], 0.6)), 0.7)
+    finish_all(m, said(m.on_faces([FaceObservation('a', 1.2, True)], 0.0)), 0.7)
     prompt = said(m.tick(5.8))
     assert [s.text for s in prompt] == ['<listening_prompt:en>']
     finish_all(m, prompt, 6.0)
@@ -133,6 +127,55 @@ def test_departed_visitors_are_forgotten_so_memory_stays_flat():
     for k in range(200):
         t = k * 3.0
         m.on_faces([FaceObservation(f'v{k}', 1.5, True)], t)
-        m.on_faces([FaceObservation(f'v{k}', 1.5, True)], t + 0.6)
         m.on_faces([], t + 1.0)
     assert len(m.visitors) <= 5 and len(m.groups) <= 5
+
+
+def test_knowing_the_language_cancels_the_rest_of_the_opener_and_leaving_cancels_the_answer():
+    m = make(opener_languages=('vi', 'zh', 'en'))
+    says = said(m.on_faces([FaceObservation('a', 1.2, True)], 0.0))
+    m.on_tts_event({'type': 'utterance_started', 'id': says[0].id, 'language': 'vi', 'text': says[0].text}, 0.1)
+    out = m.on_heard('Xin chào', 'vi', 0.9, 1.0)
+    cancelled = {a.id for a in out if isinstance(a, Cancel)}
+    assert cancelled == {s.id for s in says[1:]}            # not the one playing
+    finish_all(m, [says[0]], 1.5)
+    for s in says[1:]:
+        m.on_tts_event({'type': 'utterance_cancelled', 'id': s.id}, 1.6)
+    out = m.on_reply('a', 'Câu trả lời dài', 'vi', 'faq', [], False, 'backend', 2.0)
+    answer = said(out)[0]
+    m.on_tts_event({'type': 'utterance_started', 'id': answer.id, 'language': 'vi', 'text': answer.text}, 2.1)
+    out = m.on_faces([], 3.0)                               # the visitor walked off mid-answer
+    assert Cancel(answer.id) in out
+    assert [s.text for s in said(out)] == ['<farewell:vi>']
+
+
+def test_group_farewell_uses_the_language_a_member_spoke():
+    m = make()
+    says = said(m.on_faces([FaceObservation('a', 1.2, True), FaceObservation('b', 1.5, True)], 0.0))
+    finish_all(m, says, 0.5)
+    m.on_heard('สวัสดีครับ', 'th', 0.9, 1.0)
+    addressed = m.addressed
+    other = 'b' if addressed == 'a' else 'a'
+    remaining = [FaceObservation(other, 1.5, True)]
+    assert not [s for s in said(m.on_faces(remaining, 2.0)) if s.tag['purpose'] == 'farewell']
+    out = m.on_faces([], 3.0)
+    assert [s.text for s in said(out) if s.tag['purpose'] == 'farewell'] == ['<farewell:th>']
+
+
+def test_languages_the_robot_cannot_hear_get_the_use_the_screen_offer():
+    m = make(hearable=('ko',))
+    says = said(m.on_faces([FaceObservation('a', 1.2, True)], 0.0))
+    assert [s.text for s in says][-2:] == ['<offer_help:en>', '<use_screen:en>']
+    m2 = make(hearable=('en',), listen_timeout_s=5.0)
+    finish_all(m2, said(m2.on_faces([FaceObservation('a', 1.2, True)], 0.0)), 0.5)
+    assert [s.text for s in said(m2.tick(6.0))] == ['<listening_prompt:en>']
+
+
+def test_a_new_arrival_interrupts_a_farewell_to_someone_walking_away():
+    m = make()
+    finish_all(m, said(m.on_faces([FaceObservation('a', 1.2, True)], 0.0)), 0.5)
+    farewell = said(m.on_faces([], 5.0))[0]
+    m.on_tts_event({'type': 'utterance_started', 'id': farewell.id, 'language': 'en', 'text': ''}, 5.0)
+    m.on_faces([FaceObservation('b', 2.5, False)], 12.0)
+    greeting = said(m.on_faces([FaceObservation('b', 1.5, True)], 12.1))
+    assert greeting[0].interrupt and greeting[0].priority >= farewell.priority

@@ -143,8 +143,9 @@ def test_missing_phrase_falls_back_to_english_logged_once(tmp_path, caplog):
         assert phrase == Phrase('Welcome, An!', 'en', 'welcome_named', fallback_from='vi')
         assert pb.say('greeting', 'xx') == Phrase('Hello', 'en', 'greeting', fallback_from='xx')
     assert pb.say('greeting', 'vi').text == 'Xin chào'
+    assert pb.say('greeting', None).fallback_from == 'None'   # a missing code is still a visible fallback
     messages = [r.getMessage() for r in caplog.records]
-    assert len(messages) == 2, messages
+    assert len(messages) == 3, messages     # vi.welcome_named, xx.greeting, None.greeting: once each
     assert not pb.complete('vi') and pb.complete('en')
     assert ('vi', 'welcome_named') in pb.missing() and ('km', 'greeting') in pb.missing()
     with pytest.raises(KeyError, match='unknown phrase key'):

@@ -51,6 +51,13 @@ def test_two_people_become_two_confirmed_tracks_and_bad_frames_are_dropped(share
         assert g.spin_until(lambda: len(faces) == 6)
         assert all(not f['confirmed'] or f['id'] in {c['id'] for c in confirmed}
                    for f in json.loads(faces[-1].data)['faces'])
+        # The camera was away for a minute: the same people get new ids (no identity across the break).
+        for k in range(3):
+            pub.publish(frame_msg(photo, 60.0 + k / 15))
+            assert g.spin_until(lambda: len(faces) == 7 + k)
+        assert node.counters['tracker_resets'] == 1
+        after = [f for f in json.loads(faces[-1].data)['faces'] if f['confirmed']]
+        assert len(after) == 2 and not {f['id'] for f in after} & {f['id'] for f in confirmed}
         assert g.spin_until(lambda: any(s.name.endswith('face_detector') for d in diagnostics for s in d.status),
                             timeout=3.0)
         status = [s for d in diagnostics for s in d.status if s.name.endswith('face_detector')][-1]

@@ -4,7 +4,6 @@ import hashlib
 import http.server
 import io
 import json
-import shutil
 import socket
 import threading
 import time

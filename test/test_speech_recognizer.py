@@ -8,10 +8,11 @@ import psutil
 import pytest
 
 from caexpo_robot.speech.audio import iter_wav_chunks
-from caexpo_robot.speech.config import AsrConfig, EndpointConfig, load_asr_config
+from caexpo_robot.speech.config import AsrConfig, load_asr_config
 from caexpo_robot.speech.language_choice import script_lid
 from caexpo_robot.speech.models import FST_MAGIC, KALDI_MODEL_HEADER, model_status
-from caexpo_robot.speech.recognizer import AsrEngine, Partial, Utterance, load_vosk_model
+from caexpo_robot.speech.recognizer import (AsrEngine, LanguageRecognizer, Partial, Utterance,
+                                           load_vosk_model)
 from caexpo_robot.speech.synth import noise, split_chunks, synthesize_speech
 
 KOREAN = model_status('ko')
@@ -110,11 +111,23 @@ def test_grammar_words_outside_the_vocabulary_are_rejected_not_silently_dropped(
                        preloaded={'ko': korean_model})
     assert engine.set_grammar('test') == {'ko': ['화장실은 어디예요', 'qwertyuiop']}
     assert engine.recognizers['ko'].mode == 'test'
-    bad = dataclasses.replace(config, grammars={'test': {'ko': ['qwertyuiop']}})
+    recognizer = LanguageRecognizer('ko', korean_model, {'bad': ['qwertyuiop']})
     with pytest.raises(ValueError, match='no phrase is in the model vocabulary'):
-        AsrEngine(bad, text_lid=script_lid, preloaded={'ko': korean_model}).set_grammar('test')
+        recognizer.set_mode('bad')
+    with pytest.raises(KeyError, match='no grammar'):
+        recognizer.set_mode('nonexistent')
     engine.set_grammar(None)
     assert engine.recognizers['ko'].mode is None
+
+
+def test_unusable_grammar_leaves_that_language_free(config, korean_model):
+    # English phrases on a Korean model (the 'en' label): none is in its vocabulary.
+    cfg = dataclasses.replace(config, languages=('ko', 'en'))
+    engine = AsrEngine(cfg, text_lid=script_lid, preloaded={'ko': korean_model, 'en': korean_model})
+    rejected = engine.set_grammar('halls')
+    assert rejected['ko'] == [] and 'toilet' in rejected['en']
+    assert engine.recognizers['ko'].mode == 'halls' and engine.recognizers['en'].mode is None
+    assert 'no phrase is in the model vocabulary' in engine.grammar_errors['en']
 
 
 def test_robot_never_transcribes_itself(engine):
@@ -152,7 +165,8 @@ def test_language_choice_with_real_recognizers(config, korean_model):
     # this proves the wiring (all recognizers hear the first utterance, hypotheses reach the
     # chooser, the lock narrows listening to one language), and that the text LID decides a
     # tie; it does not prove that real English and Korean models separate by confidence.
-    both = dataclasses.replace(config, languages=('ko', 'en'))
+    halls = {'halls': {'ko': ['화장실', '회의', '출구'], 'en': ['화장실', '회의', '출구']}}
+    both = dataclasses.replace(config, languages=('ko', 'en'), grammars=halls)
     engine = AsrEngine(both, text_lid=script_lid,
                        preloaded={'ko': korean_model, 'en': korean_model})
     engine.set_grammar('halls')

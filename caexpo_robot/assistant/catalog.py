@@ -270,8 +270,8 @@ class Catalog:
         return today if today in self.doc['expo']['days'] else self.doc['expo']['days'][0]
 
     # -- places and directions --------------------------------------------------------------------
-    def find_place(self, text: str, language: str) -> str | None:
-        """The place named in normalized text (longest name wins), including a country's pavilion."""
+    def find_place(self, text: str, language: str, countries: bool = True) -> str | None:
+        """The place named in normalized text (longest name wins), else a named country's pavilion."""
         best, best_len = None, 0
         for pid, place in self.places.items():
             candidates = [place['names'].get(language, ''), place['names']['en']]
@@ -279,7 +279,7 @@ class Catalog:
             for term in candidates:
                 if term and len(term) > best_len and contains_term(text, term, language):
                     best, best_len = pid, len(term)
-        if best is None:
+        if best is None and countries:
             for code in self.find_countries(text, language):
                 if self.countries[code]['pavilion']:
                     return self.countries[code]['pavilion']
@@ -333,11 +333,12 @@ class Catalog:
         named = self.find_exhibitor_by_name(text, language)
         ranked = []
         for ex in self.doc['exhibitors']:
+            matched_tags = tags.intersection(ex['products'] + ex['sectors'])
+            if ex['id'] != named and (tags and not matched_tags or countries and ex['country'] not in countries):
+                continue  # "durian from Malaysia": both what and where must fit, unless the company was named
             score = 8 * (ex['id'] == named)
             score += 3 * len(tags.intersection(ex['products'])) + 2 * len(tags.intersection(ex['sectors']))
             score += 2 * (ex['country'] in countries)
-            if countries and ex['country'] not in countries and tags:
-                score = 0  # "durian from Malaysia" must not list Thai durian growers first
             if score:
                 ranked.append((ex, score))
         ranked.sort(key=lambda item: (-item[1], item[0]['name']))

@@ -37,23 +37,28 @@ class Conversation:
 
     def answer(self, text: str, language: str, visitor: dict | None, key: str | None) -> TurnResult:
         c, t = self.catalog, normalize(text)
+        ranked = c.search_exhibitors(t, language)
         if c.mentions(t, language, 'staff'):
             return self.call_staff(language, key, reason=text[:200])
         if c.mentions(t, language, 'cancel'):
             return self.cancel(language, key)
         if c.mentions(t, language, 'meeting'):
             return self.meeting(t, language, visitor, key)
+        # "durian from Malaysia" is matchmaking; "Malaysia" alone with "where" is the pavilion.
+        place = c.find_place(t, language, countries=not c.find_tags(t, language))
+        asks_way = c.mentions(t, language, 'directions')
+        if place and asks_way:
+            return self.directions(place, language)
         if c.mentions(t, language, 'events'):
             return self.events(language)
         for topic in FAQ_TOPICS:
             if c.mentions(t, language, topic):
                 return self.faq(topic, language)
-        place = c.find_place(t, language)
-        if place and (c.mentions(t, language, 'directions') or not c.search_exhibitors(t, language)):
+        if place and not ranked:
             return self.directions(place, language)
-        if c.search_exhibitors(t, language) or c.mentions(t, language, 'matchmaking'):
-            return self.matchmaking(t, language)
-        if c.mentions(t, language, 'directions'):
+        if ranked or c.mentions(t, language, 'matchmaking'):
+            return self.matchmaking(ranked, language)
+        if asks_way:
             return TurnResult(c.template(language, 'directions_unknown'), 'unknown',
                               [{'type': 'offer_call_staff'}])
         if c.mentions(t, language, 'goodbye'):
@@ -88,19 +93,23 @@ class Conversation:
         reply = c.template(language, 'directions').format(place=c.place_name(place, language), direction=way.text)
         return TurnResult(reply, 'directions', [self._map_action(place, way)])
 
-    def matchmaking(self, t: str, language: str) -> TurnResult:
+    def matchmaking(self, ranked: list[tuple[dict, int]], language: str) -> TurnResult:
         c = self.catalog
-        ranked = c.search_exhibitors(t, language)
         if not ranked:
             return TurnResult(c.template(language, 'exhibitors_none'), 'matchmaking', [{'type': 'offer_call_staff'}])
         shown = [ex for ex, _ in ranked[:_SHOWN]]
         items = c.word(language, 'list_sep').join(c.exhibitor_item(ex, language) for ex in shown)
         reply = c.template(language, 'exhibitors').format(count=len(ranked), items=items)
-        service.save_context(self.storage, self.session['session_id'],
-                             {**self.session['context'], 'exhibitor': shown[0]['id']})
+        self._remember_exhibitor(shown[0]['id'])
         action = {'type': 'show_exhibitors',
                   'items': [{**c.exhibitor_public(ex, language), 'score': score} for ex, score in ranked]}
         return TurnResult(reply, 'matchmaking', [action])
+
+    def _remember_exhibitor(self, exhibitor_id: str) -> None:
+        # "book 10:30" in the next turn refers to this exhibitor; write only when it changes.
+        if self.session['context'].get('exhibitor') != exhibitor_id:
+            service.save_context(self.storage, self.session['session_id'],
+                                 {**self.session['context'], 'exhibitor': exhibitor_id})
 
     def _target_exhibitor(self, t: str, language: str) -> str | None:
         named = self.catalog.find_exhibitor_by_name(t, language)
@@ -121,8 +130,7 @@ class Conversation:
         free = [s for s in service.slots(self.storage, c, exhibitor_id, self.today) if s['free']]
         wanted = _TIME.search(t)
         if wanted is None:
-            service.save_context(self.storage, self.session['session_id'],
-                                 {**self.session['context'], 'exhibitor': exhibitor_id})
+            self._remember_exhibitor(exhibitor_id)
             if not free:
                 return TurnResult(c.template(language, 'slots_none').format(exhibitor=name), 'meeting_slots',
                                   [{'type': 'offer_call_staff'}])

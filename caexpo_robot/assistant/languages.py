@@ -7,12 +7,13 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from functools import lru_cache
 
 LANGUAGES: tuple[str, ...] = ('vi', 'th', 'ms', 'id', 'fil', 'my', 'km', 'lo', 'zh', 'en', 'ko')
 
-# Scripts written without spaces between words: keywords match as substrings there,
-# while space-separated languages match on word boundaries (so 'map' never hits 'mapping').
-UNSPACED = frozenset({'th', 'my', 'km', 'lo', 'zh'})
+# Keywords match as substrings in scripts written without spaces between words, and in Korean
+# (particles attach to the noun: 와이파이는); elsewhere on word boundaries so 'bus' never hits 'business'.
+SUBSTRING_MATCH = frozenset({'th', 'my', 'km', 'lo', 'zh', 'ko'})
 
 _DIGITS = {}
 for _cp in range(0x0660, 0x1100):
@@ -33,16 +34,25 @@ def normalize(text: str) -> str:
 
 
 def contains_term(normalized_text: str, term: str, language: str) -> bool:
-    """Whether a normalized keyword occurs in normalized text, respecting word boundaries where words have them."""
-    term = normalize(term)
-    if not term:
+    """Whether a keyword occurs in normalized text, respecting word boundaries where words have them."""
+    needle, pattern = _compiled(term, language in SUBSTRING_MATCH)
+    if not needle:
         return False
-    if language in UNSPACED or not term.isascii() and _mostly_unspaced_script(term):
-        return term in normalized_text
-    return re.search(r'(?<!\w)' + re.escape(term) + r'(?!\w)', normalized_text) is not None
+    if pattern is None:
+        return needle in normalized_text
+    return needle in normalized_text and pattern.search(normalized_text) is not None
+
+
+@lru_cache(maxsize=65536)
+def _compiled(term: str, substring: bool) -> tuple[str, re.Pattern | None]:
+    # Routing scans every keyword of every function per turn: normalise and compile each term once.
+    needle = normalize(term)
+    if substring or not needle.isascii() and _mostly_unspaced_script(needle):
+        return needle, None
+    return needle, re.compile(r'(?<!\w)' + re.escape(needle) + r'(?!\w)')
 
 
 def _mostly_unspaced_script(term: str) -> bool:
     # Chinese/Thai/Burmese/Khmer/Lao product names may appear inside a sentence in any language.
     return any(0x0E00 <= ord(c) <= 0x0EFF or 0x1000 <= ord(c) <= 0x109F or 0x1780 <= ord(c) <= 0x17FF
-               or 0x4E00 <= ord(c) <= 0x9FFF for c in term)
+               or 0x4E00 <= ord(c) <= 0x9FFF or 0xAC00 <= ord(c) <= 0xD7AF for c in term)

@@ -22,7 +22,7 @@ from .storage import Storage, open_storage
 DEFAULTS: dict[str, Any] = {
     'host': '127.0.0.1', 'port': 8765, 'db_url': 'sqlite:///caexpo_assistant.sqlite3',
     'sqlite_synchronous': 'FULL', 'max_body_bytes': 65536, 'today': None, 'replies_dir': None,
-    'seed_dir': None, 'auto_seed': True, 'log_level': 'warning',
+    'seed_dir': None, 'auto_seed': True, 'log_level': 'warning', 'catalog_refresh_s': 1.0,
 }
 
 
@@ -47,7 +47,8 @@ def build(settings: dict) -> tuple[Storage, Any]:
             if empty:
                 load_seed(storage, settings['seed_dir'] or config_path('assistant', 'seed'))
         replies = load_replies(settings['replies_dir'] or config_path('assistant', 'replies'))
-        app = create_app(storage, replies, today=settings['today'], max_body_bytes=settings['max_body_bytes'])
+        app = create_app(storage, replies, today=settings['today'], max_body_bytes=settings['max_body_bytes'],
+                         catalog_refresh_s=float(settings['catalog_refresh_s']))
     except BaseException:
         storage.close()
         raise
@@ -71,21 +72,40 @@ class RunningAssistant:
         self.stop()
 
 
+def listen_socket(host: str, port: int) -> socket.socket:
+    """A listening TCP socket created with proto=IPPROTO_TCP.
+
+    asyncio only sets TCP_NODELAY on accepted sockets whose proto is IPPROTO_TCP (uvicorn's own
+    bind leaves it 0); without it every keep-alive response waits ~40 ms for a delayed ACK
+    (measured: 44 ms -> 1 ms per request).
+    """
+    family = socket.AF_INET6 if ':' in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+        sock.listen(1024)
+    except OSError:
+        sock.close()
+        raise
+    return sock
+
+
 def start_in_thread(db_url: str | None = None, host: str = '127.0.0.1', port: int = 0, *,
                     today: str | None = None, seed_dir: str | Path | None = None,
                     startup_timeout_s: float = 10.0, **overrides) -> RunningAssistant:
     """Serve in a daemon thread and return once /v1/health answers. Without db_url, a fresh SQLite
     file in a temporary folder (removed by stop()) seeded with the packaged seed."""
+    unknown = set(overrides) - set(DEFAULTS)
+    if unknown:
+        raise TypeError(f'unknown settings {sorted(unknown)}; known: {sorted(DEFAULTS)}')
     tmp = None
     if db_url is None:
         tmp = tempfile.TemporaryDirectory(prefix='caexpo_assistant_')
         db_url = f'sqlite:///{Path(tmp.name) / "assistant.sqlite3"}'
     settings = {**DEFAULTS, 'db_url': db_url, 'today': today, 'seed_dir': seed_dir, **overrides}
     storage, app = build(settings)
-    sock = socket.socket(socket.AF_INET6 if ':' in host else socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind((host, port))
-    sock.listen(128)
+    sock = listen_socket(host, port)
     bound_port = sock.getsockname()[1]
     server = uvicorn.Server(uvicorn.Config(app, log_level=settings['log_level'], access_log=False,
                                            timeout_graceful_shutdown=2))
@@ -122,7 +142,10 @@ def start_in_thread(db_url: str | None = None, host: str = '127.0.0.1', port: in
 def serve(settings: dict) -> None:
     """Blocking foreground server (Ctrl-C / SIGTERM stop it cleanly)."""
     storage, app = build(settings)
+    sock = listen_socket(settings['host'], int(settings['port']))
     try:
-        uvicorn.run(app, host=settings['host'], port=int(settings['port']), log_level=settings['log_level'])
+        server = uvicorn.Server(uvicorn.Config(app, log_level=settings['log_level'], timeout_graceful_shutdown=5))
+        server.run(sockets=[sock])
     finally:
+        sock.close()
         storage.close()

@@ -6,13 +6,16 @@ client) and `Emit` (interaction events). All times are passed in (sim or wall cl
 tests are deterministic.
 
 Rules (why they are so):
-- One greeting per visitor; visitors who engage together (within `group_window_s`) or during the
-  greeting cooldown share one group greeting — a crowd must not get a greeting per face.
+- One greeting per visitor, said at once (no waiting to see who else comes); visitors approaching
+  together (within `group_distance_m` when the first engages) or engaging during the greeting
+  cooldown share one group greeting — a crowd must not get a greeting per face.
 - One visitor is addressed at a time (the closest engaged one); others get a brief greeting and are
   asked to wait, and are addressed in turn without being greeted again.
 - Before the visitor's language is known the robot greets with a short multilingual opener; from the
-  first thing the visitor says or types it switches to their language and keeps it for that visitor.
-- A greeted visitor who leaves gets one farewell (per group); a conversation ends after a quiet timeout.
+  first thing the visitor says or types it switches to their language (the rest of the opener is
+  cancelled) and keeps it for that visitor.
+- A greeted visitor who leaves is no longer talked to (their pending utterances are cancelled) and
+  gets one farewell (per group, in the group's language); a conversation ends after a quiet timeout.
 """
 from __future__ import annotations
 
@@ -78,7 +81,7 @@ class FaceObservation:
 class InteractionConfig:
     opener_languages: tuple[str, ...] = ('zh', 'en')
     default_language: str = 'en'
-    group_window_s: float = 1.5
+    group_distance_m: float = 3.0    # not-yet-greeted visitors this near when someone engages share the greeting
     greeting_cooldown_s: float = 6.0
     leave_after_s: float = 2.0
     listen_timeout_s: float = 8.0
@@ -123,17 +126,22 @@ class InteractionManager:
         self.visitors: dict[str, Visitor] = {}
         self.groups: dict[str, Group] = {}
         self.addressed: str | None = None
-        self.pending_greeting: Group | None = None   # gathering members during group_window_s
         self.last_greeting_at = float('-inf')
-        self.utterances: dict[str, tuple[str, str]] = {}   # tts id -> (purpose, visitor)
+        self.utterances: dict[str, tuple[str, str]] = {}   # tts id -> (purpose, visitor), until it ends
+        self.started: set[str] = set()                      # of those, the ones the tts node has started
         self._ids = itertools.count(1)
         self._group_ids = itertools.count(1)
+        self.hearable: set[str] = set()    # languages the asr node has a model for (it tells us)
+
+    def set_hearable(self, languages) -> None:
+        self.hearable = set(languages)
 
     # --- inputs ---------------------------------------------------------------------------------
     def on_faces(self, faces: Iterable[FaceObservation], now: float) -> list[Action]:
         actions: list[Action] = []
         seen = set()
-        for face in faces:
+        current = []
+        for face in faces:   # first every distance, so a greeting sees everyone who is here now
             if not face.confirmed:
                 continue
             seen.add(face.id)
@@ -141,9 +149,10 @@ class InteractionManager:
             if visitor is None:
                 visitor = self.visitors[face.id] = Visitor(face.id, now)
                 actions.append(self._emit('visitor_detected', now, visitor, distance_m=round(face.distance_m, 2)))
-            if visitor.stage is Stage.LEFT:
-                continue
-            visitor.distance_m = face.distance_m
+            if visitor.stage is not Stage.LEFT:
+                visitor.distance_m = face.distance_m
+                current.append((face, visitor))
+        for face, visitor in current:
             if face.engaged and not visitor.engaged:
                 visitor.engaged, visitor.engaged_at, visitor.disengaged_since = True, now, None
                 actions.append(self._emit('visitor_engaged', now, visitor, distance_m=round(face.distance_m, 2)))
@@ -170,6 +179,8 @@ class InteractionManager:
         if not purpose or visitor is None:
             return []
         kind = event['type']
+        if kind == 'utterance_started':
+            self.started.add(event['id'])
         actions: list[Action] = []
         group = self.groups.get(visitor.group)
         if purpose == 'greeting' and group is not None:
@@ -184,8 +195,9 @@ class InteractionManager:
                     member = self.visitors[member_id]
                     if member.stage is Stage.GREETING:
                         member.stage = Stage.WAITING
-                if self.addressed in group.members:
-                    actions += self._start_listening(self.visitors[self.addressed], now)
+                addressed = self.visitors.get(self.addressed or '')
+                if addressed is not None and addressed.id in group.members and addressed.stage is Stage.WAITING:
+                    actions += self._start_listening(addressed, now)
         elif purpose == 'answer':
             if kind == 'utterance_started':
                 actions.append(self._emit('answer_started', now, visitor, language=event.get('language'),
@@ -204,6 +216,7 @@ class InteractionManager:
                 visitor.listening_since = now
         if kind in ('utterance_finished', 'utterance_failed', 'utterance_cancelled', 'utterance_dropped'):
             self.utterances.pop(event['id'], None)
+            self.started.discard(event['id'])
         return actions
 
     def on_heard(self, text: str, language: str | None, confidence: float, now: float,
@@ -224,6 +237,9 @@ class InteractionManager:
             visitor.language = language
             actions.append(self._emit('language_identified', now, visitor, language=language, source=source,
                                       confidence=round(confidence, 3)))
+            group = self.groups.get(visitor.group)
+            actions += self._cancel_pending(set(group.members) if group else {visitor.id},
+                                            ('greeting', 'prompt'), including_playing=False)
         actions.append(self._emit('utterance_heard', now, visitor, text=text, language=language,
                                   confidence=round(confidence, 3), source=source))
         visitor.stage = Stage.THINKING
@@ -256,17 +272,15 @@ class InteractionManager:
     def tick(self, now: float) -> list[Action]:
         actions: list[Action] = []
         self._forget_departed(now)
-        group = self.pending_greeting
-        if group is not None and now - group.started >= self.config.group_window_s:
-            self.pending_greeting = None
-            actions += self._greet(group, now)
         visitor = self.visitors.get(self.addressed or '')
         if visitor is not None and visitor.stage is Stage.LISTENING and visitor.listening_since is not None:
             if now - visitor.listening_since >= self.config.listen_timeout_s:
                 if not visitor.prompted:
                     visitor.prompted = True
                     visitor.listening_since = None   # restarts when the prompt has been said
-                    actions.append(self._say(visitor, 'listening_prompt', self._language(visitor), 'prompt'))
+                    language = self._language(visitor)
+                    key = 'listening_prompt' if language in self.hearable else 'use_screen'
+                    actions.append(self._say(visitor, key, language, 'prompt'))
                 else:
                     actions += self._farewell(visitor, now, leaving=False)
         return actions
@@ -277,30 +291,28 @@ class InteractionManager:
             if self.addressed is None and visitor.stage is Stage.WAITING:
                 return self._address(visitor, now)
             return []
-        # Join the group being formed, or the one just greeted (crowd cooldown).
-        if self.pending_greeting is not None:
-            self.pending_greeting.members.append(visitor.id)
-            visitor.group, visitor.greeted, visitor.stage = self.pending_greeting.id, True, Stage.GREETING
-            return []
+        # Engaging just after a greeting (a crowd): that greeting was for them too.
         recent = self._latest_group()
         if recent is not None and now - recent.started < self.config.greeting_cooldown_s:
             recent.members.append(visitor.id)
             visitor.group, visitor.greeted, visitor.stage = recent.id, True, Stage.WAITING
+            if self.addressed is None:
+                return self._address(visitor, now)
             return [self._emit('asked_to_wait', now, visitor, detail=f'joined group {recent.id}')]
-        group = Group(f'g{next(self._group_ids)}', [visitor.id], now)
+        # Greet now, together with whoever is approaching alongside.
+        companions = [v for v in self.visitors.values()
+                      if v is not visitor and v.stage is Stage.SEEN and not v.greeted
+                      and v.distance_m <= self.config.group_distance_m]
+        group = Group(f'g{next(self._group_ids)}', [visitor.id] + [v.id for v in companions], now)
         self.groups[group.id] = group
-        visitor.group, visitor.greeted, visitor.stage = group.id, True, Stage.GREETING
-        if self.config.group_window_s > 0:
-            self.pending_greeting = group
-            return []
+        for member in (visitor, *companions):
+            member.group, member.greeted, member.stage = group.id, True, Stage.GREETING
         return self._greet(group, now)
 
     def _greet(self, group: Group, now: float) -> list[Action]:
-        members = [self.visitors[m] for m in group.members if self.visitors[m].stage is not Stage.LEFT]
-        if not members:
-            return []
+        members = [self.visitors[m] for m in group.members]
+        primary = min(members, key=lambda v: v.distance_m)   # the closest one is addressed
         self.last_greeting_at = now
-        primary = min(members, key=lambda v: v.distance_m)
         busy = self.addressed is not None
         languages = [primary.language] if primary.language else list(self.config.opener_languages)
         key = 'group_greeting' if len(members) > 1 else 'greeting'
@@ -308,19 +320,29 @@ class InteractionManager:
         for i, language in enumerate(languages):
             last = i == len(languages) - 1
             actions.append(self._say(primary, key if last else 'opener', language, 'greeting'))
+        # A new arrival matters more than a goodbye to someone walking away.
+        if any(self.utterances.get(u, ('', ''))[0] == 'farewell' for u in self.started):
+            first = actions[0]
+            actions[0] = first._replace(interrupt=True)
         if busy:
             actions.append(self._say(primary, 'please_wait', languages[-1], 'greeting'))
             for member in members:
                 actions.append(self._emit('asked_to_wait', now, member))
         else:
             self.addressed = primary.id
-            actions.append(self._say(primary, 'offer_help', languages[-1], 'greeting'))
+            actions += self._offer_help(primary, languages[-1], 'greeting')
         group.greeting_ids = [a.id for a in actions if isinstance(a, Say)]
         return actions
 
+    def _offer_help(self, visitor: Visitor, language: str, purpose: str) -> list[Say]:
+        says = [self._say(visitor, 'offer_help', language, purpose)]
+        if language not in self.hearable:   # no speech model: the visitor types on the screen
+            says.append(self._say(visitor, 'use_screen', language, purpose))
+        return says
+
     def _address(self, visitor: Visitor, now: float) -> list[Action]:
         self.addressed = visitor.id
-        return [self._say(visitor, 'offer_help', self._language(visitor), 'prompt'),
+        return [*self._offer_help(visitor, self._language(visitor), 'prompt'),
                 *self._start_listening(visitor, now)]
 
     def _start_listening(self, visitor: Visitor, now: float) -> list[Action]:
@@ -329,19 +351,20 @@ class InteractionManager:
         return [self._emit('listening_started', now, visitor, language=visitor.language)]
 
     def _on_left(self, visitor: Visitor, now: float) -> list[Action]:
-        actions = [self._emit('visitor_left', now, visitor)]
+        actions: list[Action] = [self._emit('visitor_left', now, visitor)]
         was_addressed = self.addressed == visitor.id
         if visitor.stage is Stage.THINKING or was_addressed:
             actions.append(EndVisit(visitor.id))
         group = self.groups.get(visitor.group)
         others_here = group is not None and any(
-            self.visitors[m].stage is not Stage.LEFT for m in group.members if m != visitor.id)
+            m in self.visitors and self.visitors[m].stage is not Stage.LEFT for m in group.members if m != visitor.id)
+        # Nobody is listening to these any more; a greeting goes on while the rest of the group is here.
+        purposes = ('prompt', 'not_understood', 'filler', 'answer') + (() if others_here else ('greeting',))
+        actions += self._cancel_pending({visitor.id}, purposes, including_playing=True)
         if visitor.greeted and group is not None and not others_here and not group.farewell_said:
             actions += self._farewell(visitor, now, leaving=True)
         visitor.stage = Stage.LEFT
         visitor.left_at = now
-        if self.pending_greeting is not None and visitor.id in self.pending_greeting.members and not others_here:
-            self.pending_greeting = None
         if was_addressed:
             self.addressed = None
             actions += self._address_next(now)
@@ -359,7 +382,10 @@ class InteractionManager:
             if group.farewell_said:
                 return []
             group.farewell_said = True
-        actions: list[Action] = [self._say(visitor, 'farewell', self._language(visitor), 'farewell')]
+        language = visitor.language or next(
+            (self.visitors[m].language for m in (group.members if group else ())
+             if m in self.visitors and self.visitors[m].language), None) or self.config.default_language
+        actions: list[Action] = [self._say(visitor, 'farewell', language, 'farewell')]
         if not leaving:
             visitor.stage = Stage.FAREWELL
             actions.append(EndVisit(visitor.id))
@@ -377,6 +403,14 @@ class InteractionManager:
             if group is not latest and not any(m in self.visitors for m in group.members):
                 del self.groups[group_id]
 
+    def _cancel_pending(self, owners: set[str], purposes: tuple[str, ...], including_playing: bool
+                        ) -> list[Action]:
+        """Cancel the utterances of these owners and purposes; a playing one only if asked (the
+        visitor left: nobody is listening any more)."""
+        return [Cancel(utterance_id) for utterance_id, (purpose, owner) in self.utterances.items()
+                if owner in owners and purpose in purposes
+                and (including_playing or utterance_id not in self.started)]
+
     def _latest_group(self) -> Group | None:
         return max(self.groups.values(), key=lambda g: g.started, default=None)
 
@@ -390,7 +424,7 @@ class InteractionManager:
                   extra: dict | None = None) -> Say:
         utterance_id = f'{visitor.id}-{purpose}-{next(self._ids)}'
         self.utterances[utterance_id] = (purpose, visitor.id)
-        priority = PRIORITY_HIGH if purpose in ('answer', 'farewell') else PRIORITY_NORMAL
+        priority = PRIORITY_HIGH if purpose == 'answer' else PRIORITY_NORMAL
         return Say(utterance_id, text, language, priority,
                    {'visitor': visitor.id, 'purpose': purpose, **(extra or {})})
 

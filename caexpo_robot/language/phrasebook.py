@@ -131,7 +131,7 @@ class Phrasebook:
         if template is not None:
             return Phrase(fill(template, values), language, key)
         self._log_once(language, key)
-        return Phrase(fill(english[key], values), FALLBACK_LANGUAGE, key, fallback_from=language)
+        return Phrase(fill(english[key], values), FALLBACK_LANGUAGE, key, fallback_from=str(language))
 
     def missing(self) -> list[tuple[str, str]]:
         """(language, key) for every phrase of LANGUAGES that would fall back to English."""

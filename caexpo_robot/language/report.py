@@ -23,14 +23,13 @@ def language_rows(asr_status: Callable[[str], str] | None = None, phrasebook=Non
     rows = []
     for code in LANGUAGES:
         info = LANGUAGE_INFO[code]
-        kind = voices.voice_kind(code)
+        kind, entry = voices.voice_kind(code), voices.entry(code)
         if kind == 'native':
-            tts = f'native ({voices.plan("x", code).voice})'
+            tts = f'native ({entry.voice})'
         elif kind == 'screen_only':
-            plan = voices.plan('x', code)
-            tts = f'screen only (says read_screen in {plan.spoken_language})'
+            tts = f'screen only (says read_screen in {entry.fallback_language})'
         else:
-            tts = f'fallback: {kind.split(":", 1)[1]} voice'
+            tts = f'fallback: {entry.voice} voice'
         if asr_status is None:
             asr = 'not checked'
         else:

@@ -29,6 +29,7 @@ class FaceDetectorNode(CaexpoNode):
         Param('min_facing', 0.5, 'facing score (0 profile .. 1 frontal) needed to engage'),
         Param('engage_after_s', 0.2, 'seconds the engage condition must hold'),
         Param('disengage_after_s', 1.0, 'seconds the disengage condition must hold'),
+        Param('track_gap_s', 2.0, 'a gap between frames longer than this (or time going back) restarts tracking'),
         Param('face_width_m', 0.16, 'typical face width, for the distance estimate'),
         Param('hfov_deg', 60.0, 'horizontal field of view used until a CameraInfo arrives'),
         Param('max_image_pixels', 4096 * 4096, 'larger frames are dropped (a corrupt header, not a camera)'),
@@ -44,6 +45,7 @@ class FaceDetectorNode(CaexpoNode):
             min_facing=self.p.min_facing, engage_after_s=self.p.engage_after_s,
             disengage_after_s=self.p.disengage_after_s)
         self.fx_from_info: float | None = None
+        self.last_stamp: float | None = None
         self.last_detect_ms = 0.0
         self.tracked_count = 0
         self.faces_pub = self.create_publisher(String, 'humans/faces/tracked', EVENTS)
@@ -69,6 +71,13 @@ class FaceDetectorNode(CaexpoNode):
         detections = self.detector.detect(rgb)
         self.last_detect_ms = (time.perf_counter() - started) * 1000.0
         stamp = msg.header.stamp.sec + msg.header.stamp.nanosec * 1e-9
+        if self.last_stamp is not None and not 0.0 <= stamp - self.last_stamp <= self.p.track_gap_s:
+            # Time went backwards or the camera was away: nobody may keep an id across the break.
+            for track in self.tracker.tracks:
+                self.engagement.forget(track.id)
+            self.tracker.reset()
+            self.count('tracker_resets')
+        self.last_stamp = stamp
         tracks = self.tracker.update(detections, stamp)
         for gone in self.tracker.dropped:
             self.engagement.forget(gone.id)

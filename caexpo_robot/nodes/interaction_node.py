@@ -13,7 +13,7 @@ from caexpo_robot.dialogue.interaction import (Ask, Cancel, Emit, EndVisit, Face
 from caexpo_robot.language import LANGUAGES
 from caexpo_robot.language.langid import identify
 from caexpo_robot.language.phrasebook import Phrasebook
-from caexpo_robot.nodes.common import EVENTS, OK, WARN, CaexpoNode, Param, run_node
+from caexpo_robot.nodes.common import EVENTS, LATCHED, OK, WARN, CaexpoNode, Param, run_node
 
 
 class InteractionNode(CaexpoNode):
@@ -24,7 +24,8 @@ class InteractionNode(CaexpoNode):
               'language is known; the last one also offers help'),
         Param('default_language', 'en', 'language used when the visitor\'s is unknown'),
         Param('malay_indonesian_default', 'ms', 'ms or id: which to prefer when a text could be either'),
-        Param('group_window_s', 1.5, 'visitors engaging within this of each other get one group greeting'),
+        Param('group_distance_m', 3.0, 'visitors not yet greeted and this near when someone engages share '
+              'the greeting (a group arriving together)'),
         Param('greeting_cooldown_s', 6.0, 'visitors engaging within this after a greeting join that group'),
         Param('leave_after_s', 2.0, 'a visitor disengaged this long has left'),
         Param('listen_timeout_s', 8.0, 'silence before the robot prompts, and again before it says goodbye'),
@@ -43,7 +44,7 @@ class InteractionNode(CaexpoNode):
         self.phrasebook = Phrasebook.load()
         self.manager = InteractionManager(InteractionConfig(
             opener_languages=tuple(self.p.opener_languages), default_language=self.p.default_language,
-            group_window_s=self.p.group_window_s, greeting_cooldown_s=self.p.greeting_cooldown_s,
+            group_distance_m=self.p.group_distance_m, greeting_cooldown_s=self.p.greeting_cooldown_s,
             leave_after_s=self.p.leave_after_s, listen_timeout_s=self.p.listen_timeout_s,
             min_confidence=self.p.min_confidence, max_turns=self.p.max_turns), self.phrase)
         self.client = AssistantClient(
@@ -62,6 +63,7 @@ class InteractionNode(CaexpoNode):
         self.create_subscription(String, 'tts/events', self.on_tts_event, EVENTS)
         self.create_subscription(String, 'speech/heard', self.on_heard, EVENTS)
         self.create_subscription(String, 'kiosk/text', self.on_kiosk_text, EVENTS)
+        self.create_subscription(String, 'speech/languages', self.on_speech_languages, LATCHED)
         self._assistant_signal = self.create_guard_condition(self.drain_inbox)
         self.create_timer(0.1, lambda: self.apply(self.manager.tick(self.now())))
 
@@ -99,6 +101,16 @@ class InteractionNode(CaexpoNode):
         if result['final']:
             self.apply(self.manager.on_heard(result['text'], result['language'],
                                              float(result.get('confidence', 1.0)), self.now(), 'speech'))
+
+    def on_speech_languages(self, msg: String) -> None:
+        try:
+            hearable = events.decode('speech_languages', msg.data)['hearable']
+        except events.EventError as exc:
+            self.drop('speech_languages', str(exc))
+            return
+        self.manager.set_hearable(code for code in hearable if code in LANGUAGES)
+        self.get_logger().info(f'visitors can speak in: {" ".join(sorted(self.manager.hearable)) or "none"}; '
+                               'other languages are offered the screen')
 
     def on_kiosk_text(self, msg: String) -> None:
         try:

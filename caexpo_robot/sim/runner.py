@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
+import numpy as np
 import rclpy
 from rclpy.context import Context
 from rclpy.executors import ShutdownException, SingleThreadedExecutor, TimeoutException
@@ -21,15 +22,23 @@ from rclpy.node import Node
 from rclpy.parameter import Parameter
 from rosgraph_msgs.msg import Clock
 from sensor_msgs.msg import CameraInfo, Image
-from std_msgs.msg import String
+from std_msgs.msg import String, UInt8MultiArray
 
 from caexpo_robot import events, graph
+from caexpo_robot.nodes.audio_msgs import audio_msg
 from caexpo_robot.nodes.common import EVENTS, LATCHED, SENSOR_DATA
 from caexpo_robot.nodes.conversions import camera_info_msg, image_msg
 from caexpo_robot.sim.entrance import EntranceRenderer
-from caexpo_robot.sim.scenario import Scenario
+from caexpo_robot.sim.microphone import SimulatedMicrophone
+from caexpo_robot.sim.scenario import Scenario, Utterance
+from caexpo_robot.speech.audio import SAMPLE_RATE
+from caexpo_robot.speech.synth import resample_int16, synthesize_speech
+from caexpo_robot.voice.synthesizer import read_wav
+from caexpo_robot.voice.voices import VoiceTable
 
 NS = 1_000_000_000
+AUDIO_CHUNK_NS = 100_000_000      # the simulated microphone publishes 100 ms chunks
+ROBOT_ECHO_GAIN = 0.3             # how loud the robot's own speaker is in its microphone
 
 
 class SimError(RuntimeError):
@@ -75,9 +84,10 @@ class SimDriver(Node):
     """Publishes the clock, the camera and the visitors' typing; records what the robot does."""
 
     def __init__(self, context: Context, recorder: Recorder, truth: Callable[[int], dict],
-                 log: Callable[[str], None]) -> None:
+                 log: Callable[[str], None], microphone: SimulatedMicrophone) -> None:
         super().__init__('sim_driver', context=context)
-        self.recorder, self.truth, self.log = recorder, truth, log
+        self.recorder, self.truth, self.log, self.microphone = recorder, truth, log, microphone
+        self.audio_pub = self.create_publisher(UInt8MultiArray, 'audio/chunks', SENSOR_DATA)
         self.clock_pub = self.create_publisher(Clock, '/clock', LATCHED)
         self.image_pub = self.create_publisher(Image, 'camera/image_raw', SENSOR_DATA)
         self.info_pub = self.create_publisher(CameraInfo, 'camera/camera_info', SENSOR_DATA)
@@ -110,6 +120,9 @@ class SimDriver(Node):
         self.recorder.events.append({'source': 'tts', **event, 'visitor': tag.get('visitor'),
                                      'purpose': tag.get('purpose')})
         if event['type'] == 'utterance_started':
+            if event.get('wav'):   # the robot hears itself through its own microphone
+                audio = read_wav(event['wav'])
+                self.microphone.add(event['t'], resample_int16(audio.samples, audio.sample_rate), ROBOT_ECHO_GAIN)
             fallback = f' [{event["detail"]}]' if event.get('fallback') else ''
             self.log(f'[{event["t"]:7.2f}] robot ({event["language"]}): {event["text"]}{fallback}')
         elif event['type'] in ('utterance_failed', 'utterance_dropped', 'screen_text'):
@@ -141,8 +154,23 @@ class SimDriver(Node):
         self.info_pub.publish(camera_info_msg(frame.shape[1], frame.shape[0], hfov_deg, stamp,
                                               'camera_optical_frame'))
 
+    def publish_audio(self, t_ns: int) -> None:
+        self.audio_pub.publish(audio_msg(self.microphone.chunk((t_ns - AUDIO_CHUNK_NS) / NS, AUDIO_CHUNK_NS / NS)))
+
     def type_at_kiosk(self, text: str) -> None:
         self.kiosk_pub.publish(String(data=events.encode('kiosk_text', {'text': text})))
+
+
+def visitor_voice(utterance: Utterance, language: str, voices: VoiceTable) -> 'np.ndarray':
+    """A visitor's words as 16 kHz int16 audio: their recording, or espeak-ng standing in for a voice."""
+    if utterance.wav:
+        audio = read_wav(utterance.wav)
+        return resample_int16(audio.samples, audio.sample_rate, SAMPLE_RATE)
+    plan = voices.plan(utterance.text, language)
+    if plan.voice is None or plan.spoken_language != language:
+        raise SimError(f'no voice speaks {language}: let this visitor type (via: kiosk) or give a wav')
+    pcm = synthesize_speech(plan.spoken_text, plan.voice, plan.rate_wpm)
+    return np.frombuffer(pcm, dtype='<i2')
 
 
 def _overrides(values: dict) -> list[Parameter]:
@@ -185,7 +213,9 @@ def run_simulation(scenario: Scenario, out_dir: Path, *, log: Callable[[str], No
     try:
         for name in graph.SIM_NODES:
             nodes.append(graph.node_class(name)(context=context, parameter_overrides=_overrides(params.get(name, {}))))
-        driver = SimDriver(context, recorder, lambda t_ns: frames_cache.get(t_ns, {}), log)
+        microphone = SimulatedMicrophone()
+        driver = SimDriver(context, recorder, lambda t_ns: frames_cache.get(t_ns, {}), log, microphone)
+        voices = VoiceTable.load()
         for node in (*nodes, driver):
             executor.add_node(node)
         if scenario.video:
@@ -207,7 +237,7 @@ def run_simulation(scenario: Scenario, out_dir: Path, *, log: Callable[[str], No
                     busy = {node.get_name(): node.pending_work() for node in nodes}
                     raise SimError(f'graph did not settle ({what}) within {settle_timeout_s} s; busy: {busy}')
 
-        tick_ns = int(NS * min(0.02, 1.0 / scenario.fps))
+        tick_ns = 20_000_000        # 50 Hz: the speech engine's and the dialogue's timers see every tick
         frame_ns = int(round(NS / scenario.fps))
         end_ns = int(scenario.duration_s * NS)
         typing = sorted(((int(u.at * NS), plan.name, u) for plan in scenario.visitors for u in plan.says),
@@ -238,11 +268,17 @@ def run_simulation(scenario: Scenario, out_dir: Path, *, log: Callable[[str], No
                 settle(lambda: recorder.last_faces_stamp_ns == t_ns, f'frame at {t:.2f} s')
             while typing and typing[0][0] <= t_ns:
                 _, name, utterance = typing.pop(0)
-                log(f'[{t_ns / NS:7.2f}] {name} {"types" if utterance.via == "kiosk" else "says"}: '
-                    f'"{utterance.text}"')
-                # Speech needs the asr node; until a model hears it, the visitor's words reach the robot as text.
-                driver.type_at_kiosk(utterance.text)
-                settle(lambda: True, 'visitor input')
+                plan = next(p for p in scenario.visitors if p.name == name)
+                if utterance.via == 'kiosk':
+                    log(f'[{t_ns / NS:7.2f}] {name} types: "{utterance.text}"')
+                    driver.type_at_kiosk(utterance.text)
+                    settle(lambda: True, 'visitor input')
+                else:
+                    seconds = microphone.add(t_ns / NS, visitor_voice(utterance, plan.language, voices))
+                    log(f'[{t_ns / NS:7.2f}] {name} says ({seconds:.1f} s of audio): "{utterance.text}"')
+            if t_ns % AUDIO_CHUNK_NS == 0:
+                driver.publish_audio(t_ns)
+                settle(lambda: True, 'audio')
         wall_s = time.perf_counter() - wall_started
         counters = {node.get_name(): dict(node.counters) for node in nodes}
     finally:

@@ -100,7 +100,7 @@ def load_scenario(path: str | Path | None = None) -> Scenario:
     return Scenario(
         name=str(data.get('name', path.stem)),
         duration_s=_number(data.get('duration_s', 30), f'{where}: duration_s', 0.1),
-        fps=_number(data.get('fps', 15), f'{where}: fps', 1),
+        fps=min(_number(data.get('fps', 15), f'{where}: fps', 1), 50.0),   # the sim clock ticks at 50 Hz
         width=int(_number(camera.get('width', 640), f'{where}: camera.width', 16)),
         height=int(_number(camera.get('height', 480), f'{where}: camera.height', 16)),
         hfov_deg=_number(camera.get('hfov_deg', 60.0), f'{where}: camera.hfov_deg', 1),

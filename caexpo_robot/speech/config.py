@@ -44,7 +44,6 @@ class AsrConfig:
     endpoint: EndpointConfig = EndpointConfig()
     partial_interval_s: float = 0.3
     mute_tail_s: float = 0.3
-    max_alternatives: int = 0
     language_choice: ChoiceConfig = ChoiceConfig()
     grammars: dict[str, dict[str, list[str]]] = field(default_factory=dict)
 
@@ -94,7 +93,7 @@ def parse_asr_config(raw: dict | None) -> AsrConfig:
                 for p in per_lang.values()):
             raise AsrConfigError(f'grammars.{mode} must map languages to lists of phrases')
     values = {}
-    for key in ('partial_interval_s', 'mute_tail_s', 'max_alternatives'):
+    for key in ('partial_interval_s', 'mute_tail_s'):
         if key in raw:
             value = raw[key]
             if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:

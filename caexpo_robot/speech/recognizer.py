@@ -22,7 +22,7 @@ from caexpo_robot.speech.hypothesis import (UNKNOWN_WORD, Hypothesis, Word, join
                                             words_from_vosk)
 from caexpo_robot.speech.language_choice import (LanguageChooser, LanguageDecision, TextLid,
                                                  default_text_lid)
-from caexpo_robot.speech.models import OFFICIAL_MODELS, model_status
+from caexpo_robot.speech.models import model_status
 
 DEFAULT_LID = object()  # sentinel: use caexpo_robot.language.langid when importable
 _MODEL_CACHE: dict[str, object] = {}
@@ -59,16 +59,17 @@ class RecognizerStatus:
 class LanguageRecognizer:
     """One Vosk recognizer for one language, free or in a named grammar mode."""
 
-    def __init__(self, language: str, model, grammars: Mapping[str, Sequence[str]] | None = None,
-                 max_alternatives: int = 0) -> None:
+    def __init__(self, language: str, model,
+                 grammars: Mapping[str, Sequence[str]] | None = None) -> None:
         self.language = language
         self.model = model
         self.grammars = {k: list(v) for k, v in (grammars or {}).items()}
-        self.max_alternatives = max_alternatives
         self.mode: str | None = None
         self.rejected_phrases: dict[str, list[str]] = {}  # per mode: phrases with unknown words
         self._segments: list[Hypothesis] = []
         self._last_partial = ''
+        self._fed = False
+        self._phrases: list[str] | None = None
         self._recognizer = self._build(None)
 
     def _build(self, phrases: list[str] | None):
@@ -80,8 +81,6 @@ class LanguageRecognizer:
                                               json.dumps(phrases, ensure_ascii=False))
         recognizer.SetWords(True)
         recognizer.SetPartialWords(True)
-        if self.max_alternatives:
-            recognizer.SetMaxAlternatives(self.max_alternatives)
         return recognizer
 
     def grammar_phrases(self, mode: str) -> list[str]:
@@ -113,11 +112,24 @@ class LanguageRecognizer:
         """Free recognition (None) or a grammar mode; drops any utterance in progress."""
         phrases = None if mode is None else self.grammar_phrases(mode)
         self._recognizer = self._build(phrases)
+        self._phrases = phrases
         self.mode = mode
+        self._segments.clear()
+        self._last_partial = ''
+        self._fed = False
+
+    def restart(self) -> None:
+        """A recognizer as new: unlike reset(), also forgets Vosk's speaker adaptation (online
+        i-vector/CMVN state survives KaldiRecognizer.Reset and measurably changes the next
+        result). Costs ~0.1 s in free mode, so only done when audio was fed since."""
+        if self._fed:
+            self._recognizer = self._build(self._phrases)
+            self._fed = False
         self._segments.clear()
         self._last_partial = ''
 
     def accept(self, data: bytes) -> None:
+        self._fed = True
         if self._recognizer.AcceptWaveform(data):
             # Vosk's own endpoint fired inside our utterance: keep the segment, go on.
             self._segments.append(self._parse(self._recognizer.Result()))
@@ -147,10 +159,6 @@ class LanguageRecognizer:
 
     def _parse(self, raw_json: str) -> Hypothesis:
         raw = json.loads(raw_json)
-        if 'alternatives' in raw:  # n-best mode: the first alternative, no per-word conf
-            first = (raw['alternatives'] or [{}])[0]
-            words = words_from_vosk(first.get('result'))
-            return Hypothesis(self.language, first.get('text', ''), words)
         return Hypothesis(self.language, raw.get('text', ''), words_from_vosk(raw.get('result')))
 
 
@@ -206,13 +214,14 @@ class AsrEngine:
         self._utterance_start = 0.0
         self._last_partial_t: dict[str, float] = {}
         self._muted = False
+        self.grammar_errors: dict[str, str] = {}
 
     def _load(self, language: str, model, grammars: dict[str, list[str]]) -> None:
         started = time.monotonic()
-        path = None
+        path, where = None, 'preloaded model'
         if model is None:
             status = model_status(language, self.config.models)
-            path = status.path
+            path, where = status.path, status.detail
             if status.state in ('not_installed', 'none_exists'):
                 self.statuses[language] = RecognizerStatus(language, 'missing', None, status.detail)
                 return
@@ -225,16 +234,14 @@ class AsrEngine:
                 self.statuses[language] = RecognizerStatus(language, 'corrupt', path, str(exc))
                 return
         try:
-            recognizer = LanguageRecognizer(language, model, grammars, self.config.max_alternatives)
+            recognizer = LanguageRecognizer(language, model, grammars)
         except Exception as exc:  # a graph that fails to load only shows when building one
             self.statuses[language] = RecognizerStatus(
                 language, 'corrupt', path, f'Vosk cannot build a recognizer: {exc}')
             return
         self.recognizers[language] = recognizer
-        name = OFFICIAL_MODELS[language].name if language in OFFICIAL_MODELS else 'custom'
-        self.statuses[language] = RecognizerStatus(
-            language, 'loaded', path, f'{name} from {path}' if path else 'preloaded model',
-            time.monotonic() - started)
+        self.statuses[language] = RecognizerStatus(language, 'loaded', path, where,
+                                                   time.monotonic() - started)
 
     @property
     def languages(self) -> tuple[str, ...]:
@@ -247,15 +254,17 @@ class AsrEngine:
         self.gate.set_speaking(speaking, t)
 
     def new_visitor(self) -> None:
-        """Forget the locked language and anything heard so far."""
+        """Forget the locked language, anything heard so far and the speaker adaptation."""
         self.chooser.reset()
-        self._abandon()
+        self._abandon(restart=True)
 
     def set_grammar(self, mode: str | None, languages: Sequence[str] | None = None
                     ) -> dict[str, list[str]]:
         """Switch recognizers to a grammar mode (None = free); the phrases each one rejected.
 
-        Languages without that mode in the config stay free. Drops an utterance in progress.
+        Languages without that mode in the config, or none of whose phrases are in their
+        model's vocabulary (reason in grammar_errors), listen freely. Drops an utterance in
+        progress.
         """
         self._abandon()
         rejected = {}
@@ -266,7 +275,14 @@ class AsrEngine:
             if mode is not None and mode not in recognizer.grammars:
                 recognizer.set_mode(None)
                 continue
-            recognizer.set_mode(mode)
+            try:
+                recognizer.set_mode(mode)
+            except ValueError as exc:  # no usable phrase: this language listens freely
+                self.grammar_errors[language] = str(exc)
+                recognizer.set_mode(None)
+                rejected[language] = list(recognizer.grammars[mode])
+                continue
+            self.grammar_errors.pop(language, None)
             if mode is not None:
                 rejected[language] = recognizer.rejected_phrases[mode]
         return rejected
@@ -283,12 +299,10 @@ class AsrEngine:
                 self._muted = True
                 if self.segmenter.in_utterance:
                     self.counters['utterances_cut_by_mute'] += 1
-                self._abandon()
+                self._abandon(restart=True)  # while the robot talks: clean start afterwards
             self.counters['muted_chunks'] += 1
             return []
-        if self._muted:
-            self._muted = False
-            self._abandon()  # clean start: nothing from before or during the robot's speech
+        self._muted = False
         duration = samples.size / SAMPLE_RATE
         pcm = samples.tobytes()
         step = self.segmenter.push(rms_dbfs(samples), duration)
@@ -338,9 +352,12 @@ class AsrEngine:
                 SAMPLE_RATE * SAMPLE_WIDTH) >= keep / 1000.0:
             self._preroll_s -= len(self._preroll.popleft()) / (SAMPLE_RATE * SAMPLE_WIDTH)
 
-    def _abandon(self) -> None:
+    def _abandon(self, restart: bool = False) -> None:
         for recognizer in self.recognizers.values():
-            recognizer.reset()
+            if restart:
+                recognizer.restart()
+            else:
+                recognizer.reset()
         self.segmenter.reset()
         self._preroll.clear()
         self._preroll_s = 0.0

@@ -1,0 +1,1 @@
+"""Voices: the per-language speech plan (voices.py) and the espeak-ng synthesizers (synthesizer.py)."""

@@ -51,6 +51,8 @@ class VoiceTable:
         self._phrasebook = phrasebook
         self.default_rate_wpm = default_rate_wpm
         _validate(entries, default_rate_wpm)
+        if 'read_screen' not in phrasebook.keys():
+            raise ValueError('the phrasebook has no read_screen phrase, needed for screen-only languages')
         # Scripts some native voice reads; letters of any other script never reach a synthesizer.
         native_scripts = {LANGUAGE_INFO[c].script for c, e in entries.items() if e.mode != 'screen_only'}
         self.unvoiced_scripts = frozenset(

@@ -1,0 +1,442 @@
+"""The robot's side of the assistant contract: a resilient, non-blocking client.
+
+The caller's thread (the ROS executor) only enqueues: every turn runs on the client's own asyncio
+loop thread, and the answer arrives through a callback. Whatever the backend does (down, slow, 5xx,
+garbage, connection reset), the visitor hears a reply in their language before the deadline: the
+backend's, or the canned one. A circuit breaker makes a dead backend cost nothing per visitor.
+Phrases are never hard-coded here: `filler_text(language)` and `canned_reply(language)` come from
+the robot's phrasebook.
+"""
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import logging
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Literal, Optional
+
+import httpx
+import yaml
+
+LANGUAGES = ('vi', 'th', 'ms', 'id', 'fil', 'my', 'km', 'lo', 'zh', 'en', 'ko')
+MAX_TEXT_CHARS = 500  # the contract's limit on `text`
+log = logging.getLogger('caexpo_robot.backend')
+
+
+@dataclass(frozen=True)
+class AssistantReply:
+    text: str
+    language: str
+    intent: str
+    actions: list[dict]
+    end_session: bool
+    source: Literal['backend', 'canned']
+    error: Optional[str]
+    latency_s: float
+
+
+class ClientClosed(RuntimeError):
+    """ask() after close()."""
+
+
+class BackendError(Exception):
+    """The backend did not give a usable answer; `breaker` says whether it counts as the backend failing."""
+
+    def __init__(self, message: str, *, breaker: bool = True):
+        super().__init__(message)
+        self.breaker = breaker
+
+
+class CircuitBreaker:
+    """closed -> (N consecutive failures) -> open -> (reset_s) -> half_open: one trial turn -> closed or open."""
+
+    def __init__(self, failures: int, reset_s: float, clock: Callable[[], float]):
+        if failures < 1 or reset_s <= 0:
+            raise ValueError('breaker_failures must be >= 1 and breaker_reset_s > 0')
+        self.failures_to_open, self.reset_s, self._clock = failures, reset_s, clock
+        self.state = 'closed'
+        self.consecutive_failures = 0
+        self.opened_at = 0.0
+        self._trial_in_flight = False
+        self._lock = threading.Lock()
+
+    def allow(self) -> bool:
+        with self._lock:
+            if self.state == 'closed':
+                return True
+            if self.state == 'open' and self._clock() - self.opened_at >= self.reset_s:
+                self.state = 'half_open'
+            if self.state == 'half_open' and not self._trial_in_flight:
+                self._trial_in_flight = True
+                return True
+            return False
+
+    def record_success(self) -> None:
+        with self._lock:
+            self.state, self.consecutive_failures, self._trial_in_flight = 'closed', 0, False
+
+    def abandon(self) -> None:
+        """A trial turn was cancelled before it learned anything: let the next turn try."""
+        with self._lock:
+            self._trial_in_flight = False
+
+    def record_failure(self) -> None:
+        with self._lock:
+            self.consecutive_failures += 1
+            self._trial_in_flight = False
+            if self.state == 'half_open' or self.consecutive_failures >= self.failures_to_open:
+                self.state, self.opened_at = 'open', self._clock()
+
+
+class TurnHandle:
+    """What ask() returns at once. cancel() (visitor walked away) means no callback will fire."""
+
+    def __init__(self, turn_id: str, future: concurrent.futures.Future):
+        self.turn_id = turn_id
+        self._future = future
+
+    def done(self) -> bool:
+        return self._future.done()
+
+    def cancel(self) -> bool:
+        return self._future.cancel()
+
+    def result(self, timeout: float | None = None) -> AssistantReply:
+        """Blocks: for tests and scripts, never from a ROS callback."""
+        return self._future.result(timeout)
+
+
+@dataclass
+class _Counters:
+    turns: int = 0
+    backend_replies: int = 0
+    canned: int = 0
+    failures: int = 0
+    fillers: int = 0
+    retries: int = 0
+    truncated: int = 0
+    callback_errors: int = 0
+    sessions_opened: int = 0
+    sessions_closed: int = 0
+    last_error: Optional[str] = None
+    errors: dict = field(default_factory=dict)
+
+
+def load_client_config(path: str | Path | None = None) -> dict:
+    """config/assistant/client.yaml (or `path`): base_url, robot_id, entrance and the timeouts."""
+    if path is None:
+        from ..paths import config_path
+        path = config_path('assistant', 'client.yaml')
+    with open(path, encoding='utf-8') as handle:
+        data = yaml.safe_load(handle) or {}
+    known = {'base_url', 'robot_id', 'entrance', 'deadline_s', 'filler_after_s', 'connect_timeout_s',
+             'breaker_failures', 'breaker_reset_s', 'retries', 'backoff_s'}
+    unknown = set(data) - known
+    if unknown:
+        raise ValueError(f'{path}: unknown keys {sorted(unknown)}; known: {sorted(known)}')
+    return data
+
+
+class AssistantClient:
+    def __init__(self, base_url: str, robot_id: str, entrance: str, *, deadline_s: float = 3.0,
+                 filler_after_s: float = 1.2, connect_timeout_s: float = 0.5, breaker_failures: int = 3,
+                 breaker_reset_s: float = 20.0, filler_text: Callable[[str], str],
+                 canned_reply: Callable[[str], str], clock: Callable[[], float] = time.monotonic,
+                 retries: int = 2, backoff_s: float = 0.1):
+        if not base_url.startswith(('http://', 'https://')):
+            raise ValueError(f'base_url must start with http:// or https://, got {base_url!r}')
+        if not 0 < deadline_s <= 60:
+            raise ValueError('deadline_s must be in (0, 60]')
+        if not 0 < connect_timeout_s <= deadline_s:
+            raise ValueError('connect_timeout_s must be in (0, deadline_s]')
+        if filler_after_s < 0 or retries < 0 or backoff_s < 0:
+            raise ValueError('filler_after_s, retries and backoff_s must be >= 0')
+        self.base_url = base_url.rstrip('/')
+        self.robot_id, self.entrance = robot_id, entrance
+        self.deadline_s, self.filler_after_s, self.connect_timeout_s = deadline_s, filler_after_s, connect_timeout_s
+        self.retries, self.backoff_s = retries, backoff_s
+        self._filler_text, self._canned_reply, self._clock = filler_text, canned_reply, clock
+        self._breaker = CircuitBreaker(breaker_failures, breaker_reset_s, clock)
+        self._counts = _Counters()
+        self._counts_lock = threading.Lock()
+        self._sessions: dict[str, asyncio.Task] = {}   # visitor id -> task resolving to a session id (loop thread only)
+        self._closed = False
+        self._close_lock = threading.Lock()
+        self._loop = asyncio.new_event_loop()
+        self._http: httpx.AsyncClient | None = None
+        ready = threading.Event()
+        self._thread = threading.Thread(target=self._run_loop, args=(ready,), name='assistant-client', daemon=True)
+        self._thread.start()
+        ready.wait()
+
+    @classmethod
+    def from_config(cls, config: dict | str | Path | None = None, *, filler_text: Callable[[str], str],
+                    canned_reply: Callable[[str], str], **overrides) -> 'AssistantClient':
+        """From config/assistant/client.yaml (or a dict / another file); keyword overrides win."""
+        settings = dict(config) if isinstance(config, dict) else load_client_config(config)
+        settings.update(overrides)
+        missing = [k for k in ('base_url', 'robot_id', 'entrance') if not settings.get(k)]
+        if missing:
+            raise ValueError(f'assistant client config lacks {missing}')
+        return cls(settings.pop('base_url'), settings.pop('robot_id'), settings.pop('entrance'),
+                   filler_text=filler_text, canned_reply=canned_reply, **settings)
+
+    # -- caller-side API (any thread; never blocks) --------------------------------------------------
+    def ask(self, visitor_id: str, text: str, language: str, on_reply: Callable[[AssistantReply], None],
+            on_filler: Callable[[str, str], None] | None = None) -> TurnHandle:
+        """Send one visitor utterance; returns at once. on_reply fires exactly once (unless the handle is
+        cancelled or the client closed), on the client's thread, within deadline_s; on_filler(text, language)
+        fires at most once, if no reply came within filler_after_s."""
+        if self._closed:
+            raise ClientClosed('the assistant client is closed')
+        if language not in LANGUAGES:
+            raise ValueError(f'unsupported language {language!r}; expected one of {", ".join(LANGUAGES)}')
+        if not isinstance(text, str) or not text.strip():
+            raise ValueError('text must be a non-empty string')
+        text = text.strip()
+        if len(text) > MAX_TEXT_CHARS:
+            text = text[:MAX_TEXT_CHARS]
+            self._count('truncated')
+        started = self._clock()
+        turn_id = uuid.uuid4().hex
+        future = asyncio.run_coroutine_threadsafe(
+            self._turn(turn_id, str(visitor_id), text, language, on_reply, on_filler, started), self._loop)
+        return TurnHandle(turn_id, future)
+
+    def end_visit(self, visitor_id: str) -> None:
+        """Forget the visitor and close their backend session in the background (best effort)."""
+        if not self._closed:
+            asyncio.run_coroutine_threadsafe(self._end_visit(str(visitor_id)), self._loop)
+
+    def status(self) -> dict:
+        with self._counts_lock:
+            counts = {k: v for k, v in vars(self._counts).items() if k != 'errors'}
+            counts['errors'] = dict(self._counts.errors)
+        counts.update(breaker=self._breaker.state, consecutive_failures=self._breaker.consecutive_failures,
+                      base_url=self.base_url, closed=self._closed)
+        return counts
+
+    def close(self) -> None:
+        """Cancel pending turns (no callbacks), close connections, join the thread. Safe to call twice."""
+        with self._close_lock:
+            if self._closed:
+                return
+            self._closed = True
+        try:
+            asyncio.run_coroutine_threadsafe(self._shutdown(), self._loop).result(timeout=5)
+        except (concurrent.futures.TimeoutError, RuntimeError):
+            log.warning('assistant client shutdown timed out')
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(timeout=5)
+        if not self._thread.is_alive():
+            self._loop.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *_exc):
+        self.close()
+
+    # -- loop thread ----------------------------------------------------------------------------
+    def _run_loop(self, ready: threading.Event) -> None:
+        asyncio.set_event_loop(self._loop)
+        self._http = httpx.AsyncClient(base_url=self.base_url, headers={'User-Agent': 'caexpo-robot/1'},
+                                       limits=httpx.Limits(max_connections=16, max_keepalive_connections=4))
+        ready.set()
+        self._loop.run_forever()
+
+    async def _shutdown(self) -> None:
+        current = asyncio.current_task()
+        for task in asyncio.all_tasks():
+            if task is not current:
+                task.cancel()
+        await self._http.aclose()
+
+    def _count(self, name: str, error: str | None = None) -> None:
+        with self._counts_lock:
+            setattr(self._counts, name, getattr(self._counts, name) + 1)
+            if error:
+                self._counts.last_error = error
+                kind = error.split(':')[0]
+                self._counts.errors[kind] = self._counts.errors.get(kind, 0) + 1
+
+    def _remaining(self, started: float) -> float:
+        return self.deadline_s - (self._clock() - started)
+
+    async def _turn(self, turn_id, visitor_id, text, language, on_reply, on_filler, started) -> AssistantReply:
+        self._count('turns')
+        filler = None
+        if on_filler is not None:
+            delay = max(0.0, self.filler_after_s - (self._clock() - started))
+            filler = self._loop.call_later(delay, self._fire_filler, on_filler, language)
+        try:
+            if not self._breaker.allow():
+                reply = self._canned(language, f'breaker_{self._breaker.state}', started)
+            else:
+                reply = await self._backend_turn(turn_id, visitor_id, text, language, started)
+        finally:
+            if filler is not None:
+                filler.cancel()
+        try:
+            on_reply(reply)
+        except Exception:  # a broken callback must not kill the client's loop
+            self._count('callback_errors')
+            log.exception('on_reply callback failed')
+        return reply
+
+    async def _backend_turn(self, turn_id, visitor_id, text, language, started) -> AssistantReply:
+        try:
+            body = await asyncio.wait_for(self._exchange(turn_id, visitor_id, text, language, started),
+                                          timeout=max(0.0, self._remaining(started)))
+        except asyncio.CancelledError:
+            self._breaker.abandon()
+            raise
+        except asyncio.TimeoutError:
+            self._breaker.record_failure()
+            return self._canned(language, f'deadline: no reply within {self.deadline_s} s', started)
+        except BackendError as exc:
+            if exc.breaker:
+                self._breaker.record_failure()
+            else:
+                self._breaker.record_success()  # the backend answered; our request was at fault
+            return self._canned(language, str(exc), started)
+        self._breaker.record_success()
+        self._count('backend_replies')
+        return AssistantReply(text=body['reply'], language=body.get('language', language), intent=body['intent'],
+                              actions=body['actions'], end_session=body['end_session'], source='backend',
+                              error=None, latency_s=self._clock() - started)
+
+    async def _exchange(self, turn_id, visitor_id, text, language, started) -> dict:
+        payload = {'text': text, 'language': language}
+        for attempt in range(2):
+            session_id = await self._session(visitor_id, language, started)
+            response = await self._request('POST', f'/v1/sessions/{session_id}/turns', started, json=payload,
+                                           headers={'Idempotency-Key': turn_id})
+            if response.status_code in (404, 409) and attempt == 0 and \
+                    _error_code(response) in ('unknown_session', 'session_ended'):
+                self._sessions.pop(visitor_id, None)  # the backend restarted or expired it: open a new one
+                continue
+            break
+        if response.status_code != 200:
+            raise BackendError(f'rejected: HTTP {response.status_code} {_error_code(response)}',
+                               breaker=response.status_code >= 500)
+        return _parse_turn(response)
+
+    async def _session(self, visitor_id: str, language: str, started: float) -> str:
+        task = self._sessions.get(visitor_id)
+        if task is None or (task.done() and (task.cancelled() or task.exception() is not None)):
+            task = asyncio.ensure_future(self._open_session(language, started))
+            self._sessions[visitor_id] = task
+        try:
+            return await asyncio.shield(task)
+        except BaseException:
+            if self._sessions.get(visitor_id) is task and task.done():
+                self._sessions.pop(visitor_id, None)
+            raise
+
+    async def _open_session(self, language: str, started: float) -> str:
+        response = await self._request('POST', '/v1/sessions', started,
+                                       json={'robot_id': self.robot_id, 'entrance': self.entrance,
+                                             'language': language},
+                                       headers={'Idempotency-Key': uuid.uuid4().hex})
+        if response.status_code != 201:
+            raise BackendError(f'rejected: session HTTP {response.status_code} {_error_code(response)}',
+                               breaker=response.status_code >= 500)
+        try:
+            session_id = response.json()['session_id']
+            if not isinstance(session_id, str) or not session_id:
+                raise ValueError(session_id)
+        except (ValueError, KeyError, TypeError) as exc:
+            raise BackendError('malformed: session reply has no session_id') from exc
+        self._count('sessions_opened')
+        return session_id
+
+    async def _request(self, method: str, url: str, started: float, **kwargs) -> httpx.Response:
+        """One call with retries on transport errors and 5xx (safe: every write carries an Idempotency-Key)."""
+        error = 'connection: no attempt'
+        for attempt in range(self.retries + 1):
+            remaining = self._remaining(started)
+            if remaining <= 0:
+                break
+            timeout = httpx.Timeout(remaining, connect=min(self.connect_timeout_s, remaining))
+            try:
+                response = await self._http.request(method, url, timeout=timeout, **kwargs)
+            except httpx.TimeoutException as exc:
+                error = f'timeout: {type(exc).__name__}'
+            except httpx.TransportError as exc:
+                error = f'connection: {type(exc).__name__}'
+            else:
+                if response.status_code < 500 and response.status_code != 429:
+                    return response
+                error = f'server: HTTP {response.status_code}'
+            pause = self.backoff_s * (2 ** attempt)
+            if attempt == self.retries or self._remaining(started) <= pause:
+                break
+            self._count('retries')
+            await asyncio.sleep(pause)
+        raise BackendError(error)
+
+    async def _end_visit(self, visitor_id: str) -> None:
+        task = self._sessions.pop(visitor_id, None)
+        if task is None or not task.done() or task.cancelled() or task.exception() is not None:
+            return
+        if self._breaker.state != 'closed':
+            return  # best effort only: the backend's session simply stays idle
+        try:
+            await self._http.delete(f'/v1/sessions/{task.result()}', timeout=self.deadline_s)
+            self._count('sessions_closed')
+        except httpx.HTTPError as exc:
+            log.info('closing the backend session failed: %s', exc)
+
+    def _fire_filler(self, on_filler: Callable[[str, str], None], language: str) -> None:
+        try:
+            text = self._filler_text(language)
+            self._count('fillers')
+            on_filler(text, language)
+        except Exception:
+            self._count('callback_errors')
+            log.exception('filler callback failed')
+
+    def _canned(self, language: str, error: str, started: float) -> AssistantReply:
+        self._count('canned', error)
+        if not error.startswith('breaker'):
+            self._count('failures')
+        text = ''
+        for candidate in (language, 'en'):
+            try:
+                text = self._canned_reply(candidate)
+                break
+            except Exception:
+                self._count('callback_errors')
+                log.exception('canned_reply(%r) failed', candidate)
+        return AssistantReply(text=text, language=language, intent='fallback',
+                              actions=[{'type': 'offer_call_staff'}], end_session=False, source='canned',
+                              error=error, latency_s=self._clock() - started)
+
+
+def _error_code(response: httpx.Response) -> str:
+    try:
+        return str(response.json()['error']['code'])
+    except (ValueError, KeyError, TypeError):
+        return 'no_error_body'
+
+
+def _parse_turn(response: httpx.Response) -> dict:
+    try:
+        body = response.json()
+    except ValueError as exc:
+        raise BackendError('malformed: reply is not JSON') from exc
+    if not isinstance(body, dict):
+        raise BackendError('malformed: reply is not a JSON object')
+    checks = {'reply': str, 'intent': str, 'actions': list, 'end_session': bool}
+    for key, kind in checks.items():
+        if not isinstance(body.get(key), kind):
+            raise BackendError(f'malformed: "{key}" missing or not {kind.__name__}')
+    if not body['reply'].strip() or not all(isinstance(a, dict) and isinstance(a.get('type'), str)
+                                            for a in body['actions']):
+        raise BackendError('malformed: empty reply or actions without a type')
+    return body

@@ -1,0 +1,127 @@
+"""asr: offline speech recognition (Vosk) of the robot's audio, muted while the robot speaks."""
+from __future__ import annotations
+
+from std_msgs.msg import Bool, String, UInt8MultiArray
+
+from caexpo_robot import events
+from caexpo_robot.nodes.audio_msgs import audio_from_msg
+from caexpo_robot.nodes.common import ERROR, EVENTS, LATCHED, OK, SENSOR_DATA, WARN, CaexpoNode, Param, run_node
+from caexpo_robot.speech.config import AsrConfigError, load_asr_config
+from caexpo_robot.speech.recognizer import AsrEngine, Partial, Utterance
+
+
+class AsrNode(CaexpoNode):
+    PARAMS = (
+        Param('config_file', '', 'speech recognition YAML (languages, models, endpointing, grammars); '
+              'empty = the packaged config/asr.yaml'),
+        Param('grammar', '', 'phrase-list mode at start (a key of `grammars` in the config, e.g. halls); '
+              'empty = free recognition. Switch at run time on asr/grammar'),
+        Param('publish_partials', True, 'also publish partial results (final=false) while the visitor speaks'),
+    )
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__('asr', **kwargs)
+        try:
+            config = load_asr_config(self.p.config_file or None)
+        except (AsrConfigError, OSError) as exc:
+            raise SystemExit(f'asr: {exc}') from None
+        self.engine = AsrEngine(config)
+        for language, status in self.engine.statuses.items():
+            if status.state == 'loaded':
+                self.get_logger().info(f'{language}: model loaded from {status.path} in {status.load_s:.1f} s')
+            else:
+                # Reported, not fatal: the robot still greets and takes typed questions.
+                self.get_logger().error(f'{language}: model {status.state}: {status.detail}')
+        self.grammar = ''
+        if self.p.grammar:
+            self.set_grammar(self.p.grammar)
+        self.heard_pub = self.create_publisher(String, 'speech/heard', EVENTS)
+        self.languages_pub = self.create_publisher(String, 'speech/languages', LATCHED)
+        self.languages_pub.publish(String(data=events.encode('speech_languages', {
+            'hearable': list(self.engine.languages),
+            'unavailable': {language: f'{s.state}: {s.detail}' for language, s in self.engine.statuses.items()
+                            if s.state != 'loaded'}})))
+        self.create_subscription(UInt8MultiArray, 'audio/chunks', self.on_audio, SENSOR_DATA)
+        self.create_subscription(Bool, 'tts/speaking', self.on_speaking, LATCHED)
+        self.create_subscription(String, 'asr/grammar', lambda msg: self.set_grammar(msg.data.strip()), EVENTS)
+        self.create_subscription(String, 'interaction/events', self.on_interaction_event, EVENTS)
+        self._conversation = None
+
+    def now(self) -> float:
+        return self.get_clock().now().nanoseconds * 1e-9
+
+    def set_grammar(self, mode: str) -> None:
+        known = self.engine.config.grammars
+        if mode and mode not in known:
+            self.drop('grammar', f'unknown grammar {mode!r}; known: {", ".join(sorted(known)) or "none"}')
+            return
+        rejected = self.engine.set_grammar(mode or None)
+        self.grammar = mode
+        for language, phrases in (rejected or {}).items():
+            if phrases:
+                self.get_logger().warning(f'{language}: grammar {mode!r} phrases not in the model: {phrases}')
+        self.get_logger().info(f'recognition mode: {mode or "free"}')
+
+    def on_speaking(self, msg: Bool) -> None:
+        self.engine.set_speaking(bool(msg.data), self.now())
+
+    def on_interaction_event(self, msg: String) -> None:
+        try:
+            event = events.decode('interaction_event', msg.data)
+        except events.EventError:
+            return
+        # A new conversation: forget the previous visitor's language and speaker adaptation.
+        if event['type'] == 'listening_started' and event.get('visitor') != self._conversation:
+            self._conversation = event.get('visitor')
+            self.engine.new_visitor()
+
+    def on_audio(self, msg: UInt8MultiArray) -> None:
+        try:
+            data, rate = audio_from_msg(msg)
+        except ValueError as exc:
+            self.drop('audio', str(exc))
+            return
+        self.publish_results(self.engine.process(data, self.now(), rate))
+
+    def publish_results(self, results) -> None:
+        for result in results:
+            if isinstance(result, Partial):
+                if not self.p.publish_partials:
+                    continue
+                message = {'text': result.text, 'language': result.language, 'final': False, 't': result.t}
+            elif isinstance(result, Utterance):
+                message = {
+                    'text': result.text, 'language': result.language, 'final': True, 't': result.end_t,
+                    'confidence': round(float(result.confidence), 3), 'start': result.start_t,
+                    'end': result.end_t,
+                    'words': [{'word': w.word, 'conf': round(float(w.conf), 3)} for w in result.words],
+                    'candidates': [{'language': h.language, 'text': h.text,
+                                    'confidence': round(float(h.mean_confidence), 3)}
+                                   for h in (result.hypotheses or {}).values()]}
+                self.count('utterances')
+            else:
+                continue
+            self.heard_pub.publish(String(data=events.encode('asr_result', message)))
+
+    def diagnostic_state(self):
+        statuses = self.engine.statuses
+        values = {f'model_{language}': f'{s.state}' + (f' ({s.path})' if s.path else f' ({s.detail})')
+                  for language, s in statuses.items()}
+        values.update({f'asr_{key}': value for key, value in self.engine.stats().items()
+                       if isinstance(value, (int, float, str))})
+        values['grammar'] = self.grammar or 'free'
+        loaded = [language for language, s in statuses.items() if s.state == 'loaded']
+        if not loaded:
+            return ERROR, 'no speech model loaded: visitors can only type', values
+        missing = [language for language, s in statuses.items() if s.state != 'loaded']
+        if missing:
+            return WARN, f'listening in {" ".join(loaded)}; no model for {" ".join(missing)}', values
+        return OK, f'listening in {" ".join(loaded)}', values
+
+
+def main(args=None) -> int:
+    return run_node(AsrNode, args)
+
+
+if __name__ == '__main__':
+    raise SystemExit(main())

@@ -1,0 +1,265 @@
+"""The robot's assistant client against real sockets: a tiny controllable fault server on loopback
+(down, slow, HTTP 500, garbage JSON, connection reset, lost session) and the real reference assistant."""
+import json
+import socket
+import struct
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+
+from caexpo_robot.assistant import start_in_thread
+from caexpo_robot.backend import AssistantClient, ClientClosed
+
+# Stand-ins for the robot phrasebook the lead wires in (keys one_moment / handoff_failed + call_staff).
+FILLER = {'en': 'One moment please.', 'th': 'กรุณารอสักครู่', 'vi': 'Xin chờ một chút.', 'zh': '请稍等。',
+          'ko': '잠시만 기다려 주세요.'}
+CANNED = {'en': 'Sorry, I cannot reach the expo system. Shall I call a staff member?',
+          'th': 'ขออภัย ตอนนี้ติดต่อระบบของงานไม่ได้ ต้องการให้เรียกเจ้าหน้าที่ไหม',
+          'vi': 'Xin lỗi, tôi không kết nối được hệ thống. Bạn có muốn gọi nhân viên không?',
+          'zh': '抱歉，暂时无法连接展会系统。需要为您叫工作人员吗？',
+          'ko': '죄송합니다. 박람회 시스템에 연결할 수 없습니다. 직원을 불러 드릴까요?'}
+
+
+class FaultServer(ThreadingHTTPServer):
+    """Speaks just enough of the /v1 contract; `mode` decides how it misbehaves on the turn endpoint."""
+    daemon_threads = True
+
+    def __init__(self):
+        super().__init__(('127.0.0.1', 0), FaultHandler)
+        self.mode, self.delay_s, self.hits, self.lost_sessions = 'ok', 0.0, [], 0
+        self.lock = threading.Lock()
+        self.thread = threading.Thread(target=self.serve_forever, kwargs={'poll_interval': 0.05}, daemon=True)
+        self.thread.start()
+
+    @property
+    def url(self):
+        return f'http://127.0.0.1:{self.server_address[1]}'
+
+    def stop(self):
+        self.shutdown()
+        self.server_close()
+
+
+class FaultHandler(BaseHTTPRequestHandler):
+    protocol_version = 'HTTP/1.1'
+
+    def log_message(self, *_args):
+        pass
+
+    def _reply(self, status, body: bytes, content_type='application/json'):
+        self.send_response(status)
+        self.send_header('Content-Type', content_type)
+        self.send_header('Content-Length', str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def _json(self, status, obj):
+        self._reply(status, json.dumps(obj).encode())
+
+    def do_DELETE(self):
+        self.server.hits.append(('DELETE', self.path, None))
+        self._json(200, {'session_id': self.path.rsplit('/', 1)[-1], 'ended_at': 'now'})
+
+    def do_POST(self):
+        server = self.server
+        payload = json.loads(self.rfile.read(int(self.headers.get('Content-Length', 0))) or b'{}')
+        with server.lock:
+            server.hits.append(('POST', self.path, self.headers.get('Idempotency-Key')))
+            mode = server.mode
+        if self.path == '/v1/sessions':
+            return self._json(201, {'session_id': f's{len(server.hits)}', 'robot_id': payload['robot_id'],
+                                    'entrance': payload['entrance'], 'language': payload['language'],
+                                    'created_at': 'now'})
+        if mode == 'slow':
+            time.sleep(server.delay_s)
+        elif mode == '500':
+            return self._json(500, {'error': {'code': 'internal_error', 'message': 'boom'}})
+        elif mode == 'garbage':
+            return self._reply(200, b'{"reply": "half a JSON', 'application/json')
+        elif mode == 'reset':
+            self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack('ii', 1, 0))
+            self.close_connection = True
+            self.connection.close()  # RST instead of an answer
+            return
+        elif mode == 'lose_session_once':
+            with server.lock:
+                lose, server.mode = True, 'ok'
+                server.lost_sessions += 1
+            if lose:
+                return self._json(404, {'error': {'code': 'unknown_session', 'message': 'restarted'}})
+        self._json(200, {'turn_id': 't', 'session_id': self.path.split('/')[3], 'reply': f'backend says: {payload["text"]}',
+                         'language': payload['language'], 'intent': 'faq', 'actions': [], 'end_session': False})
+
+
+@pytest.fixture
+def fault():
+    server = FaultServer()
+    yield server
+    server.stop()
+
+
+class Recorder:
+    """Collects callbacks with their arrival time relative to ask()."""
+
+    def __init__(self):
+        self.replies, self.fillers, self.done = [], [], threading.Event()
+        self.t0 = time.monotonic()
+
+    def on_reply(self, reply):
+        self.replies.append((time.monotonic() - self.t0, reply))
+        self.done.set()
+
+    def on_filler(self, text, language):
+        self.fillers.append((time.monotonic() - self.t0, text, language))
+
+    def wait(self, timeout=10.0):
+        assert self.done.wait(timeout), 'no reply callback'
+        return self.replies[0]
+
+
+def make_client(url, **overrides):
+    settings = dict(deadline_s=1.0, filler_after_s=0.3, connect_timeout_s=0.3, breaker_failures=3,
+                    breaker_reset_s=20.0, retries=2, backoff_s=0.05)
+    settings.update(overrides)
+    return AssistantClient(url, 'robot-t1', 'entrance_a', filler_text=FILLER.__getitem__,
+                           canned_reply=CANNED.__getitem__, **settings)
+
+
+def ask(client, text='hello', language='en', visitor='v1'):
+    recorder = Recorder()
+    started = time.monotonic()
+    handle = client.ask(visitor, text, language, recorder.on_reply, recorder.on_filler)
+    assert time.monotonic() - started < 0.05, 'ask() must only enqueue'
+    return recorder, handle
+
+
+def closed_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(('127.0.0.1', 0))
+        return sock.getsockname()[1]
+
+
+@pytest.mark.parametrize('mode,error', [('down', 'connection'), ('slow', 'deadline'), ('500', 'server: HTTP 500'),
+                                        ('garbage', 'malformed'), ('reset', 'connection')])
+def test_failures_give_the_canned_answer_in_the_visitors_language_within_the_deadline(fault, mode, error):
+    url = f'http://127.0.0.1:{closed_port()}' if mode == 'down' else fault.url
+    fault.mode, fault.delay_s = mode, 3.0
+    with make_client(url) as client:
+        recorder, _ = ask(client, 'ห้องน้ำอยู่ไหน', 'th')
+        at, reply = recorder.wait()
+        assert at <= 1.0 * 1.10, f'{mode}: canned answer after {at:.3f} s'
+        assert reply.source == 'canned' and reply.text == CANNED['th'] and reply.language == 'th'
+        assert reply.error.startswith(error), reply.error
+        assert reply.actions == [{'type': 'offer_call_staff'}] and reply.intent == 'fallback'
+        assert client.status()['canned'] == 1 and client.status()['failures'] == 1
+        if mode in ('500', 'reset'):  # retried: the turn write carries an idempotency key
+            keys = [key for method, path, key in fault.hits if path.endswith('/turns')]
+            assert len(keys) == 3 and len(set(keys)) == 1 and keys[0]
+
+
+def test_filler_fires_when_the_reply_is_slower_than_the_threshold(fault):
+    fault.mode, fault.delay_s = 'slow', 0.6
+    with make_client(fault.url, deadline_s=2.0, filler_after_s=0.25) as client:
+        recorder, _ = ask(client, 'Tôi muốn tìm sầu riêng', 'vi')
+        at, reply = recorder.wait()
+        assert reply.source == 'backend' and reply.text == 'backend says: Tôi muốn tìm sầu riêng'
+        assert 0.6 <= at < 1.0 and reply.latency_s >= 0.6
+        assert len(recorder.fillers) == 1
+        filler_at, text, language = recorder.fillers[0]
+        assert 0.25 <= filler_at < 0.4 and text == FILLER['vi'] and language == 'vi'
+        fault.mode = 'ok'  # a fast reply: no filler
+        recorder, _ = ask(client, 'again', 'vi')
+        recorder.wait()
+        time.sleep(0.3)
+        assert recorder.fillers == [] and client.status()['fillers'] == 1
+
+
+def test_open_breaker_costs_nothing_and_recovers_through_half_open(fault):
+    fault.mode = '500'
+    with make_client(fault.url, breaker_failures=2, breaker_reset_s=0.5, retries=0) as client:
+        for visitor in ('v1', 'v2'):
+            recorder, _ = ask(client, visitor=visitor)
+            assert recorder.wait()[1].error.startswith('server')
+        assert client.status()['breaker'] == 'open'
+        hits_before = len(fault.hits)
+        started = time.monotonic()
+        recorder, _ = ask(client, '你好', 'zh', visitor='v3')
+        at, reply = recorder.wait()
+        assert time.monotonic() - started < 0.02, 'an open breaker must answer at once'
+        assert reply.text == CANNED['zh'] and reply.error == 'breaker_open' and recorder.fillers == []
+        assert len(fault.hits) == hits_before, 'an open breaker must not touch the network'
+        fault.mode = 'ok'  # the backend recovers
+        time.sleep(0.55)
+        recorder, _ = ask(client, 'where is the AI zone', 'en', visitor='v4')
+        reply = recorder.wait()[1]
+        assert reply.source == 'backend' and client.status()['breaker'] == 'closed'
+        recorder, _ = ask(client, 'next visitor', 'ko', visitor='v5')
+        assert recorder.wait()[1].source == 'backend'
+
+
+def test_failed_half_open_trial_reopens_the_breaker(fault):
+    fault.mode = '500'
+    with make_client(fault.url, breaker_failures=1, breaker_reset_s=0.3, retries=0) as client:
+        ask(client)[0].wait()
+        time.sleep(0.35)
+        assert ask(client, visitor='v2')[0].wait()[1].error.startswith('server')  # the trial hit the backend
+        assert client.status()['breaker'] == 'open'
+        assert ask(client, visitor='v3')[0].wait()[1].error == 'breaker_open'
+
+
+def test_lost_backend_session_is_reopened_transparently(fault):
+    fault.mode = 'lose_session_once'
+    with make_client(fault.url) as client:
+        reply = ask(client, 'hi')[0].wait()[1]
+        assert reply.source == 'backend' and fault.lost_sessions == 1
+        assert client.status()['sessions_opened'] == 2
+        ask(client, 'again')[0].wait()
+        assert client.status()['sessions_opened'] == 2  # the visitor keeps the new session
+        client.end_visit('v1')
+        time.sleep(0.2)
+        assert fault.hits[-1][0] == 'DELETE' and client.status()['sessions_closed'] == 1
+
+
+def test_cancel_bad_input_callback_errors_and_close(fault):
+    fault.mode, fault.delay_s = 'slow', 0.5
+    client = make_client(fault.url)
+    recorder, handle = ask(client)
+    assert handle.cancel()
+    time.sleep(0.7)
+    assert recorder.replies == []  # the visitor walked away: no reply callback
+    with pytest.raises(ValueError, match='unsupported language'):
+        client.ask('v1', 'hello', 'fr', lambda r: None)
+    with pytest.raises(ValueError, match='non-empty'):
+        client.ask('v1', '   ', 'en', lambda r: None)
+    fault.mode = 'ok'
+
+    def broken(_reply):
+        raise RuntimeError('callback bug')
+    client.ask('v1', 'x' * 2000, 'en', broken).result(5)
+    assert client.status()['callback_errors'] == 1 and client.status()['truncated'] == 1
+    assert ask(client, 'still alive')[0].wait()[1].source == 'backend'
+    pending, _ = ask(client)  # in flight while closing: cancelled, no callback, no hang
+    client.close()
+    client.close()
+    with pytest.raises(ClientClosed):
+        client.ask('v1', 'hello', 'en', lambda r: None)
+    with pytest.raises(ValueError):
+        AssistantClient('ftp://x', 'r', 'e', filler_text=str, canned_reply=str)
+
+
+def test_against_the_reference_assistant_with_the_packaged_config():
+    with start_in_thread(today='2025-09-17') as running:
+        client = AssistantClient.from_config(None, filler_text=FILLER.__getitem__, canned_reply=CANNED.__getitem__,
+                                             base_url=running.url, entrance='entrance_b')
+        try:
+            assert client.deadline_s == 3.0 and client.filler_after_s == 1.2
+            recorder, _ = ask(client, '人工智能专区在哪里？', 'zh')
+            at, reply = recorder.wait()
+            assert reply.source == 'backend' and reply.intent == 'directions' and '人工智能专区' in reply.text
+            assert reply.actions[0]['from_entrance'] == 'entrance_b' and at < 1.0
+            booked = client.ask('v9', 'Book a meeting with LionSat at 10:00', 'en', lambda r: None).result(5)
+            assert booked.intent == 'meeting_booked' and 'D2-018' in booked.text
+        finally:
+            client.close()

@@ -1,0 +1,91 @@
+"""Packaging facts: every node's declared parameters match config/greeter.yaml, entry points and launch files agree."""
+import ast
+import re
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+from rcl_interfaces.msg import ParameterDescriptor  # noqa: F401  (rclpy message types import)
+
+from caexpo_robot import graph
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def setup_entry_points():
+    text = (REPO / 'setup.py').read_text()
+    nodes = ast.literal_eval(re.search(r'NODES = (\[.*?\])', text).group(1))
+    return set(nodes) | {'caexpo-robot', 'caexpo-assistant'}
+
+
+@pytest.mark.parametrize('name', graph.ROBOT_NODES)
+def test_yaml_documents_exactly_the_declared_parameters_with_their_defaults(name):
+    declared = {p.name: p.default for p in graph.node_class(name).PARAMS}
+    configured = graph.load_params()[name]
+    assert set(configured) == set(declared), f'{name}: yaml and node disagree'
+    for key, value in declared.items():
+        assert configured[key] == value, f'{name}.{key}: yaml {configured[key]!r} != default {value!r}'
+    assert all(p.description for p in graph.node_class(name).PARAMS)
+
+
+def test_every_yaml_parameter_line_is_commented():
+    for line in (REPO / 'config' / 'greeter.yaml').read_text().splitlines():
+        if re.match(r'^\s{4}\w+:', line) and not line.strip().startswith('#'):
+            key = line.split(':')[0].strip()
+            if key not in ('height',):   # width and height share a comment
+                assert '#' in line, f'uncommented parameter: {line.strip()}'
+
+
+def test_every_node_is_an_entry_point_with_a_main():
+    entry_points = setup_entry_points()
+    for name in graph.ROBOT_NODES:
+        assert name in entry_points
+        module = __import__(f'caexpo_robot.nodes.{name}_node', fromlist=['main'])
+        assert callable(module.main)
+
+
+def test_package_xml_declares_runtime_dependencies():
+    text = (REPO / 'package.xml').read_text()
+    assert '<package format="3">' in text
+    for dep in ('rclpy', 'std_msgs', 'sensor_msgs', 'std_srvs', 'diagnostic_msgs', 'rosgraph_msgs', 'espeak-ng'):
+        assert f'<exec_depend>{dep}</exec_depend>' in text
+
+
+class _Recorder:
+    """Stands in for the launch API (not installable here) and records what the launch file builds."""
+    def __init__(self, kind):
+        self.kind = kind
+
+    def __call__(self, *args, **kwargs):
+        return (self.kind, args, kwargs)
+
+
+@pytest.mark.parametrize('launch_file', ['greeter.launch.py', 'sim.launch.py'])
+def test_launch_files_build_the_declared_graph(launch_file, monkeypatch):
+    import types
+    fake = {}
+    for module, names in {'launch': ['LaunchDescription'], 'launch.actions': ['DeclareLaunchArgument', 'ExecuteProcess'],
+                          'launch.substitutions': ['LaunchConfiguration'], 'launch_ros': [],
+                          'launch_ros.actions': ['Node'], 'launch_ros.parameter_descriptions': ['ParameterValue']}.items():
+        fake[module] = types.ModuleType(module)
+        for name in names:
+            setattr(fake[module], name, _Recorder(name))
+        monkeypatch.setitem(sys.modules, module, fake[module])
+    path = REPO / 'launch' / launch_file
+    namespace = {}
+    exec(compile(path.read_text(), str(path), 'exec'), namespace)
+    kind, (entities,), _ = namespace['generate_launch_description']()
+    assert kind == 'LaunchDescription'
+    entry_points = setup_entry_points()
+    for entity_kind, args, kwargs in entities:
+        if entity_kind == 'Node':
+            assert kwargs['package'] == 'caexpo_robot' and kwargs['executable'] in entry_points
+            params_path = graph.params_file()
+            assert params_path.is_file()
+        if entity_kind == 'ExecuteProcess':
+            assert kwargs['cmd'][0] in entry_points
+        if entity_kind == 'DeclareLaunchArgument' and kwargs.get('default_value', '').endswith('.yaml'):
+            assert Path(kwargs['default_value']).is_file()
+    if launch_file == 'greeter.launch.py':
+        assert [k['executable'] for kind, _, k in entities if kind == 'Node'] == list(graph.ROBOT_NODES)
