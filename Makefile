@@ -8,7 +8,8 @@ VENV := .venv
 PY := $(VENV)/bin/python
 OUT ?= build/demo
 SCENARIO ?=
-APT_PACKAGES := espeak-ng libportaudio2
+# espeak-ng: the voices; libportaudio2: sound devices; postgresql: the assistant's fleet storage, tested for real.
+APT_PACKAGES := espeak-ng libportaudio2 postgresql
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 # ROS 2 traffic never leaves this machine; logs stay in the build folder.
@@ -23,7 +24,7 @@ demo: setup
 	ROS_DOMAIN_ID=$${ROS_DOMAIN_ID:-$$(( $$$$ % 100 + 1 ))} $(PY) -m caexpo_robot.cli sim $(SCENARIO) --out $(OUT)
 
 test: setup
-	$(PY) -m pytest -q test
+	scripts/with-test-postgres.sh $(PY) -m pytest -q test
 
 bench: setup
 	for b in bench/*.py; do echo "== $$b"; $(PY) $$b || exit 1; done

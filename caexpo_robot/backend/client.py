@@ -17,7 +17,7 @@ import time
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Literal, Optional
+from typing import Callable, Literal, Optional
 
 import httpx
 import yaml
@@ -187,10 +187,11 @@ class AssistantClient:
 
     # -- caller-side API (any thread; never blocks) --------------------------------------------------
     def ask(self, visitor_id: str, text: str, language: str, on_reply: Callable[[AssistantReply], None],
-            on_filler: Callable[[str, str], None] | None = None) -> TurnHandle:
+            on_filler: Callable[[str, str], None] | None = None, *, visitor: dict | None = None) -> TurnHandle:
         """Send one visitor utterance; returns at once. on_reply fires exactly once (unless the handle is
         cancelled or the client closed), on the client's thread, within deadline_s; on_filler(text, language)
-        fires at most once, if no reply came within filler_after_s."""
+        fires at most once, if no reply came within filler_after_s. `visitor`: optional hints for the
+        backend ({"name", "company", "contact"}), e.g. the name a meeting is booked under."""
         if self._closed:
             raise ClientClosed('the assistant client is closed')
         if language not in LANGUAGES:
@@ -203,8 +204,11 @@ class AssistantClient:
             self._count('truncated')
         started = self._clock()
         turn_id = uuid.uuid4().hex
+        payload = {'text': text, 'language': language}
+        if visitor:
+            payload['visitor'] = {k: str(v) for k, v in visitor.items() if k in ('name', 'company', 'contact') and v}
         future = asyncio.run_coroutine_threadsafe(
-            self._turn(turn_id, str(visitor_id), text, language, on_reply, on_filler, started), self._loop)
+            self._turn(turn_id, str(visitor_id), payload, on_reply, on_filler, started), self._loop)
         return TurnHandle(turn_id, future)
 
     def end_visit(self, visitor_id: str) -> None:
@@ -267,7 +271,8 @@ class AssistantClient:
     def _remaining(self, started: float) -> float:
         return self.deadline_s - (self._clock() - started)
 
-    async def _turn(self, turn_id, visitor_id, text, language, on_reply, on_filler, started) -> AssistantReply:
+    async def _turn(self, turn_id, visitor_id, payload, on_reply, on_filler, started) -> AssistantReply:
+        language = payload['language']
         self._count('turns')
         filler = None
         if on_filler is not None:
@@ -277,7 +282,7 @@ class AssistantClient:
             if not self._breaker.allow():
                 reply = self._canned(language, f'breaker_{self._breaker.state}', started)
             else:
-                reply = await self._backend_turn(turn_id, visitor_id, text, language, started)
+                reply = await self._backend_turn(turn_id, visitor_id, payload, started)
         finally:
             if filler is not None:
                 filler.cancel()
@@ -288,9 +293,10 @@ class AssistantClient:
             log.exception('on_reply callback failed')
         return reply
 
-    async def _backend_turn(self, turn_id, visitor_id, text, language, started) -> AssistantReply:
+    async def _backend_turn(self, turn_id, visitor_id, payload, started) -> AssistantReply:
+        language = payload['language']
         try:
-            body = await asyncio.wait_for(self._exchange(turn_id, visitor_id, text, language, started),
+            body = await asyncio.wait_for(self._exchange(turn_id, visitor_id, payload, started),
                                           timeout=max(0.0, self._remaining(started)))
         except asyncio.CancelledError:
             self._breaker.abandon()
@@ -310,10 +316,9 @@ class AssistantClient:
                               actions=body['actions'], end_session=body['end_session'], source='backend',
                               error=None, latency_s=self._clock() - started)
 
-    async def _exchange(self, turn_id, visitor_id, text, language, started) -> dict:
-        payload = {'text': text, 'language': language}
+    async def _exchange(self, turn_id, visitor_id, payload, started) -> dict:
         for attempt in range(2):
-            session_id = await self._session(visitor_id, language, started)
+            session_id = await self._session(visitor_id, payload['language'], started)
             response = await self._request('POST', f'/v1/sessions/{session_id}/turns', started, json=payload,
                                            headers={'Idempotency-Key': turn_id})
             if response.status_code in (404, 409) and attempt == 0 and \

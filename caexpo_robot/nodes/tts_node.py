@@ -68,6 +68,7 @@ class TtsNode(CaexpoNode):
         self.current: QueuedUtterance | None = None
         self.speaking = False
         self._ids = itertools.count(1)
+        self._spoken = itertools.count(1)
         self._lock = threading.Lock()
         self._in_flight = 0
         self._cancelled: set[str] = set()
@@ -156,14 +157,13 @@ class TtsNode(CaexpoNode):
 
     # --- synthesis (worker thread) ----------------------------------------------------------------
     def _synthesis_loop(self) -> None:
-        seq = itertools.count(1)
         while not self._stopping.is_set():
             item = self.waiting.pop()
             if item is None:
                 self._wake.wait(0.2)
                 self._wake.clear()
                 continue
-            prepared = self._prepare(item, next(seq))
+            prepared = self._prepare(item)
             with self._lock:
                 item.payload = prepared
                 self._in_flight -= 1
@@ -174,20 +174,13 @@ class TtsNode(CaexpoNode):
                     self.ready.requeue(item)
             self._ready_signal.trigger()
 
-    def _prepare(self, item: QueuedUtterance, seq: int) -> Prepared:
+    def _prepare(self, item: QueuedUtterance) -> Prepared:
         try:
             plan = self.voices.plan(item.text, item.language)
             if not plan.voice:
                 return Prepared(plan=plan)
             audio = self.synthesizer.synthesize(plan.spoken_text, plan.voice, plan.rate_wpm)
-            wav = None
-            if self.p.wav_dir:
-                purpose = str(item.tag.get('purpose', 'say'))
-                visitor = str(item.tag.get('visitor', 'robot'))
-                name = f'{seq:04d}_{purpose}_{visitor}_{item.language}.wav'
-                wav = str(Path(self.p.wav_dir) / ''.join(c if c.isalnum() or c in '._-' else '_' for c in name))
-                write_wav(wav, audio)
-            return Prepared(plan=plan, audio=audio, wav=wav)
+            return Prepared(plan=plan, audio=audio)
         except Exception as exc:  # a bad voice or engine error fails this utterance, never the node
             return Prepared(error=f'{type(exc).__name__}: {exc}')
 
@@ -228,8 +221,10 @@ class TtsNode(CaexpoNode):
             if prepared.audio is None:
                 continue
             try:
+                if self.p.wav_dir:   # only what is really said (a cancelled utterance leaves no file)
+                    prepared.wav = self._save_wav(item, prepared.audio)
                 self.player.start(prepared.audio.samples, prepared.audio.sample_rate)
-            except PlayerError as exc:
+            except (PlayerError, OSError) as exc:
                 self.player_problem = str(exc)
                 self.count('utterances_failed')
                 self.publish_event('utterance_failed', item.id, language=item.language, reason=str(exc),
@@ -238,6 +233,14 @@ class TtsNode(CaexpoNode):
             self.current = item
             self.publish_event('utterance_started', item.id, **self._describe(item))
         self._set_speaking(self.current is not None)
+
+    def _save_wav(self, item: QueuedUtterance, audio) -> str:
+        purpose = str(item.tag.get('purpose', 'say'))
+        visitor = str(item.tag.get('visitor', 'robot'))
+        name = f'{next(self._spoken):04d}_{purpose}_{visitor}_{item.language}.wav'
+        path = str(Path(self.p.wav_dir) / ''.join(c if c.isalnum() or c in '._-' else '_' for c in name))
+        write_wav(path, audio)
+        return path
 
     def _describe(self, item: QueuedUtterance) -> dict:
         prepared: Prepared = item.payload

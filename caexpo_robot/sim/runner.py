@@ -111,13 +111,13 @@ class SimDriver(Node):
 
     def on_interaction_event(self, msg: String) -> None:
         event = events.decode('interaction_event', msg.data)
-        self.recorder.events.append({'source': 'interaction', **event})
+        self.recorder.events.append({'topic': 'interaction/events', **event})
         self.log(self._describe(event))
 
     def on_tts_event(self, msg: String) -> None:
         event = events.decode('tts_event', msg.data)
         tag = event.pop('tag', {}) or {}
-        self.recorder.events.append({'source': 'tts', **event, 'visitor': tag.get('visitor'),
+        self.recorder.events.append({'topic': 'tts/events', **event, 'visitor': tag.get('visitor'),
                                      'purpose': tag.get('purpose')})
         if event['type'] == 'utterance_started':
             if event.get('wav'):   # the robot hears itself through its own microphone
@@ -305,7 +305,7 @@ def run_simulation(scenario: Scenario, out_dir: Path, *, log: Callable[[str], No
 
 
 def summarize(scenario: Scenario, recorder: Recorder, frames: int, wall_s: float, counters: dict) -> dict:
-    interaction = [e for e in recorder.events if e['source'] == 'interaction']
+    interaction = [e for e in recorder.events if e['topic'] == 'interaction/events']
     visitors = {}
     latencies = []
     for plan in scenario.visitors:
@@ -329,7 +329,7 @@ def summarize(scenario: Scenario, recorder: Recorder, frames: int, wall_s: float
             'farewell': any(e['type'] == 'farewell_started' and set(e.get('group') or [e.get('visitor')]) & set(tracks)
                             for e in interaction),
         }
-    spoken = [e for e in recorder.events if e['source'] == 'tts' and e['type'] == 'utterance_started']
+    spoken = [e for e in recorder.events if e['topic'] == 'tts/events' and e['type'] == 'utterance_started']
     return {
         'scenario': scenario.name, 'sim_duration_s': scenario.duration_s, 'wall_s': round(wall_s, 2),
         'speedup_vs_realtime': round(scenario.duration_s / wall_s, 2) if wall_s > 0 else None,

@@ -1,0 +1,124 @@
+"""End to end: the default simulated entrance, real nodes, real detection, speech, recognition and assistant."""
+import json
+import re
+import wave
+from collections import defaultdict
+
+import pytest
+
+from caexpo_robot.sim.runner import run_simulation
+from caexpo_robot.sim.scenario import ScenarioError, load_scenario
+
+HANGUL = re.compile('[\uac00-\ud7a3]')
+THAI = re.compile('[\u0e00-\u0e7f]')
+VIETNAMESE = re.compile('[ăâđêôơưạảấầẩẫậắằẳẵặẹẻẽếềểễệỉịọỏốồổỗộớờởỡợụủứừửữựỳỵỷỹ]')
+# After a visitor left, the robot only winds down what it was saying and says goodbye.
+ALLOWED_AFTER_LEFT = {'answer_finished', 'greeting_finished', 'farewell_started', 'farewell_finished'}
+FIRST_AFTER_DETECTED = {'visitor_engaged', 'visitor_left', 'greeting_started', 'asked_to_wait'}
+
+
+@pytest.fixture(scope='module')
+def demo(tmp_path_factory):
+    out = tmp_path_factory.mktemp('demo')
+    lines = []
+    summary = run_simulation(load_scenario(), out, log=lines.append)
+    events = [json.loads(line) for line in (out / 'events.jsonl').read_text(encoding='utf-8').splitlines()]
+    return out, summary, events, lines
+
+
+def interaction(events, kind=None):
+    return [e for e in events if e['topic'] == 'interaction/events' and (kind is None or e['type'] == kind)]
+
+
+def test_every_visitor_is_greeted_exactly_once_and_quickly(demo):
+    _, summary, events, _ = demo
+    assert set(summary['visitors']) == {'lan', 'somchai', 'mei', 'jiwoo'}
+    for name, visitor in summary['visitors'].items():
+        assert visitor['greetings'] == 1, name
+        assert visitor['tracks'], f'{name} was never tracked'
+    greetings = interaction(events, 'greeting_started')
+    assert len(greetings) == 3                       # somchai and mei arrived together: one group greeting
+    group = next(g for g in greetings if len(g['group']) == 2)
+    assert {e['scenario_visitor'] for e in interaction(events) if e.get('visitor') in group['group']
+            and 'scenario_visitor' in e} == {'somchai', 'mei'}
+    for greeting in greetings:
+        engaged = min(e['t'] for e in interaction(events, 'visitor_engaged') if e['visitor'] in greeting['group'])
+        assert 0.0 <= greeting['t'] - engaged <= 0.300, greeting
+
+
+def test_event_order_per_visitor_follows_the_allowed_transitions(demo):
+    _, _, events, _ = demo
+    per_track = defaultdict(list)
+    for event in interaction(events):
+        if event.get('visitor'):
+            per_track[event['visitor']].append(event)
+    for track, seq in per_track.items():
+        types = [e['type'] for e in seq]
+        assert types[0] == 'visitor_detected', (track, types)
+        assert types[1] in FIRST_AFTER_DETECTED, (track, types)
+        assert [e['t'] for e in seq] == sorted(e['t'] for e in seq)
+        if 'visitor_engaged' in types and 'greeting_started' in types:
+            assert types.index('greeting_started') >= 1
+        if 'greeting_started' in types:
+            assert types.index('greeting_finished') > types.index('greeting_started')
+        assert types.count('visitor_left') == 1, (track, types)
+        assert set(types[types.index('visitor_left') + 1:]) <= ALLOWED_AFTER_LEFT, (track, types)
+
+
+def test_visitors_are_answered_in_their_language(demo):
+    _, summary, events, _ = demo
+    visitors = summary['visitors']
+    assert visitors['lan']['identified_language'] == 'vi'
+    assert VIETNAMESE.search(visitors['lan']['answers'][0]['text'])
+    assert visitors['somchai']['identified_language'] == 'th'
+    assert THAI.search(visitors['somchai']['answers'][0]['text'])
+    # The Korean visitor spoke (no typing): heard by the real Korean Vosk model, answered in Korean.
+    heard = [e for e in interaction(events, 'utterance_heard') if e.get('scenario_visitor') == 'jiwoo']
+    assert len(heard) == 1 and heard[0]['source'] == 'speech' and '음식' in heard[0]['text']
+    answer = visitors['jiwoo']['answers'][0]
+    assert answer['language'] == 'ko' and HANGUL.search(answer['text'])
+    # End of speech to the first audio of the answer: endpointing (0.8 s of silence) dominates.
+    assert answer['t'] - heard[0]['t'] <= 0.7
+    assert all(visitor['farewell'] for visitor in visitors.values())
+
+
+def test_the_robot_never_hears_itself(demo):
+    _, _, events, _ = demo
+    heard = interaction(events, 'utterance_heard') + interaction(events, 'not_understood')
+    # Exactly what the visitors said or typed; the robot's own speech was in its microphone all along.
+    assert sorted(e['source'] for e in heard) == ['kiosk', 'kiosk', 'speech']
+
+
+def test_outputs_speech_files_and_transcript(demo):
+    out, summary, events, lines = demo
+    started = [e for e in events if e['topic'] == 'tts/events' and e['type'] == 'utterance_started']
+    assert len(started) == summary['utterances'] >= 10
+    for event in started:
+        with wave.open(event['wav']) as wav:
+            assert wav.getnframes() > 0
+            assert abs(wav.getnframes() / wav.getframerate() - event['duration_s']) < 0.01
+    assert len(list((out / 'speech').glob('*.wav'))) == len(started)
+    assert any('greeting_started' in line for line in lines)
+    assert json.loads((out / 'summary.json').read_text())['greetings'] == 3
+
+
+@pytest.mark.parametrize('body,message', [
+    ('visitors: [{name: a, language: xx, path: [[0, 3], [1, 1]]}]', 'unknown language'),
+    ('visitors: [{name: a, photo: nope.jpg, path: [[0, 3], [1, 1]]}]', 'neither built in'),
+    ('visitors: [{name: a, path: [[2, 3], [1, 1]]}]', 'must not go backwards'),
+    ('visitors: [{name: a, path: [[0, 3]]}]', 'at least two'),
+    ('visitors: [{name: a, path: [[0, 3], [1, 1]], says: [{at: 1, text: hi, via: telepathy}]}]', 'speech or kiosk'),
+    ('duration_s: -1', 'must be ≥'),
+    ('[1, 2', 'not valid YAML'),
+])
+def test_bad_scenarios_are_refused_with_the_field_named(tmp_path, body, message):
+    path = tmp_path / 'bad.yaml'
+    path.write_text(body)
+    with pytest.raises(ScenarioError, match=message):
+        load_scenario(path)
+
+
+def test_sim_command_reports_a_bad_scenario_and_exits_2(tmp_path, capsys):
+    from caexpo_robot.cli import main
+    assert main(['sim', str(tmp_path / 'missing.yaml'), '--out', str(tmp_path / 'out')]) == 2
+    assert 'cannot read scenario' in capsys.readouterr().err
