@@ -5,7 +5,7 @@ from std_msgs.msg import Bool, String, UInt8MultiArray
 
 from caexpo_robot import events
 from caexpo_robot.nodes.audio_msgs import audio_from_msg
-from caexpo_robot.nodes.common import ERROR, EVENTS, LATCHED, OK, SENSOR_DATA, WARN, CaexpoNode, Param, run_node
+from caexpo_robot.nodes.common import AUDIO, ERROR, EVENTS, LATCHED, OK, WARN, CaexpoNode, Param, run_node
 from caexpo_robot.speech.config import AsrConfigError, load_asr_config
 from caexpo_robot.speech.recognizer import AsrEngine, Partial, Utterance
 
@@ -41,7 +41,7 @@ class AsrNode(CaexpoNode):
             'hearable': list(self.engine.languages),
             'unavailable': {language: f'{s.state}: {s.detail}' for language, s in self.engine.statuses.items()
                             if s.state != 'loaded'}})))
-        self.create_subscription(UInt8MultiArray, 'audio/chunks', self.on_audio, SENSOR_DATA)
+        self.create_subscription(UInt8MultiArray, 'audio/chunks', self.on_audio, AUDIO)
         self.create_subscription(Bool, 'tts/speaking', self.on_speaking, LATCHED)
         self.create_subscription(String, 'asr/grammar', lambda msg: self.set_grammar(msg.data.strip()), EVENTS)
         self.create_subscription(String, 'interaction/events', self.on_interaction_event, EVENTS)

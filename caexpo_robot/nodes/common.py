@@ -21,6 +21,8 @@ LATCHED = QoSProfile(depth=1, durability=DurabilityPolicy.TRANSIENT_LOCAL,
                      reliability=ReliabilityPolicy.RELIABLE)
 # Frames: only the newest matters; never queue stale images behind a slow detector.
 SENSOR_DATA = QoSProfile(depth=2, reliability=ReliabilityPolicy.RELIABLE)
+# Audio: every chunk matters (a lost one cuts a word); 5 s of 100 ms chunks absorb a slow recognizer.
+AUDIO = QoSProfile(depth=50, reliability=ReliabilityPolicy.RELIABLE)
 EVENTS = QoSProfile(depth=100, reliability=ReliabilityPolicy.RELIABLE)
 
 

@@ -13,6 +13,7 @@ from caexpo_robot.dialogue.interaction import (Ask, Cancel, Emit, EndVisit, Face
 from caexpo_robot.language import LANGUAGES
 from caexpo_robot.language.langid import identify
 from caexpo_robot.language.phrasebook import Phrasebook
+from caexpo_robot.language.report import language_rows
 from caexpo_robot.nodes.common import EVENTS, LATCHED, OK, WARN, CaexpoNode, Param, run_node
 
 
@@ -42,6 +43,8 @@ class InteractionNode(CaexpoNode):
         if unknown:
             raise SystemExit(f'interaction: unknown language code(s) {unknown}; known: {" ".join(LANGUAGES)}')
         self.phrasebook = Phrasebook.load()
+        # What the robot can do in each language, for operators (diagnostics); hearing comes from asr.
+        self.language_rows = language_rows(None, phrasebook=self.phrasebook)
         self.manager = InteractionManager(InteractionConfig(
             opener_languages=tuple(self.p.opener_languages), default_language=self.p.default_language,
             group_distance_m=self.p.group_distance_m, greeting_cooldown_s=self.p.greeting_cooldown_s,
@@ -187,7 +190,10 @@ class InteractionNode(CaexpoNode):
     def diagnostic_state(self):
         status = self.client.status()
         values = {'addressed': self.manager.addressed or '', 'visitors': len(self.manager.visitors),
-                  **{f'assistant_{k}': v for k, v in status.items()}}
+                  **{f'assistant_{k}': v for k, v in status.items()},
+                  **{f'language_{row["code"]}': f'phrasebook {row["phrasebook"]}; voice {row["tts"]}; '
+                     f'speech {"heard" if row["code"] in self.manager.hearable else "typed on the screen"}'
+                     for row in self.language_rows}}
         if str(status.get('breaker', 'closed')) != 'closed':
             return WARN, f'assistant backend unavailable (breaker {status.get("breaker")})', values
         return OK, f'addressing {self.manager.addressed}' if self.manager.addressed else 'waiting for visitors', values

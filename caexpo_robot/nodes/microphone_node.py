@@ -6,7 +6,7 @@ import threading
 from std_msgs.msg import UInt8MultiArray
 
 from caexpo_robot.nodes.audio_msgs import audio_msg
-from caexpo_robot.nodes.common import ERROR, OK, SENSOR_DATA, CaexpoNode, Param, run_node
+from caexpo_robot.nodes.common import AUDIO, ERROR, OK, CaexpoNode, Param, run_node
 from caexpo_robot.speech.audio import AudioDeviceError, MicrophoneCapture
 
 
@@ -23,7 +23,7 @@ class MicrophoneNode(CaexpoNode):
         self.capture = MicrophoneCapture(int(device) if str(device).isdigit() else (device or None),
                                          chunk_ms=self.p.chunk_ms)
         self.problem = ''
-        self.audio_pub = self.create_publisher(UInt8MultiArray, 'audio/chunks', SENSOR_DATA)
+        self.audio_pub = self.create_publisher(UInt8MultiArray, 'audio/chunks', AUDIO)
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._capture_loop, name='microphone', daemon=True)
         self._thread.start()

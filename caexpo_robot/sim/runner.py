@@ -26,7 +26,7 @@ from std_msgs.msg import String, UInt8MultiArray
 
 from caexpo_robot import events, graph
 from caexpo_robot.nodes.audio_msgs import audio_msg
-from caexpo_robot.nodes.common import EVENTS, LATCHED, SENSOR_DATA
+from caexpo_robot.nodes.common import AUDIO, EVENTS, LATCHED, SENSOR_DATA
 from caexpo_robot.nodes.conversions import camera_info_msg, image_msg
 from caexpo_robot.sim.entrance import EntranceRenderer
 from caexpo_robot.sim.microphone import SimulatedMicrophone
@@ -87,7 +87,7 @@ class SimDriver(Node):
                  log: Callable[[str], None], microphone: SimulatedMicrophone) -> None:
         super().__init__('sim_driver', context=context)
         self.recorder, self.truth, self.log, self.microphone = recorder, truth, log, microphone
-        self.audio_pub = self.create_publisher(UInt8MultiArray, 'audio/chunks', SENSOR_DATA)
+        self.audio_pub = self.create_publisher(UInt8MultiArray, 'audio/chunks', AUDIO)
         self.clock_pub = self.create_publisher(Clock, '/clock', LATCHED)
         self.image_pub = self.create_publisher(Image, 'camera/image_raw', SENSOR_DATA)
         self.info_pub = self.create_publisher(CameraInfo, 'camera/camera_info', SENSOR_DATA)

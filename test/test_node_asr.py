@@ -1,0 +1,63 @@
+"""asr node with real topics and the real Korean Vosk model: hears a visitor, never the robot itself."""
+import json
+from functools import partial
+
+import numpy as np
+from rclpy.parameter import Parameter
+from std_msgs.msg import Bool, MultiArrayDimension, String, UInt8MultiArray
+
+from caexpo_robot.nodes.asr_node import AsrNode
+from caexpo_robot.nodes.audio_msgs import audio_msg
+from caexpo_robot.nodes.common import AUDIO, LATCHED
+from caexpo_robot.speech.synth import synthesize_speech
+from ros_harness import ros_graph
+
+CHUNK = 3200   # 100 ms
+
+
+def chunks(pcm: bytes, silence_s: float = 1.5):
+    pcm = pcm + bytes(int(silence_s * 32000))
+    return [pcm[i:i + CHUNK] for i in range(0, len(pcm) - CHUNK + 1, CHUNK)]
+
+
+def test_hears_korean_after_the_robot_stops_speaking_and_counts_bad_chunks():
+    factory = partial(AsrNode, parameter_overrides=[Parameter('grammar', value='expo_questions')])
+    question = synthesize_speech('음식 어디에 있어요', 'ko', 140)
+    with ros_graph(factory) as g:
+        heard = g.listen('speech/heard')
+        languages = g.listen('speech/languages', String, LATCHED)
+        audio = g.publisher("audio/chunks", UInt8MultiArray, AUDIO)
+        speaking = g.publisher('tts/speaking', Bool, LATCHED)
+        g.wait_for_subscribers(audio)
+        node = g.nodes[0]
+        assert g.spin_until(lambda: languages)
+        assert 'ko' in json.loads(languages[-1].data)['hearable']
+
+        def feed(parts):
+            for part in parts:
+                audio.publish(part if isinstance(part, UInt8MultiArray) else audio_msg(part))
+            g.spin_for(0.3)
+
+        # The robot says the very same words through its speaker: nothing may come out.
+        speaking.publish(Bool(data=True))
+        g.spin_for(0.2)
+        feed(chunks(question))
+        assert not [m for m in heard if json.loads(m.data)['final']]
+        speaking.publish(Bool(data=False))
+        g.spin_for(0.6)                       # past the mute tail
+        feed(chunks(question))
+        assert g.spin_until(lambda: any(json.loads(m.data)['final'] for m in heard), timeout=10)
+        final = [json.loads(m.data) for m in heard if json.loads(m.data)['final']]
+        assert len(final) == 1
+        assert final[0]['language'] == 'ko' and '음식' in final[0]['text'].split()
+        assert 0.5 < final[0]['confidence'] <= 1.0 and final[0]['words']
+
+        # Malformed chunks: a wrong layout label and an odd byte count are counted drops.
+        bad = UInt8MultiArray()
+        bad.layout.dim = [MultiArrayDimension(label='float32_stereo', size=4, stride=16)]
+        bad.data = bytes(16)
+        for message in (bad, audio_msg(bytes(3201)), audio_msg(np.zeros(1600, '<i2').tobytes(), sample_rate=22050)):
+            audio.publish(message)
+        g.spin_for(0.3)
+        assert g.spin_until(lambda: node.counters['dropped_audio'] == 1
+                            and sum(node.engine.validator.drops.values()) == 2)
