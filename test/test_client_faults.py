@@ -249,10 +249,10 @@ def test_cancel_bad_input_callback_errors_and_close(fault):
         AssistantClient('ftp://x', 'r', 'e', filler_text=str, canned_reply=str)
 
 
-def test_against_the_reference_assistant_with_the_packaged_config():
+def test_against_the_reference_assistant_with_the_robots_defaults():
     with start_in_thread(today='2025-09-17') as running:
-        client = AssistantClient.from_config(None, filler_text=FILLER.__getitem__, canned_reply=CANNED.__getitem__,
-                                             base_url=running.url, entrance='entrance_b')
+        client = AssistantClient(running.url, 'greeter-1', 'entrance_b', filler_text=FILLER.__getitem__,
+                                 canned_reply=CANNED.__getitem__)
         try:
             assert client.deadline_s == 3.0 and client.filler_after_s == 1.2
             recorder, _ = ask(client, '人工智能专区在哪里？', 'zh')

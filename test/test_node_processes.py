@@ -19,11 +19,14 @@ def node_args(name, tmp_path, shared_faces):
         'face_detector': [],
         'tts': ['-p', 'audio_output:=file', '-p', f'wav_dir:={tmp_path}'],
         'interaction': [],
+        'microphone': [],            # no sound card here: it must run, report and retry
+        'asr': [],
     }[name]
 
 
 @pytest.mark.parametrize('name,sig', [('camera', signal.SIGINT), ('face_detector', signal.SIGTERM),
-                                      ('tts', signal.SIGINT), ('interaction', signal.SIGTERM)])
+                                      ('tts', signal.SIGINT), ('interaction', signal.SIGTERM),
+                                      ('microphone', signal.SIGINT), ('asr', signal.SIGTERM)])
 def test_node_runs_and_exits_cleanly_on_signal(name, sig, tmp_path, shared_data):
     args = [str(BIN / name), '--ros-args', *node_args(name, tmp_path, shared_data / 'faces')]
     process = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,

@@ -16,11 +16,9 @@ import threading
 import time
 import uuid
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Callable, Literal, Optional
 
 import httpx
-import yaml
 
 LANGUAGES = ('vi', 'th', 'ms', 'id', 'fil', 'my', 'km', 'lo', 'zh', 'en', 'ko')
 MAX_TEXT_CHARS = 500  # the contract's limit on `text`
@@ -126,21 +124,6 @@ class _Counters:
     errors: dict = field(default_factory=dict)
 
 
-def load_client_config(path: str | Path | None = None) -> dict:
-    """config/assistant/client.yaml (or `path`): base_url, robot_id, entrance and the timeouts."""
-    if path is None:
-        from ..paths import config_path
-        path = config_path('assistant', 'client.yaml')
-    with open(path, encoding='utf-8') as handle:
-        data = yaml.safe_load(handle) or {}
-    known = {'base_url', 'robot_id', 'entrance', 'deadline_s', 'filler_after_s', 'connect_timeout_s',
-             'breaker_failures', 'breaker_reset_s', 'retries', 'backoff_s'}
-    unknown = set(data) - known
-    if unknown:
-        raise ValueError(f'{path}: unknown keys {sorted(unknown)}; known: {sorted(known)}')
-    return data
-
-
 class AssistantClient:
     def __init__(self, base_url: str, robot_id: str, entrance: str, *, deadline_s: float = 3.0,
                  filler_after_s: float = 1.2, connect_timeout_s: float = 0.5, breaker_failures: int = 3,
@@ -172,18 +155,6 @@ class AssistantClient:
         self._thread = threading.Thread(target=self._run_loop, args=(ready,), name='assistant-client', daemon=True)
         self._thread.start()
         ready.wait()
-
-    @classmethod
-    def from_config(cls, config: dict | str | Path | None = None, *, filler_text: Callable[[str], str],
-                    canned_reply: Callable[[str], str], **overrides) -> 'AssistantClient':
-        """From config/assistant/client.yaml (or a dict / another file); keyword overrides win."""
-        settings = dict(config) if isinstance(config, dict) else load_client_config(config)
-        settings.update(overrides)
-        missing = [k for k in ('base_url', 'robot_id', 'entrance') if not settings.get(k)]
-        if missing:
-            raise ValueError(f'assistant client config lacks {missing}')
-        return cls(settings.pop('base_url'), settings.pop('robot_id'), settings.pop('entrance'),
-                   filler_text=filler_text, canned_reply=canned_reply, **settings)
 
     # -- caller-side API (any thread; never blocks) --------------------------------------------------
     def ask(self, visitor_id: str, text: str, language: str, on_reply: Callable[[AssistantReply], None],

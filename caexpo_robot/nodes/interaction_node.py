@@ -35,6 +35,12 @@ class InteractionNode(CaexpoNode):
         Param('assistant_url', '', 'assistant backend base URL; empty = no backend (canned answers only)'),
         Param('assistant_deadline_s', 3.0, 'the visitor hears an answer (real or canned) within this'),
         Param('assistant_filler_after_s', 1.2, 'say "one moment please" if the answer takes longer'),
+        Param('assistant_connect_timeout_s', 0.5, 'give up on a TCP connect after this long (a dead host fails fast)'),
+        Param('assistant_retries', 2, 'extra attempts on connection errors and 5xx (writes carry an Idempotency-Key)'),
+        Param('assistant_backoff_s', 0.1, 'first pause between attempts; doubles each retry; never past the deadline'),
+        Param('assistant_breaker_failures', 3, 'consecutive failed turns that open the circuit breaker '
+              '(then canned answers at once, no network)'),
+        Param('assistant_breaker_reset_s', 20.0, 'after this long open, one trial turn probes the backend'),
     )
 
     def __init__(self, **kwargs) -> None:
@@ -53,8 +59,11 @@ class InteractionNode(CaexpoNode):
         self.client = AssistantClient(
             self.p.assistant_url or 'http://127.0.0.1:9', self.p.robot_id, self.p.entrance,
             deadline_s=self.p.assistant_deadline_s, filler_after_s=self.p.assistant_filler_after_s,
+            connect_timeout_s=self.p.assistant_connect_timeout_s, retries=self.p.assistant_retries,
+            backoff_s=self.p.assistant_backoff_s, breaker_failures=self.p.assistant_breaker_failures,
+            breaker_reset_s=self.p.assistant_breaker_reset_s,
             filler_text=lambda lang: self.phrase('one_moment', lang),
-            canned_reply=lambda lang: f"{self.phrase('handoff_failed', lang)} {self.phrase('call_staff', lang)}")
+            canned_reply=self.client_canned)
         # Assistant callbacks arrive on the client's threads; they are handed to the executor here.
         self._inbox: queue.SimpleQueue = queue.SimpleQueue()
         self._outstanding = 0
@@ -72,6 +81,9 @@ class InteractionNode(CaexpoNode):
 
     def now(self) -> float:
         return self.get_clock().now().nanoseconds * 1e-9
+
+    def client_canned(self, language: str) -> str:
+        return f"{self.phrase('handoff_failed', language)} {self.phrase('call_staff', language)}"
 
     def phrase(self, key: str, language: str, **values) -> str:
         return self.phrasebook.say(key, language, **values).text
@@ -143,7 +155,15 @@ class InteractionNode(CaexpoNode):
             self._inbox.put(('filler', action.visitor, (text, language)))
             self._assistant_signal.trigger()
 
-        self.client.ask(action.visitor, action.text, action.language, on_reply=on_reply, on_filler=on_filler)
+        try:
+            self.client.ask(action.visitor, action.text, action.language, on_reply=on_reply, on_filler=on_filler)
+        except (ValueError, RuntimeError) as exc:   # refused before sending: the visitor still gets an answer
+            with self._lock:
+                self._outstanding -= 1
+            self.drop('question', str(exc))
+            language = action.language if action.language in LANGUAGES else self.p.default_language
+            self.apply(self.manager.on_reply(action.visitor, self.client_canned(language), language, 'fallback',
+                                             [{'type': 'offer_call_staff'}], False, 'canned', self.now()))
 
     def drain_inbox(self) -> None:
         while True:
