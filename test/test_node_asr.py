@@ -61,3 +61,36 @@ def test_hears_korean_after_the_robot_stops_speaking_and_counts_bad_chunks():
         g.spin_for(0.3)
         assert g.spin_until(lambda: node.counters['dropped_audio'] == 1
                             and sum(node.engine.validator.drops.values()) == 2)
+
+
+def test_corrupt_model_is_reported_and_the_robot_keeps_greeting(tmp_path):
+    from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus
+
+    from caexpo_robot import events
+    from caexpo_robot.nodes.interaction_node import InteractionNode
+    broken = tmp_path / 'vosk-model-broken'
+    (broken / 'am').mkdir(parents=True)
+    (broken / 'am' / 'final.mdl').write_bytes(b'not a model')
+    config = tmp_path / 'asr.yaml'
+    config.write_text(f'languages: [ko, en]\nmodels: {{ko: {broken}, en: {tmp_path / "missing"}}}\n')
+    asr = partial(AsrNode, parameter_overrides=[Parameter('config_file', value=str(config))])
+    with ros_graph(asr, InteractionNode) as g:
+        languages = g.listen('speech/languages', String, LATCHED)
+        diagnostics = g.listen('/diagnostics', DiagnosticArray, 10)
+        says = g.listen('tts/say')
+        assert g.spin_until(lambda: languages)
+        report = json.loads(languages[-1].data)
+        assert report['hearable'] == []
+        assert report['unavailable']['ko'].startswith('corrupt') and 'en' in report['unavailable']
+        assert g.spin_until(lambda: any(s.name.endswith('/asr') and s.level == DiagnosticStatus.ERROR
+                                        for d in diagnostics for s in d.status), timeout=3)
+        faces = g.publisher('humans/faces/tracked')
+        g.wait_for_subscribers(faces)
+        faces.publish(String(data=events.encode('faces', {
+            'stamp': 1.0, 'frame_id': 'camera', 'width': 640, 'height': 480,
+            'faces': [{'id': 'f1', 'x': 0.4, 'y': 0.3, 'w': 0.1, 'h': 0.1, 'score': 0.9, 'distance_m': 1.4,
+                       'facing': 0.9, 'confirmed': True, 'engaged': True}]})))
+        # Greeted all the same (zh opener, en greeting, offer of help) and told to use the screen.
+        assert g.spin_until(lambda: len(says) >= 4)
+        assert [json.loads(m.data)['tag']['purpose'] for m in says] == ['greeting'] * 4
+        assert json.loads(says[-1].data)['text'] == 'Please type your question on my screen.'

@@ -91,7 +91,8 @@ def test_grammar_mode_recognizes_korean_key_words(engine):
 
 def test_free_mode_streams_partials_and_final_with_word_confidence(engine):
     clock = Clock()
-    events = clock.feed(engine, spoken('화장실 어디 있어요'))
+    # Two sentences: Vosk's first partial comes about a second into the speech, after a short one ended.
+    events = clock.feed(engine, spoken('화장실 어디 있어요. 출구는 어디에 있어요', 130))
     partials = [e for e in events if isinstance(e, Partial)]
     final = utterances(events)
     assert partials and all(p.language == 'ko' for p in partials)

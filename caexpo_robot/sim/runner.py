@@ -74,6 +74,7 @@ class Recorder:
     last_faces_stamp_ns: int = -1
     frames_with_faces: int = 0
     detect_ms: list[float] = field(default_factory=list)
+    speech: list[tuple[str, float, float]] = field(default_factory=list)   # (visitor, start, end of voice)
 
     def who(self, track_id: str | None) -> str | None:
         votes = self.track_votes.get(track_id or '')
@@ -171,6 +172,17 @@ def visitor_voice(utterance: Utterance, language: str, voices: VoiceTable) -> 'n
         raise SimError(f'no voice speaks {language}: let this visitor type (via: kiosk) or give a wav')
     pcm = synthesize_speech(plan.spoken_text, plan.voice, plan.rate_wpm)
     return np.frombuffer(pcm, dtype='<i2')
+
+
+def voiced_duration(samples: np.ndarray, frame: int = 320, threshold_dbfs: float = -45.0) -> float:
+    """Seconds from the start to the end of the last 20 ms frame louder than the threshold."""
+    count = len(samples) // frame
+    if count == 0:
+        return 0.0
+    frames = samples[:count * frame].astype(np.float64).reshape(count, frame)
+    level = 20 * np.log10(np.sqrt(np.mean(frames ** 2, axis=1)) / 32768.0 + 1e-12)
+    voiced = np.nonzero(level > threshold_dbfs)[0]
+    return (voiced[-1] + 1) * frame / SAMPLE_RATE if voiced.size else 0.0
 
 
 def _overrides(values: dict) -> list[Parameter]:
@@ -274,8 +286,11 @@ def run_simulation(scenario: Scenario, out_dir: Path, *, log: Callable[[str], No
                     driver.type_at_kiosk(utterance.text)
                     settle(lambda: True, 'visitor input')
                 else:
-                    seconds = microphone.add(t_ns / NS, visitor_voice(utterance, plan.language, voices))
-                    log(f'[{t_ns / NS:7.2f}] {name} says ({seconds:.1f} s of audio): "{utterance.text}"')
+                    samples = visitor_voice(utterance, plan.language, voices)
+                    microphone.add(t_ns / NS, samples)
+                    voiced_s = voiced_duration(samples)
+                    recorder.speech.append((name, t_ns / NS, t_ns / NS + voiced_s))
+                    log(f'[{t_ns / NS:7.2f}] {name} says ({voiced_s:.1f} s): "{utterance.text}"')
             if t_ns % AUDIO_CHUNK_NS == 0:
                 driver.publish_audio(t_ns)
                 settle(lambda: True, 'audio')
@@ -319,6 +334,12 @@ def summarize(scenario: Scenario, recorder: Recorder, frames: int, wall_s: float
             latency_ms = round(max(0.0, greetings[0]['t'] - engaged) * 1000, 1)
             latencies.append(latency_ms)
         answers = [e for e in interaction if e['type'] == 'answer_started' and e.get('visitor') in tracks]
+        # End of the visitor's voice → first audio of the answer (includes the endpointer's silence wait).
+        responses = []
+        for name, _start, voice_end in recorder.speech:
+            answer = next((a for a in answers if a['t'] >= voice_end), None) if name == plan.name else None
+            if answer is not None:
+                responses.append(round((answer['t'] - voice_end) * 1000))
         visitors[plan.name] = {
             'language': plan.language, 'tracks': tracks, 'engaged_t': engaged,
             'greetings': len(greetings), 'greeting_t': greetings[0]['t'] if greetings else None,
@@ -326,6 +347,7 @@ def summarize(scenario: Scenario, recorder: Recorder, frames: int, wall_s: float
             'identified_language': next((e.get('language') for e in interaction if e['type'] == 'language_identified'
                                          and e.get('visitor') in tracks), None),
             'answers': [{'t': e['t'], 'language': e.get('language'), 'text': e.get('text')} for e in answers],
+            'speech_to_answer_ms': responses,
             'farewell': any(e['type'] == 'farewell_started' and set(e.get('group') or [e.get('visitor')]) & set(tracks)
                             for e in interaction),
         }

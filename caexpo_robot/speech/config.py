@@ -21,7 +21,7 @@ class EndpointConfig:
     speech_margin_db: float = 10.0
     min_speech_dbfs: float = -45.0
     start_speech_ms: int = 200
-    end_silence_s: float = 0.8
+    end_silence_s: float = 0.5
     max_utterance_s: float = 12.0
     preroll_ms: int = 400
 
