@@ -23,7 +23,7 @@ SCHEMAS: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {
     # humans/faces/tracked: every frame, the tracked faces (REP 155 name; JSON since hri_msgs is unavailable).
     'faces': (
         {'stamp': NUMBER, 'frame_id': str, 'width': int, 'height': int, 'faces': list},
-        {'detect_ms': NUMBER},
+        {'detect_ms': NUMBER, 'process_ms': NUMBER},
     ),
     # tts/say: a request to speak.
     'tts_request': (

@@ -70,10 +70,13 @@ class VideoCaptureSource:
 class ImageFolderSource:
     """The images of a folder in name order, one per frame, looping."""
 
+    CACHE_FRAMES = 64   # decoded frames kept: a short loop is decoded once, not 30 times a second
+
     def __init__(self, folder: str, *, loop: bool = True, width: int = 0, height: int = 0) -> None:
         self.folder, self.loop, self.width, self.height = Path(folder), loop, width, height
         self._files: list[Path] = []
         self._index = 0
+        self._cache: dict[Path, np.ndarray] = {}
 
     def describe(self) -> str:
         return f'image folder {self.folder}'
@@ -95,13 +98,21 @@ class ImageFolderSource:
             self._index = 0
         path = self._files[self._index]
         self._index += 1
+        cached = self._cache.get(path)
+        if cached is not None:
+            return cached
         frame = cv2.imread(str(path), cv2.IMREAD_COLOR)
         if frame is None:  # cv2 returns None for unreadable files instead of raising
             raise CameraError(f'unreadable image {path}')
-        return _resized(cv2.cvtColor(frame, cv2.COLOR_BGR2RGB), self.width, self.height)
+        frame = _resized(cv2.cvtColor(frame, cv2.COLOR_BGR2RGB), self.width, self.height)
+        if len(self._files) <= self.CACHE_FRAMES:
+            frame.setflags(write=False)   # shared between frames: nobody may draw on it
+            self._cache[path] = frame
+        return frame
 
     def close(self) -> None:
         self._files = []
+        self._cache.clear()
 
 
 def make_source(uri: str, *, width: int = 0, height: int = 0, loop: bool = True):
