@@ -73,7 +73,8 @@ def bench_detector_node(frames) -> dict:
     from caexpo_robot.nodes.face_detector_node import FaceDetectorNode
     context = Context()
     rclpy.init(context=context, args=[])
-    node = FaceDetectorNode(context=context)
+    # Every frame detected (no idle skipping), so the node does exactly the raw call's work plus its own.
+    node = FaceDetectorNode(context=context, parameter_overrides=[Parameter('idle_detect_hz', value=0.0)])
     probe = rclpy.create_node('bench_probe', context=context)
     executor = SingleThreadedExecutor(context=context)
     executor.add_node(node)

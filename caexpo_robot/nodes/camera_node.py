@@ -28,6 +28,7 @@ class CameraNode(CaexpoNode):
         except CameraError as exc:
             raise SystemExit(f'camera: {exc}') from None
         self.source = ReconnectingSource(source, self.p.retry_s, time.monotonic)
+        self._info = None   # CameraInfo, rebuilt only when the frame size changes
         self.image_pub = self.create_publisher(Image, 'camera/image_raw', SENSOR_DATA)
         self.info_pub = self.create_publisher(CameraInfo, 'camera/camera_info', SENSOR_DATA)
         self.create_timer(1.0 / max(self.p.fps, 0.1), self.publish_frame)
@@ -45,8 +46,11 @@ class CameraNode(CaexpoNode):
             self.get_logger().info(f'{self.source.source.describe()} is delivering frames')
         stamp = self.get_clock().now().to_msg()
         self.image_pub.publish(image_msg(frame, stamp, self.p.frame_id))
-        self.info_pub.publish(camera_info_msg(frame.shape[1], frame.shape[0], self.p.hfov_deg, stamp,
-                                              self.p.frame_id))
+        size = (frame.shape[1], frame.shape[0])
+        if self._info is None or (self._info.width, self._info.height) != size:
+            self._info = camera_info_msg(size[0], size[1], self.p.hfov_deg, stamp, self.p.frame_id)
+        self._info.header.stamp = stamp
+        self.info_pub.publish(self._info)
         self.count('frames_published')
 
     def diagnostic_state(self):

@@ -32,7 +32,7 @@ class FaceDetectorNode(CaexpoNode):
         Param('track_gap_s', 2.0, 'a gap between frames longer than this (or time going back) restarts tracking'),
         Param('face_width_m', 0.16, 'typical face width, for the distance estimate'),
         Param('hfov_deg', 60.0, 'horizontal field of view used until a CameraInfo arrives'),
-        Param('idle_detect_hz', 10.0, 'while nobody is tracked, detect on frames at most this often (saves CPU on '
+        Param('idle_detect_hz', 5.0, 'while nobody is tracked, detect on frames at most this often (saves CPU on '
               'an empty entrance; a visitor walking up is seen at most 1/idle_detect_hz later); 0 = every frame'),
         Param('max_image_pixels', 4096 * 4096, 'larger frames are dropped (a corrupt header, not a camera)'),
         Param('debug_save_dir', '', 'PRIVACY: if set, face crops are written here; empty = never'),

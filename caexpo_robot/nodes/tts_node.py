@@ -83,7 +83,8 @@ class TtsNode(CaexpoNode):
         self.create_subscription(String, 'tts/cancel', self.on_cancel, EVENTS)
         self.create_service(Trigger, 'tts/stop', self.on_stop)
         self._ready_signal = self.create_guard_condition(self.advance)
-        self.create_timer(0.02, self.advance)
+        # Polls the player while an utterance plays; stopped when silent (an idle robot stays idle).
+        self._playback_timer = self.create_timer(0.02, self.advance)
         self.speaking_pub.publish(Bool(data=False))
         self._worker = threading.Thread(target=self._synthesis_loop, name='tts-synthesis', daemon=True)
         self._worker.start()
@@ -233,6 +234,10 @@ class TtsNode(CaexpoNode):
             self.current = item
             self.publish_event('utterance_started', item.id, **self._describe(item))
         self._set_speaking(self.current is not None)
+        if self.current is None and not self._playback_timer.is_canceled():
+            self._playback_timer.cancel()
+        elif self.current is not None and self._playback_timer.is_canceled():
+            self._playback_timer.reset()
 
     def _save_wav(self, item: QueuedUtterance, audio) -> str:
         purpose = str(item.tag.get('purpose', 'say'))
