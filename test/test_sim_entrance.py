@@ -124,3 +124,14 @@ def test_sim_command_reports_a_bad_scenario_and_exits_2(tmp_path, capsys):
     from caexpo_robot.cli import main
     assert main(['sim', str(tmp_path / 'missing.yaml'), '--out', str(tmp_path / 'out')]) == 2
     assert 'cannot read scenario' in capsys.readouterr().err
+
+
+def test_a_video_file_scenario_runs_the_same_graph(tmp_path, shared_data):
+    scenario = tmp_path / 'clip.yaml'
+    scenario.write_text(f'name: clip\nduration_s: 4\nfps: 15\nassistant: none\n'
+                        f'video: {shared_data / "faces" / "short_hamilton_clip.mp4"}\n')
+    summary = run_simulation(load_scenario(scenario), tmp_path / 'out', log=lambda line: None)
+    # People are in almost every frame; frames between a cut and the next idle-rate detection come out empty.
+    assert summary['frames'] == 60 and summary['frames_with_faces'] >= 30
+    events = [json.loads(line) for line in (tmp_path / 'out' / 'events.jsonl').read_text().splitlines()]
+    assert interaction(events, 'visitor_detected')
