@@ -32,7 +32,7 @@ bench: setup
 setup: system venv
 
 system: build/.system-stamp
-build/.system-stamp:
+build/.system-stamp: Makefile
 	@mkdir -p build
 	@if ! dpkg -s $(APT_PACKAGES) >/dev/null 2>&1; then \
 	  echo "installing apt packages: $(APT_PACKAGES)"; \

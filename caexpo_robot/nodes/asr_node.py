@@ -29,8 +29,10 @@ class AsrNode(CaexpoNode):
         for language, status in self.engine.statuses.items():
             if status.state == 'loaded':
                 self.get_logger().info(f'{language}: model loaded from {status.path} in {status.load_s:.1f} s')
-            else:
+            elif status.state == 'missing':
                 # Reported, not fatal: the robot still greets and takes typed questions.
+                self.get_logger().warning(f'{language}: no model installed: {status.detail}')
+            else:
                 self.get_logger().error(f'{language}: model {status.state}: {status.detail}')
         self.grammar = ''
         if self.p.grammar:
