@@ -1,6 +1,5 @@
 """Test-wide environment: ROS 2 traffic stays on this machine and each test process has its own domain."""
 import os
-import sys
 from pathlib import Path
 
 import pytest
@@ -20,3 +19,33 @@ def shared_data() -> Path:
     if not SHARED_DATA.is_dir():
         pytest.skip(f'real test data not found at {SHARED_DATA}')
     return SHARED_DATA
+
+
+@pytest.fixture(scope='module')
+def assistant(request):
+    """The reference assistant on a random loopback port; its "today" is the test module's DAY."""
+    from caexpo_robot.assistant import start_in_thread
+    running = start_in_thread(today=request.module.DAY)
+    yield running
+    running.stop()
+
+
+@pytest.fixture(scope='module')
+def http(assistant):
+    import httpx
+    with httpx.Client(base_url=assistant.url, timeout=10) as client:
+        yield client
+
+
+@pytest.fixture(scope='module')
+def pb():
+    """The shipped phrasebook."""
+    from caexpo_robot.language.phrasebook import Phrasebook
+    return Phrasebook.load()
+
+
+@pytest.fixture(scope='module')
+def table(pb):
+    """The shipped voice table."""
+    from caexpo_robot.voice.voices import VoiceTable
+    return VoiceTable.load(phrasebook=pb)

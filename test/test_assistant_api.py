@@ -7,24 +7,10 @@ from pathlib import Path
 import httpx
 import pytest
 
-from caexpo_robot.assistant import start_in_thread
 from caexpo_robot.assistant.cli import openapi_document
 
 DAY = '2025-09-18'
 OPENAPI_FILE = Path(__file__).resolve().parent.parent / 'docs' / 'assistant-openapi.json'
-
-
-@pytest.fixture(scope='module')
-def assistant():
-    running = start_in_thread(today=DAY)
-    yield running
-    running.stop()
-
-
-@pytest.fixture(scope='module')
-def http(assistant):
-    with httpx.Client(base_url=assistant.url, timeout=10) as client:
-        yield client
 
 
 @pytest.fixture

@@ -3,10 +3,8 @@ endpoint of a real server on loopback: the reply must be in the visitor's script
 import re
 import unicodedata
 
-import httpx
 import pytest
 
-from caexpo_robot.assistant import start_in_thread
 
 DAY = '2025-09-17'
 
@@ -33,19 +31,6 @@ def assert_in_language(text: str, language: str) -> None:
         assert all(ord(c) < 0x2E80 for c in letters), f'{language} reply has CJK/SEA script: {text}'
         words = set(re.findall(r'\w+', text.lower()))
         assert words & LATIN_MARKERS[language], f'no {language} function words in: {text}'
-
-
-@pytest.fixture(scope='module')
-def assistant():
-    running = start_in_thread(today=DAY)
-    yield running
-    running.stop()
-
-
-@pytest.fixture(scope='module')
-def http(assistant):
-    with httpx.Client(base_url=assistant.url, timeout=10) as client:
-        yield client
 
 
 def open_session(http, language, entrance='entrance_a', robot='robot-test'):

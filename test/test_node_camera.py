@@ -5,7 +5,7 @@ from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus
 from rclpy.parameter import Parameter
 from sensor_msgs.msg import CameraInfo, Image
 
-from caexpo_robot.camera.sources import ReconnectingSource, VideoCaptureSource, make_source, CameraError
+from caexpo_robot.camera.sources import CameraError, ReconnectingSource, make_source
 from caexpo_robot.nodes.camera_node import CameraNode
 from ros_harness import ros_graph
 

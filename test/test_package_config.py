@@ -5,8 +5,6 @@ import sys
 from pathlib import Path
 
 import pytest
-import yaml
-from rcl_interfaces.msg import ParameterDescriptor  # noqa: F401  (rclpy message types import)
 
 from caexpo_robot import graph
 

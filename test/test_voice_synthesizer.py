@@ -9,7 +9,6 @@ import pytest
 from caexpo_robot.language import LANGUAGES
 from caexpo_robot.voice.synthesizer import (
     Audio, SynthesisError, create_synthesizer, espeak_phonemes, read_wav, write_wav)
-from test_voice_voices import pb, table  # noqa: F401  (shared fixtures: the shipped phrasebook and voices)
 
 BACKENDS = ['pyttsx3', 'espeak-ng']
 # A phrase's duration relative to the same phrase in English. Measured on the shipped phrasebook:

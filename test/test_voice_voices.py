@@ -6,7 +6,6 @@ import pytest
 import yaml
 
 from caexpo_robot.language import LANGUAGES
-from caexpo_robot.language.phrasebook import Phrasebook
 from caexpo_robot.language.scripts import script_counts
 from caexpo_robot.paths import config_path
 from caexpo_robot.voice.myanmar import myanmar_for_speech
@@ -15,16 +14,6 @@ from caexpo_robot.voice.synthesizer import EspeakCliSynthesizer
 from caexpo_robot.voice.voices import SpeechPlan, VoiceTable
 
 VALUES = {'name': 'An', 'hall': '5', 'time': '10:30'}
-
-
-@pytest.fixture(scope='module')
-def pb():
-    return Phrasebook.load()
-
-
-@pytest.fixture(scope='module')
-def table(pb):
-    return VoiceTable.load(phrasebook=pb)
 
 
 def test_every_configured_voice_exists_in_espeak_ng(table):

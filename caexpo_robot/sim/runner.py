@@ -7,7 +7,6 @@ deterministic and faster than real time; its latencies are in sim time, pipeline
 from __future__ import annotations
 
 import json
-import math
 import time
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
