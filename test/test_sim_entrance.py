@@ -110,6 +110,7 @@ def test_outputs_speech_files_and_transcript(demo):
     ('visitors: [{name: a, path: [[2, 3], [1, 1]]}]', 'must not go backwards'),
     ('visitors: [{name: a, path: [[0, 3]]}]', 'at least two'),
     ('visitors: [{name: a, path: [[0, 3], [1, 1]], says: [{at: 1, text: hi, via: telepathy}]}]', 'speech or kiosk'),
+    ('visitors: [{name: a, language: km, path: [[0, 3], [1, 1]], says: [{at: 1, text: សួស្តី}]}]', 'no voice speaks km'),
     ('duration_s: -1', 'must be ≥'),
     ('[1, 2', 'not valid YAML'),
 ])

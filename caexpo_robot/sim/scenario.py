@@ -65,6 +65,11 @@ def default_scenario_path() -> Path:
     return config_path('scenarios', 'entrance_default.yaml')
 
 
+def _voice_kind(language: str) -> str:
+    from caexpo_robot.voice.voices import VoiceTable   # only needed for visitors who speak
+    return VoiceTable.load().voice_kind(language)
+
+
 def _number(value, where: str, low: float | None = None) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise ScenarioError(f'{where}: expected a number, got {value!r}')
@@ -149,6 +154,8 @@ def _visitor(entry, where: str, base: Path) -> VisitorPlan:
             if not wav_path.is_file():
                 raise ScenarioError(f'{where}: says[{k}].wav not found: {wav_path}')
             wav = str(wav_path)
+        if via == 'speech' and wav is None and _voice_kind(language) == 'screen_only':
+            raise ScenarioError(f'{where}: says[{k}]: no voice speaks {language}; give a wav or use via: kiosk')
         says.append(Utterance(_number(item['at'], f'{where}: says[{k}].at', 0), str(item.get('text', '')), via,
                               wav))
     tint = entry.get('tint', [1.0, 1.0, 1.0])
