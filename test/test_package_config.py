@@ -87,3 +87,11 @@ def test_launch_files_build_the_declared_graph(launch_file, monkeypatch):
             assert Path(kwargs['default_value']).is_file()
     if launch_file == 'greeter.launch.py':
         assert [k['executable'] for kind, _, k in entities if kind == 'Node'] == list(graph.ROBOT_NODES)
+
+
+def test_every_code_folder_is_a_package_that_setup_installs():
+    """A folder without __init__.py is skipped by find_packages: a plain colcon or pip install would lack it."""
+    from setuptools import find_packages
+    installed = set(find_packages(str(REPO), exclude=['test', 'test.*', 'bench']))
+    code_folders = {str(p.parent.relative_to(REPO)).replace('/', '.') for p in (REPO / 'caexpo_robot').rglob('*.py')}
+    assert code_folders <= installed, f'not installed: {sorted(code_folders - installed)}'

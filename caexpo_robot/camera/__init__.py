@@ -1,0 +1,1 @@
+"""Frame sources for the camera node."""

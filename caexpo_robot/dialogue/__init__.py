@@ -1,0 +1,1 @@
+"""The greeter's behaviour: a pure state machine (no rclpy)."""

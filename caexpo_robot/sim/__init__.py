@@ -1,0 +1,1 @@
+"""The simulated entrance: scenarios, rendering, the lock-step simulator."""
