@@ -52,6 +52,14 @@ def test_hears_korean_after_the_robot_stops_speaking_and_counts_bad_chunks():
         assert final[0]['language'] == 'ko' and '음식' in final[0]['text'].split()
         assert 0.5 < final[0]['confidence'] <= 1.0 and final[0]['words']
 
+        # Phrase lists switch at run time; an unknown one is refused and counted.
+        grammar = g.publisher('asr/grammar')
+        g.wait_for_subscribers(grammar)
+        grammar.publish(String(data='halls'))
+        assert g.spin_until(lambda: node.grammar == 'halls')
+        grammar.publish(String(data='no_such_list'))
+        assert g.spin_until(lambda: node.counters['dropped_grammar'] == 1) and node.grammar == 'halls'
+
         # Malformed chunks: a wrong layout label and an odd byte count are counted drops.
         bad = UInt8MultiArray()
         bad.layout.dim = [MultiArrayDimension(label='float32_stereo', size=4, stride=16)]

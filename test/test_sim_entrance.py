@@ -136,3 +136,30 @@ def test_a_video_file_scenario_runs_the_same_graph(tmp_path, shared_data):
     assert summary['frames'] == 60 and summary['frames_with_faces'] >= 30
     events = [json.loads(line) for line in (tmp_path / 'out' / 'events.jsonl').read_text().splitlines()]
     assert interaction(events, 'visitor_detected')
+
+
+def test_a_visitor_speaking_from_a_recording_is_heard_and_answered(tmp_path):
+    from caexpo_robot.speech.synth import synthesize_speech
+    recording = tmp_path / 'question.wav'
+    with wave.open(str(recording), 'wb') as wav:      # a 16 kHz mono recording of the question
+        wav.setnchannels(1)
+        wav.setsampwidth(2)
+        wav.setframerate(16000)
+        wav.writeframes(synthesize_speech('와이파이', 'ko', 130))
+    scenario = tmp_path / 'recorded.yaml'
+    scenario.write_text(f"""name: recorded
+duration_s: 26
+robot: {{interaction: {{opener_languages: [ko]}}, asr: {{grammar: expo_questions}}}}
+visitors:
+  - name: minji
+    language: ko
+    path: [[0.5, 4.0], [2.0, 1.2], [25.5, 1.2]]
+    says: [{{at: 18.0, via: speech, wav: {recording}, text: "와이파이"}}]   # after the greeting (17 s): while the
+                                                                           # robot speaks it does not listen
+""")
+    summary = run_simulation(load_scenario(scenario), tmp_path / 'out', log=lambda line: None)
+    events = [json.loads(line) for line in (tmp_path / 'out' / 'events.jsonl').read_text().splitlines()]
+    heard = interaction(events, 'utterance_heard')
+    assert [e['text'] for e in heard] == ['와이파이'] and heard[0]['language'] == 'ko'
+    answer = summary['visitors']['minji']['answers'][0]
+    assert answer['language'] == 'ko' and HANGUL.search(answer['text'])
