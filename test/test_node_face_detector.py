@@ -82,3 +82,31 @@ def test_an_empty_entrance_is_checked_at_the_idle_rate_and_a_visitor_at_every_fr
             assert g.spin_until(lambda: len(faces) == k + 1)
         assert node.counters['frames_skipped_idle'] <= 27
         assert any(f['confirmed'] for f in json.loads(faces[-1].data)['faces'])
+
+
+def test_camera_intrinsics_are_taken_once_and_again_when_the_resolution_changes(shared_data):
+    from sensor_msgs.msg import CameraInfo
+
+    from caexpo_robot.nodes.conversions import camera_info_msg
+    photo = load_image_file(shared_data / 'faces' / 'obama.jpg')
+    with ros_graph(FaceDetectorNode) as g:
+        faces = g.listen('humans/faces/tracked')
+        images = g.publisher('camera/image_raw', Image, 10)
+        infos = g.publisher('camera/camera_info', CameraInfo, 10)
+        g.wait_for_subscribers(infos)
+        node = g.nodes[0]
+        info = camera_info_msg(photo.shape[1], photo.shape[0], 30.0, Image().header.stamp, 'camera')
+        infos.publish(info)
+        assert g.spin_until(lambda: node.info_sub is None)   # a narrow lens: fx from CameraInfo, then unsubscribed
+        assert abs(node.fx_from_info - info.k[0]) < 1e-6
+        for k in range(4):
+            images.publish(frame_msg(photo, 1.0 + k / 15))
+            assert g.spin_until(lambda: len(faces) == k + 1)
+        narrow = [f['distance_m'] for f in json.loads(faces[-1].data)['faces'] if f['confirmed']][0]
+        half = np.ascontiguousarray(photo[::2, ::2])
+        images.publish(frame_msg(half, 2.0))                 # another resolution: listen again
+        assert g.spin_until(lambda: len(faces) == 5)
+        assert node.fx_from_info is None and node.info_sub is not None
+        # The 30° lens makes the same face ~2.15x farther than the 60° default does (tan 30° / tan 15°).
+        wide = [f['distance_m'] for f in json.loads(faces[-1].data)['faces']][0]
+        assert 1.8 < narrow / wide < 2.5

@@ -47,6 +47,7 @@ class FaceDetectorNode(CaexpoNode):
             min_facing=self.p.min_facing, engage_after_s=self.p.engage_after_s,
             disengage_after_s=self.p.disengage_after_s)
         self.fx_from_info: float | None = None
+        self.info_size: tuple[int, int] | None = None
         self.last_stamp: float | None = None
         self.last_detected_stamp: float | None = None
         self.last_detect_ms = 0.0
@@ -54,13 +55,23 @@ class FaceDetectorNode(CaexpoNode):
         self.tracked_count = 0
         self.faces_pub = self.create_publisher(String, 'humans/faces/tracked', EVENTS)
         self.create_subscription(Image, 'camera/image_raw', self.on_image, SENSOR_DATA)
-        self.create_subscription(CameraInfo, 'camera/camera_info', self.on_camera_info, SENSOR_DATA)
+        self.info_sub = None
+        self._listen_for_camera_info()
         if self.p.debug_save_dir:
             self.get_logger().warning(f'debug_save_dir is set: face crops are written to {self.p.debug_save_dir}')
+
+    def _listen_for_camera_info(self) -> None:
+        if self.info_sub is None:
+            self.info_sub = self.create_subscription(CameraInfo, 'camera/camera_info', self.on_camera_info,
+                                                     SENSOR_DATA)
 
     def on_camera_info(self, msg: CameraInfo) -> None:
         if msg.k[0] > 0:
             self.fx_from_info = float(msg.k[0])
+            self.info_size = (msg.width, msg.height)
+            # Intrinsics do not change with every frame: stop taking 30 callbacks a second for them.
+            self.destroy_subscription(self.info_sub)
+            self.info_sub = None
 
     def on_image(self, msg: Image) -> None:
         callback_started = time.perf_counter()
@@ -92,6 +103,9 @@ class FaceDetectorNode(CaexpoNode):
         tracks = self.tracker.update(detections, stamp)
         for gone in self.tracker.dropped:
             self.engagement.forget(gone.id)
+        if self.fx_from_info is not None and self.info_size != (msg.width, msg.height):
+            self.fx_from_info = None           # another resolution: wait for its CameraInfo
+            self._listen_for_camera_info()
         fx = self.fx_from_info or focal_length_px(msg.width, self.p.hfov_deg)
         faces = []
         for track in tracks:

@@ -77,7 +77,8 @@ class InteractionNode(CaexpoNode):
         self.create_subscription(String, 'kiosk/text', self.on_kiosk_text, EVENTS)
         self.create_subscription(String, 'speech/languages', self.on_speech_languages, LATCHED)
         self._assistant_signal = self.create_guard_condition(self.drain_inbox)
-        self.create_timer(0.1, lambda: self.apply(self.manager.tick(self.now())))
+        # Every faces message ticks the dialogue; this only keeps time when no frames arrive (camera gone).
+        self.create_timer(0.5, lambda: self.apply(self.manager.tick(self.now())))
 
     def now(self) -> float:
         return self.get_clock().now().nanoseconds * 1e-9
