@@ -71,7 +71,8 @@ class TtsNode(CaexpoNode):
         self._spoken = itertools.count(1)
         self._lock = threading.Lock()
         self._in_flight = 0
-        self._cancelled: set[str] = set()
+        self._synthesizing: QueuedUtterance | None = None   # the item on the worker thread right now
+        self._cancel_synthesizing = False
         self._cancelled_late: list[QueuedUtterance] = []
         self._stopping = threading.Event()
         self._wake = threading.Event()
@@ -138,13 +139,15 @@ class TtsNode(CaexpoNode):
         return response
 
     def cancel(self, utterance_id: str | None, everything: bool, below_priority: int | None) -> int:
-        removed = (self.waiting.cancel(utterance_id, everything, below_priority)
-                   + self.ready.cancel(utterance_id, everything, below_priority))
         current = self.current
-        with self._lock:
+        with self._lock:   # the worker pops under this lock too: an item is queued, in synthesis or ready
+            removed = (self.waiting.cancel(utterance_id, everything, below_priority)
+                       + self.ready.cancel(utterance_id, everything, below_priority))
             self._in_flight -= sum(1 for item in removed if item.payload is None)
-            if utterance_id and not removed and not (current and current.id == utterance_id):
-                self._cancelled.add(utterance_id)   # being synthesized right now: dropped when it is ready
+            synthesizing = self._synthesizing
+            if synthesizing is not None and (everything or synthesizing.id == utterance_id or (
+                    below_priority is not None and synthesizing.priority < below_priority)):
+                self._cancel_synthesizing = True   # dropped (and reported) when its synthesis ends
         for item in removed:
             self.publish_event('utterance_cancelled', item.id, language=item.language, tag=item.tag)
         if current and (everything or current.id == utterance_id
@@ -159,7 +162,9 @@ class TtsNode(CaexpoNode):
     # --- synthesis (worker thread) ----------------------------------------------------------------
     def _synthesis_loop(self) -> None:
         while not self._stopping.is_set():
-            item = self.waiting.pop()
+            with self._lock:
+                item = self._synthesizing = self.waiting.pop()
+                self._cancel_synthesizing = False
             if item is None:
                 self._wake.wait(0.2)
                 self._wake.clear()
@@ -168,8 +173,8 @@ class TtsNode(CaexpoNode):
             with self._lock:
                 item.payload = prepared
                 self._in_flight -= 1
-                if item.id in self._cancelled:   # cancelled while it was being synthesized
-                    self._cancelled.discard(item.id)
+                self._synthesizing = None
+                if self._cancel_synthesizing:   # cancelled while it was being synthesized
                     self._cancelled_late.append(item)
                 else:
                     self.ready.requeue(item)
