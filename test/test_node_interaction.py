@@ -52,3 +52,21 @@ def test_engaged_face_is_greeted_and_bad_messages_are_counted():
         assert values['language_ko'].endswith('speech heard')
         assert 'screen only' in values['language_km']
         assert values['dropped_faces'] == '2'
+
+
+def test_without_a_backend_a_question_gets_the_canned_answer_in_the_visitors_language():
+    factory = partial(InteractionNode, parameter_overrides=[Parameter('opener_languages', value=['en'])])
+    with ros_graph(factory) as g:
+        says = g.listen('tts/say')
+        faces_pub = g.publisher('humans/faces/tracked')
+        kiosk = g.publisher('kiosk/text')
+        g.wait_for_subscribers(faces_pub)
+        g.wait_for_subscribers(kiosk)
+        faces_pub.publish(faces(1.0, ('f0001', 1.5, True)))
+        assert g.spin_until(lambda: len(says) >= 3)
+        kiosk.publish(String(data=events.encode('kiosk_text', {'text': 'Nhà vệ sinh ở đâu vậy?'})))
+        assert g.spin_until(lambda: any(json.loads(m.data)['tag']['purpose'] == 'answer' for m in says))
+        answer = [json.loads(m.data) for m in says if json.loads(m.data)['tag']['purpose'] == 'answer'][0]
+        assert answer['language'] == 'vi' and answer['tag']['source'] == 'canned'
+        assert answer['text'].startswith(g.nodes[0].phrase('handoff_failed', 'vi'))
+        assert g.nodes[0].counters['assistant_canned_replies'] == 1

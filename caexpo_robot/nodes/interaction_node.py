@@ -56,8 +56,9 @@ class InteractionNode(CaexpoNode):
             group_distance_m=self.p.group_distance_m, greeting_cooldown_s=self.p.greeting_cooldown_s,
             leave_after_s=self.p.leave_after_s, listen_timeout_s=self.p.listen_timeout_s,
             min_confidence=self.p.min_confidence, max_turns=self.p.max_turns), self.phrase)
-        self.client = AssistantClient(
-            self.p.assistant_url or 'http://127.0.0.1:9', self.p.robot_id, self.p.entrance,
+        # No backend configured: every question gets the canned answer at once, with no network attempt.
+        self.client = None if not self.p.assistant_url else AssistantClient(
+            self.p.assistant_url, self.p.robot_id, self.p.entrance,
             deadline_s=self.p.assistant_deadline_s, filler_after_s=self.p.assistant_filler_after_s,
             connect_timeout_s=self.p.assistant_connect_timeout_s, retries=self.p.assistant_retries,
             backoff_s=self.p.assistant_backoff_s, breaker_failures=self.p.assistant_breaker_failures,
@@ -156,15 +157,22 @@ class InteractionNode(CaexpoNode):
             self._inbox.put(('filler', action.visitor, (text, language)))
             self._assistant_signal.trigger()
 
+        if self.client is None:
+            self._answer_canned(action)
+            return
         try:
             self.client.ask(action.visitor, action.text, action.language, on_reply=on_reply, on_filler=on_filler)
         except (ValueError, RuntimeError) as exc:   # refused before sending: the visitor still gets an answer
-            with self._lock:
-                self._outstanding -= 1
             self.drop('question', str(exc))
-            language = action.language if action.language in LANGUAGES else self.p.default_language
-            self.apply(self.manager.on_reply(action.visitor, self.client_canned(language), language, 'fallback',
-                                             [{'type': 'offer_call_staff'}], False, 'canned', self.now()))
+            self._answer_canned(action)
+
+    def _answer_canned(self, action: Ask) -> None:
+        with self._lock:
+            self._outstanding -= 1
+        self.count('assistant_canned_replies')
+        language = action.language if action.language in LANGUAGES else self.p.default_language
+        self.apply(self.manager.on_reply(action.visitor, self.client_canned(language), language, 'fallback',
+                                         [{'type': 'offer_call_staff'}], False, 'canned', self.now()))
 
     def drain_inbox(self) -> None:
         while True:
@@ -200,7 +208,8 @@ class InteractionNode(CaexpoNode):
             elif isinstance(action, Ask):
                 self._ask(action)
             elif isinstance(action, EndVisit):
-                self.client.end_visit(action.visitor)
+                if self.client is not None:
+                    self.client.end_visit(action.visitor)
             elif isinstance(action, Cancel):
                 self.cancel_pub.publish(String(data=events.encode('tts_cancel', {'id': action.id})))
 
@@ -209,18 +218,19 @@ class InteractionNode(CaexpoNode):
             return self._outstanding
 
     def diagnostic_state(self):
-        status = self.client.status()
+        status = self.client.status() if self.client is not None else {'breaker': 'no backend configured'}
         values = {'addressed': self.manager.addressed or '', 'visitors': len(self.manager.visitors),
                   **{f'assistant_{k}': v for k, v in status.items()},
                   **{f'language_{row["code"]}': f'phrasebook {row["phrasebook"]}; voice {row["tts"]}; '
                      f'speech {"heard" if row["code"] in self.manager.hearable else "typed on the screen"}'
                      for row in self.language_rows}}
-        if str(status.get('breaker', 'closed')) != 'closed':
+        if self.client is not None and str(status.get('breaker', 'closed')) != 'closed':
             return WARN, f'assistant backend unavailable (breaker {status.get("breaker")})', values
         return OK, f'addressing {self.manager.addressed}' if self.manager.addressed else 'waiting for visitors', values
 
     def close(self) -> None:
-        self.client.close()
+        if self.client is not None:
+            self.client.close()
 
 
 def main(args=None) -> int:
