@@ -6,6 +6,7 @@ deterministic and faster than real time; its latencies are in sim time, pipeline
 """
 from __future__ import annotations
 
+import heapq
 import json
 import time
 from collections import Counter, defaultdict
@@ -37,6 +38,7 @@ from caexpo_robot.voice.voices import VoiceTable
 
 NS = 1_000_000_000
 AUDIO_CHUNK_NS = 100_000_000      # the simulated microphone publishes 100 ms chunks
+TICK_NS = 20_000_000              # the clock's resolution (the tts node polls playback at 50 Hz)
 ROBOT_ECHO_GAIN = 0.3             # how loud the robot's own speaker is in its microphone
 
 
@@ -74,6 +76,7 @@ class Recorder:
     frames_with_faces: int = 0
     detect_ms: list[float] = field(default_factory=list)
     speech: list[tuple[str, float, float]] = field(default_factory=list)   # (visitor, start, end of voice)
+    utterance_ends_ns: list[int] = field(default_factory=list)              # heap: when robot speech ends
 
     def who(self, track_id: str | None) -> str | None:
         votes = self.track_votes.get(track_id or '')
@@ -120,6 +123,7 @@ class SimDriver(Node):
         self.recorder.events.append({'topic': 'tts/events', **event, 'visitor': tag.get('visitor'),
                                      'purpose': tag.get('purpose')})
         if event['type'] == 'utterance_started':
+            heapq.heappush(self.recorder.utterance_ends_ns, int(round((event['t'] + event['duration_s']) * NS)))
             if event.get('wav'):   # the robot hears itself through its own microphone
                 audio = read_wav(event['wav'])
                 self.microphone.add(event['t'], resample_int16(audio.samples, audio.sample_rate), ROBOT_ECHO_GAIN)
@@ -221,7 +225,9 @@ def run_simulation(scenario: Scenario, out_dir: Path, *, log: Callable[[str], No
     wall_started = time.perf_counter()
     try:
         for name in graph.SIM_NODES:
-            nodes.append(graph.node_class(name)(context=context, parameter_overrides=_overrides(params.get(name, {}))))
+            # No parameter services: nobody can call them in this process, and each is polled every wait.
+            nodes.append(graph.node_class(name)(context=context, parameter_overrides=_overrides(params.get(name, {})),
+                                                start_parameter_services=False))
         microphone = SimulatedMicrophone()
         driver = SimDriver(context, recorder, lambda t_ns: frames_cache.get(t_ns, {}), log, microphone)
         voices = VoiceTable.load()
@@ -246,16 +252,26 @@ def run_simulation(scenario: Scenario, out_dir: Path, *, log: Callable[[str], No
                     busy = {node.get_name(): node.pending_work() for node in nodes}
                     raise SimError(f'graph did not settle ({what}) within {settle_timeout_s} s; busy: {busy}')
 
-        tick_ns = 20_000_000        # 50 Hz: the speech engine's and the dialogue's timers see every tick
         frame_ns = int(round(NS / scenario.fps))
         end_ns = int(scenario.duration_s * NS)
         typing = sorted(((int(u.at * NS), plan.name, u) for plan in scenario.visitors for u in plan.says),
                         key=lambda item: item[0])
-        next_frame_ns, frames = 0, 0
+        next_frame_ns, next_audio_ns, frames = 0, AUDIO_CHUNK_NS, 0
         t_ns = 0
+
+        def next_instant() -> int:
+            """The next moment anything is due — a frame, an audio chunk, a visitor's input, the end of the
+            robot's utterance — on the 20 ms grid. Nothing happens in between, so nothing is skipped."""
+            ends = recorder.utterance_ends_ns
+            while ends and ends[0] <= t_ns:
+                heapq.heappop(ends)
+            due = min([next_frame_ns, next_audio_ns, end_ns] + ([typing[0][0]] if typing else [])
+                      + ([ends[0]] if ends else []))
+            return -(-max(due, t_ns + 1) // TICK_NS) * TICK_NS
+
         settle(lambda: True, 'start-up')
         while t_ns < end_ns:
-            t_ns += tick_ns
+            t_ns = next_instant()
             driver.publish_clock(t_ns)
             settle(lambda: all(n.get_clock().now().nanoseconds >= t_ns for n in nodes), 'clock')
             if t_ns >= next_frame_ns:
@@ -288,8 +304,9 @@ def run_simulation(scenario: Scenario, out_dir: Path, *, log: Callable[[str], No
                     voiced_s = voiced_duration(samples)
                     recorder.speech.append((name, t_ns / NS, t_ns / NS + voiced_s))
                     log(f'[{t_ns / NS:7.2f}] {name} says ({voiced_s:.1f} s): "{utterance.text}"')
-            if t_ns % AUDIO_CHUNK_NS == 0:
-                driver.publish_audio(t_ns)
+            if t_ns >= next_audio_ns:
+                driver.publish_audio(next_audio_ns)
+                next_audio_ns += AUDIO_CHUNK_NS
                 settle(lambda: True, 'audio')
         wall_s = time.perf_counter() - wall_started
         counters = {node.get_name(): dict(node.counters) for node in nodes}
