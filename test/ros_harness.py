@@ -38,6 +38,13 @@ class Graph:
         while time.monotonic() < deadline:
             self.executor.spin_once(timeout_sec=0.02)
 
+    def wait_until_heard(self, *node_publishers, timeout: float = 10.0) -> None:
+        """Until each of the node's publishers has matched the probe's subscription: a message published
+        before that would be lost, and a loaded machine (CI) takes longer to discover."""
+        for publisher in node_publishers:
+            assert self.spin_until(lambda: publisher.get_subscription_count() >= 1, timeout), \
+                f'nobody listens to {publisher.topic_name}'
+
     def wait_for_subscribers(self, publisher, count: int = 1, timeout: float = 5.0) -> None:
         assert self.spin_until(lambda: publisher.get_subscription_count() >= count, timeout), \
             f'no subscriber on {publisher.topic_name}'

@@ -30,6 +30,7 @@ def test_hears_korean_after_the_robot_stops_speaking_and_counts_bad_chunks():
         speaking = g.publisher('tts/speaking', Bool, LATCHED)
         g.wait_for_subscribers(audio)
         node = g.nodes[0]
+        g.wait_until_heard(node.heard_pub)
         assert g.spin_until(lambda: languages)
         assert 'ko' in json.loads(languages[-1].data)['hearable']
 
@@ -91,9 +92,10 @@ def test_corrupt_model_is_reported_and_the_robot_keeps_greeting(tmp_path):
         assert report['hearable'] == []
         assert report['unavailable']['ko'].startswith('corrupt') and 'en' in report['unavailable']
         assert g.spin_until(lambda: any(s.name.endswith('/asr') and s.level == DiagnosticStatus.ERROR
-                                        for d in diagnostics for s in d.status), timeout=3)
+                                        for d in diagnostics for s in d.status), timeout=5)
         faces = g.publisher('humans/faces/tracked')
         g.wait_for_subscribers(faces)
+        g.wait_until_heard(g.nodes[1].say_pub)
         faces.publish(String(data=events.encode('faces', {
             'stamp': 1.0, 'frame_id': 'camera', 'width': 640, 'height': 480,
             'faces': [{'id': 'f1', 'x': 0.4, 'y': 0.3, 'w': 0.1, 'h': 0.1, 'score': 0.9, 'distance_m': 1.4,

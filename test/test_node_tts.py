@@ -27,6 +27,7 @@ def test_speaks_in_order_reports_events_and_refuses_bad_requests(tmp_path):
         pub = g.publisher('tts/say')
         g.wait_for_subscribers(pub)
         node = g.nodes[0]
+        g.wait_until_heard(node.events_pub, node.speaking_pub, node.screen_pub)
 
         def of_type(kind):
             return [json.loads(m.data) for m in tts_events if json.loads(m.data)['type'] == kind]
@@ -68,6 +69,7 @@ def test_cancel_and_interrupt(tmp_path):
         cancel = g.publisher('tts/cancel')
         g.wait_for_subscribers(pub)
         g.wait_for_subscribers(cancel)
+        g.wait_until_heard(g.nodes[0].events_pub)
         long_text = 'This is a long announcement about the opening ceremony and the forums. ' * 3
         say(pub, long_text, 'en', id='long', priority=1)
         say(pub, long_text, 'en', id='queued', priority=1)
