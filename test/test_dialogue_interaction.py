@@ -179,3 +179,18 @@ def test_a_new_arrival_interrupts_a_farewell_to_someone_walking_away():
     m.on_faces([FaceObservation('b', 2.5, False)], 12.0)
     greeting = said(m.on_faces([FaceObservation('b', 1.5, True)], 12.1))
     assert greeting[0].interrupt and greeting[0].priority >= farewell.priority
+
+
+def test_a_visitor_who_steps_back_and_returns_is_served_again_without_a_second_greeting():
+    m = make(leave_after_s=1.0)
+    finish_all(m, said(m.on_faces([FaceObservation('a', 1.2, True)], 0.0)), 0.5)
+    m.on_faces([FaceObservation('a', 2.8, False)], 2.0)
+    out = m.on_faces([FaceObservation('a', 2.8, False)], 3.5)          # still tracked, but gone away
+    assert [e.type for e in emitted(out, 'visitor_left')] == ['visitor_left']
+    assert [s.text for s in said(out)] == ['<farewell:en>']
+    out = m.on_faces([FaceObservation('a', 1.3, True)], 6.0)            # back again
+    texts = [s.text for s in said(out)]
+    assert texts == ['<offer_help:en>'] and m.addressed == 'a'
+    assert not emitted(out, 'greeting_started')
+    out = m.on_faces([], 9.0)                                            # and a goodbye when leaving again
+    assert [s.text for s in said(out)] == ['<farewell:en>']

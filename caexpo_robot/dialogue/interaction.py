@@ -16,6 +16,8 @@ Rules (why they are so):
   cancelled) and keeps it for that visitor.
 - A greeted visitor who leaves is no longer talked to (their pending utterances are cancelled) and
   gets one farewell (per group, in the group's language); a conversation ends after a quiet timeout.
+- A visitor who stepped away and comes forward again while still tracked is served again (offered
+  help), not greeted again.
 """
 from __future__ import annotations
 
@@ -149,6 +151,13 @@ class InteractionManager:
             if visitor is None:
                 visitor = self.visitors[face.id] = Visitor(face.id, now)
                 actions.append(self._emit('visitor_detected', now, visitor, distance_m=round(face.distance_m, 2)))
+            if visitor.stage is Stage.LEFT and face.engaged:
+                # Stepped back, then came forward again: served again, not greeted again.
+                visitor.stage, visitor.left_at, visitor.engaged = Stage.WAITING, None, False
+                visitor.listening_since, visitor.prompted = None, False
+                group = self.groups.get(visitor.group)
+                if group is not None:
+                    group.farewell_said = False
             if visitor.stage is not Stage.LEFT:
                 visitor.distance_m = face.distance_m
                 current.append((face, visitor))
