@@ -34,9 +34,12 @@ setup: system venv
 system: build/.system-stamp
 build/.system-stamp: Makefile
 	@mkdir -p build
-	@if ! dpkg -s $(APT_PACKAGES) >/dev/null 2>&1; then \
-	  echo "installing apt packages: $(APT_PACKAGES)"; \
-	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $(APT_PACKAGES); \
+	@# Debian's own Python needs python3.11-venv for `-m venv` (ensurepip is split out).
+	@packages="$(APT_PACKAGES)"; \
+	$(PYTHON) -c 'import ensurepip' >/dev/null 2>&1 || packages="$$packages python3.11-venv"; \
+	if ! dpkg -s $$packages >/dev/null 2>&1; then \
+	  echo "installing apt packages: $$packages"; \
+	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$packages; \
 	fi
 	@touch $@
 
