@@ -19,7 +19,7 @@ from caexpo_robot.language import LANGUAGES
 from caexpo_robot.language.phrasebook import Phrasebook
 from caexpo_robot.nodes.common import ERROR, EVENTS, LATCHED, OK, CaexpoNode, Param, run_node
 from caexpo_robot.voice.players import ClockPlayer, PlayerError, SoundDevicePlayer
-from caexpo_robot.voice.speech_queue import PRIORITY_NAMES, QueuedUtterance, SpeechQueue
+from caexpo_robot.voice.speech_queue import PRIORITY_NAMES, QueuedUtterance, SpeechQueue, cancel_matches
 from caexpo_robot.voice.synthesizer import create_synthesizer, write_wav
 from caexpo_robot.voice.voices import VoiceTable
 
@@ -145,13 +145,11 @@ class TtsNode(CaexpoNode):
                        + self.ready.cancel(utterance_id, everything, below_priority))
             self._in_flight -= sum(1 for item in removed if item.payload is None)
             synthesizing = self._synthesizing
-            if synthesizing is not None and (everything or synthesizing.id == utterance_id or (
-                    below_priority is not None and synthesizing.priority < below_priority)):
+            if synthesizing is not None and cancel_matches(synthesizing, utterance_id, everything, below_priority):
                 self._cancel_synthesizing = True   # dropped (and reported) when its synthesis ends
         for item in removed:
             self.publish_event('utterance_cancelled', item.id, language=item.language, tag=item.tag)
-        if current and (everything or current.id == utterance_id
-                        or (below_priority is not None and current.priority < below_priority)):
+        if current and cancel_matches(current, utterance_id, everything, below_priority):
             self.player.stop()
             self.current = None
             self.publish_event('utterance_cancelled', current.id, language=current.language, tag=current.tag)

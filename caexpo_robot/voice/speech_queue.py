@@ -22,6 +22,12 @@ class QueuedUtterance:
     payload: Any = field(compare=False, default=None)   # filled in later stages (plan, audio)
 
 
+def cancel_matches(item: QueuedUtterance, utterance_id: str | None, everything: bool,
+                   below_priority: int | None) -> bool:
+    """Whether a cancel request (by id, everything, or below a priority) covers this utterance."""
+    return everything or item.id == utterance_id or (below_priority is not None and item.priority < below_priority)
+
+
 class SpeechQueue:
     """Thread-safe priority queue; `push` refuses new work when `capacity` is reached."""
 
@@ -58,8 +64,7 @@ class SpeechQueue:
                below_priority: int | None = None) -> list[QueuedUtterance]:
         """Remove matching items and return them (the caller reports each as cancelled)."""
         def matches(item: QueuedUtterance) -> bool:
-            return (everything or item.id == utterance_id
-                    or (below_priority is not None and item.priority < below_priority))
+            return cancel_matches(item, utterance_id, everything, below_priority)
         with self._lock:
             removed = [item for item in self._heap if matches(item)]
             if removed:
