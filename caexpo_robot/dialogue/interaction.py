@@ -99,7 +99,6 @@ class Visitor:
     stage: Stage = Stage.SEEN
     distance_m: float = float('inf')
     engaged: bool = False
-    engaged_at: float | None = None
     disengaged_since: float | None = None
     greeted: bool = False
     group: str = ''
@@ -128,7 +127,6 @@ class InteractionManager:
         self.visitors: dict[str, Visitor] = {}
         self.groups: dict[str, Group] = {}
         self.addressed: str | None = None
-        self.last_greeting_at = float('-inf')
         self.utterances: dict[str, tuple[str, str]] = {}   # tts id -> (purpose, visitor), until it ends
         self.started: set[str] = set()                      # of those, the ones the tts node has started
         self._ids = itertools.count(1)
@@ -163,7 +161,7 @@ class InteractionManager:
                 current.append((face, visitor))
         for face, visitor in current:
             if face.engaged and not visitor.engaged:
-                visitor.engaged, visitor.engaged_at, visitor.disengaged_since = True, now, None
+                visitor.engaged, visitor.disengaged_since = True, None
                 actions.append(self._emit('visitor_engaged', now, visitor, distance_m=round(face.distance_m, 2)))
                 actions += self._on_engaged(visitor, now)
             elif not face.engaged and visitor.engaged:
@@ -321,7 +319,6 @@ class InteractionManager:
     def _greet(self, group: Group, now: float) -> list[Action]:
         members = [self.visitors[m] for m in group.members]
         primary = min(members, key=lambda v: v.distance_m)   # the closest one is addressed
-        self.last_greeting_at = now
         busy = self.addressed is not None
         languages = [primary.language] if primary.language else list(self.config.opener_languages)
         key = 'group_greeting' if len(members) > 1 else 'greeting'
