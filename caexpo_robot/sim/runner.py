@@ -340,8 +340,9 @@ def summarize(scenario: Scenario, recorder: Recorder, frames: int, wall_s: float
     for plan in scenario.visitors:
         tracks = sorted({e['visitor'] for e in interaction if e.get('scenario_visitor') == plan.name and e.get('visitor')})
         engaged = next((e['t'] for e in interaction if e['type'] == 'visitor_engaged' and e.get('visitor') in tracks), None)
-        greetings = [e for e in interaction if e['type'] == 'greeting_started'
-                     and set(e.get('group') or [e.get('visitor')]) & set(tracks)]
+        def involves(event: dict) -> bool:   # addressed to this visitor, alone or in their group
+            return bool(set(event.get('group') or [event.get('visitor')]) & set(tracks))
+        greetings = [e for e in interaction if e['type'] == 'greeting_started' and involves(e)]
         latency_ms = None
         if engaged is not None and greetings:
             # A visitor who joins a group being greeted has no latency of their own: the greeting started earlier.
@@ -362,8 +363,7 @@ def summarize(scenario: Scenario, recorder: Recorder, frames: int, wall_s: float
                                          and e.get('visitor') in tracks), None),
             'answers': [{'t': e['t'], 'language': e.get('language'), 'text': e.get('text')} for e in answers],
             'speech_to_answer_ms': responses,
-            'farewell': any(e['type'] == 'farewell_started' and set(e.get('group') or [e.get('visitor')]) & set(tracks)
-                            for e in interaction),
+            'farewell': any(e['type'] == 'farewell_started' and involves(e) for e in interaction),
         }
     spoken = [e for e in recorder.events if e['topic'] == 'tts/events' and e['type'] == 'utterance_started']
     return {
