@@ -129,7 +129,7 @@ class FaceDetectorNode(CaexpoNode):
 
     def _idle_skip(self, stamp: float) -> bool:
         """True for a frame that may go undetected: nobody tracked and the idle rate already met."""
-        if self.p.idle_detect_hz <= 0 or self.tracker.tracks:
+        if self.p.idle_detect_hz <= 0 or len(self.tracker):
             self.last_detected_stamp = stamp
             return False
         if (self.last_detected_stamp is not None

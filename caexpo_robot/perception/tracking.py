@@ -131,6 +131,10 @@ class FaceTracker:
     def tracks(self) -> list[TrackedFace]:
         return [replace(t) for t in self._tracks]
 
+    def __len__(self) -> int:
+        """Live tracks, without copying them (asked on every frame)."""
+        return len(self._tracks)
+
     @property
     def dropped(self) -> list[TrackedFace]:
         """Tracks removed by the last update (more than max_misses consecutive misses)."""
