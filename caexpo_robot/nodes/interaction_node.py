@@ -146,8 +146,9 @@ class InteractionNode(CaexpoNode):
 
     # --- assistant (client threads → executor) ---------------------------------------------------
     def _ask(self, action: Ask) -> None:
-        with self._lock:
-            self._outstanding += 1
+        if self.client is None:
+            self._answer_canned(action)
+            return
 
         def on_reply(reply) -> None:
             self._inbox.put(('reply', action.visitor, reply))
@@ -157,18 +158,17 @@ class InteractionNode(CaexpoNode):
             self._inbox.put(('filler', action.visitor, (text, language)))
             self._assistant_signal.trigger()
 
-        if self.client is None:
-            self._answer_canned(action)
-            return
+        with self._lock:   # before ask(): the reply may arrive on the client's thread at once
+            self._outstanding += 1
         try:
             self.client.ask(action.visitor, action.text, action.language, on_reply=on_reply, on_filler=on_filler)
         except (ValueError, RuntimeError) as exc:   # refused before sending: the visitor still gets an answer
+            with self._lock:
+                self._outstanding -= 1
             self.drop('question', str(exc))
             self._answer_canned(action)
 
     def _answer_canned(self, action: Ask) -> None:
-        with self._lock:
-            self._outstanding -= 1
         self.count('assistant_canned_replies')
         language = action.language if action.language in LANGUAGES else self.p.default_language
         self.apply(self.manager.on_reply(action.visitor, self.client_canned(language), language, 'fallback',
