@@ -14,10 +14,10 @@ import time
 
 import psutil
 
-from caexpo_robot.speech.config import load_asr_config
-from caexpo_robot.speech.models import model_status
-from caexpo_robot.speech.recognizer import LanguageRecognizer, load_vosk_model
-from caexpo_robot.speech.synth import noise, split_chunks, synthesize_speech
+from caexpo_robot.listening.config import load_asr_config
+from caexpo_robot.listening.models import model_status
+from caexpo_robot.listening.recognizer import LanguageRecognizer, load_vosk_model
+from caexpo_robot.sim.synthetic_audio import noise, split_chunks, synthesize_speech
 
 SAMPLE_TEXT = {  # (espeak-ng voice, sentence)
     'ko': ('ko', '화장실은 어디예요. 전시회는 몇 시에 시작해요. 회의실은 어디예요.'),
@@ -74,8 +74,8 @@ def main() -> None:
         print(f'{language:5} {"loaded":13} {load_s:7.2f} {rss_mb:7.0f} {rtf_cold:8.3f} {rtf_free:9.3f} '
               f'{rtf_grammar:9.3f}  {text[:40]}')
         del recognizer, model
-    from caexpo_robot.speech.config import AsrConfig
-    from caexpo_robot.speech.recognizer import AsrEngine
+    from caexpo_robot.listening.config import AsrConfig
+    from caexpo_robot.listening.recognizer import AsrEngine
     engine = AsrEngine(AsrConfig(languages=()), text_lid=None)
     minute = split_chunks(noise(60.0, -60.0, 1))
     started = time.perf_counter()

@@ -14,8 +14,8 @@ import psutil
 from caexpo_robot.language import LANGUAGES
 from caexpo_robot.language.langid import identify
 from caexpo_robot.language.phrasebook import Phrasebook
-from caexpo_robot.voice.synthesizer import SynthesisError, create_synthesizer
-from caexpo_robot.voice.voices import VoiceTable
+from caexpo_robot.speaking.synthesizer import SynthesisError, create_synthesizer
+from caexpo_robot.speaking.voices import VoiceTable
 
 
 def bench_backend(backend: str, table: VoiceTable, phrases: list[tuple[str, str]], calls: int) -> None:

@@ -52,7 +52,7 @@ def _languages(args) -> int:
 
 def _asr_status(language: str) -> str:
     try:
-        from caexpo_robot.speech.models import model_status
+        from caexpo_robot.listening.models import model_status
     except ImportError:
         return 'unknown'
     status = model_status(language)
@@ -61,7 +61,7 @@ def _asr_status(language: str) -> str:
 
 
 def _models(args) -> int:
-    from caexpo_robot.speech.models import models_main
+    from caexpo_robot.listening.models import models_main
     return models_main(args.rest)
 
 

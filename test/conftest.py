@@ -47,5 +47,5 @@ def pb():
 @pytest.fixture(scope='module')
 def table(pb):
     """The shipped voice table."""
-    from caexpo_robot.voice.voices import VoiceTable
+    from caexpo_robot.speaking.voices import VoiceTable
     return VoiceTable.load(phrasebook=pb)

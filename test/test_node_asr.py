@@ -9,7 +9,7 @@ from std_msgs.msg import Bool, MultiArrayDimension, String, UInt8MultiArray
 from caexpo_robot.nodes.asr_node import AsrNode
 from caexpo_robot.nodes.audio_msgs import audio_msg
 from caexpo_robot.nodes.common import AUDIO, LATCHED
-from caexpo_robot.speech.synth import synthesize_speech
+from caexpo_robot.sim.synthetic_audio import synthesize_speech
 from ros_harness import ros_graph
 
 CHUNK = 3200   # 100 ms

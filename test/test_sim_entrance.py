@@ -139,7 +139,7 @@ def test_a_video_file_scenario_runs_the_same_graph(tmp_path, shared_data):
 
 
 def test_a_visitor_speaking_from_a_recording_is_heard_and_answered(tmp_path):
-    from caexpo_robot.speech.synth import synthesize_speech
+    from caexpo_robot.sim.synthetic_audio import synthesize_speech
     recording = tmp_path / 'question.wav'
     with wave.open(str(recording), 'wb') as wav:      # a 16 kHz mono recording of the question
         wav.setnchannels(1)

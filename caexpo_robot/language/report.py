@@ -17,7 +17,7 @@ def language_rows(asr_status: Callable[[str], str] | None = None, phrasebook=Non
     installed", "none exists"); None leaves the column as "not checked".
     """
     from caexpo_robot.language.phrasebook import Phrasebook
-    from caexpo_robot.voice.voices import VoiceTable
+    from caexpo_robot.speaking.voices import VoiceTable
     phrasebook = phrasebook or Phrasebook.load()
     voices = voices or VoiceTable.load(phrasebook=phrasebook)
     rows = []

@@ -6,8 +6,8 @@ from std_msgs.msg import Bool, String, UInt8MultiArray
 from caexpo_robot import events
 from caexpo_robot.nodes.audio_msgs import audio_from_msg
 from caexpo_robot.nodes.common import AUDIO, ERROR, EVENTS, LATCHED, OK, WARN, CaexpoNode, Param, run_node
-from caexpo_robot.speech.config import AsrConfigError, load_asr_config
-from caexpo_robot.speech.recognizer import AsrEngine, Partial, Utterance
+from caexpo_robot.listening.config import AsrConfigError, load_asr_config
+from caexpo_robot.listening.recognizer import AsrEngine, Partial, Utterance
 
 
 class AsrNode(CaexpoNode):

@@ -10,7 +10,7 @@ import re
 
 from std_msgs.msg import MultiArrayDimension, UInt8MultiArray
 
-from caexpo_robot.speech.audio import SAMPLE_RATE
+from caexpo_robot.listening.audio import SAMPLE_RATE
 
 _LABEL = re.compile(r'^s16le_mono_(\d+)hz$')
 

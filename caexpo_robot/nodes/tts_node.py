@@ -18,10 +18,10 @@ from caexpo_robot import events
 from caexpo_robot.language import LANGUAGES
 from caexpo_robot.language.phrasebook import Phrasebook
 from caexpo_robot.nodes.common import ERROR, EVENTS, LATCHED, OK, CaexpoNode, Param, run_node
-from caexpo_robot.voice.players import ClockPlayer, PlayerError, SoundDevicePlayer
-from caexpo_robot.voice.speech_queue import PRIORITY_NAMES, QueuedUtterance, SpeechQueue, cancel_matches
-from caexpo_robot.voice.synthesizer import create_synthesizer, write_wav
-from caexpo_robot.voice.voices import VoiceTable
+from caexpo_robot.speaking.players import ClockPlayer, PlayerError, SoundDevicePlayer
+from caexpo_robot.speaking.speech_queue import PRIORITY_NAMES, QueuedUtterance, SpeechQueue, cancel_matches
+from caexpo_robot.speaking.synthesizer import create_synthesizer, write_wav
+from caexpo_robot.speaking.voices import VoiceTable
 
 
 @dataclass

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from caexpo_robot.speech.audio import SAMPLE_RATE
+from caexpo_robot.listening.audio import SAMPLE_RATE
 
 
 class SimulatedMicrophone:

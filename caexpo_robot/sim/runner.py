@@ -30,11 +30,11 @@ from caexpo_robot.nodes.common import AUDIO, EVENTS, LATCHED, SENSOR_DATA
 from caexpo_robot.nodes.conversions import camera_info_msg, image_msg
 from caexpo_robot.sim.entrance import EntranceRenderer
 from caexpo_robot.sim.microphone import SimulatedMicrophone
-from caexpo_robot.sim.scenario import Scenario, Utterance
-from caexpo_robot.speech.audio import SAMPLE_RATE
-from caexpo_robot.speech.synth import resample_int16, synthesize_speech
-from caexpo_robot.voice.synthesizer import read_wav
-from caexpo_robot.voice.voices import VoiceTable
+from caexpo_robot.sim.scenario import Scenario, VisitorInput
+from caexpo_robot.listening.audio import SAMPLE_RATE
+from caexpo_robot.sim.synthetic_audio import resample_int16, synthesize_speech
+from caexpo_robot.speaking.synthesizer import read_wav
+from caexpo_robot.speaking.voices import VoiceTable
 
 NS = 1_000_000_000
 AUDIO_CHUNK_NS = 100_000_000      # the simulated microphone publishes 100 ms chunks
@@ -165,7 +165,7 @@ class SimDriver(Node):
         self.kiosk_pub.publish(String(data=events.encode('kiosk_text', {'text': text})))
 
 
-def visitor_voice(utterance: Utterance, language: str, voices: VoiceTable) -> 'np.ndarray':
+def visitor_voice(utterance: VisitorInput, language: str, voices: VoiceTable) -> 'np.ndarray':
     """A visitor's words as 16 kHz int16 audio: their recording, or espeak-ng standing in for a voice."""
     if utterance.wav:
         audio = read_wav(utterance.wav)

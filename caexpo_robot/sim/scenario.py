@@ -17,7 +17,7 @@ class ScenarioError(ValueError):
 
 
 @dataclass(frozen=True)
-class Utterance:
+class VisitorInput:
     at: float          # sim time (s) the visitor starts speaking or typing
     text: str
     via: str           # 'speech' (synthesized in the visitor's language, heard by asr) or 'kiosk' (typed)
@@ -32,7 +32,7 @@ class VisitorPlan:
     path: tuple[tuple[float, float, float], ...]   # (t, distance_m, x) keyframes
     mirror: bool = False
     tint: tuple[float, float, float] = (1.0, 1.0, 1.0)
-    says: tuple[Utterance, ...] = ()
+    says: tuple[VisitorInput, ...] = ()
 
     def at(self, t: float) -> tuple[float, float] | None:
         """(distance_m, x) at sim time t by linear interpolation, None when not in the scene."""
@@ -66,7 +66,7 @@ def default_scenario_path() -> Path:
 
 
 def _voice_kind(language: str) -> str:
-    from caexpo_robot.voice.voices import VoiceTable   # only needed for visitors who speak
+    from caexpo_robot.speaking.voices import VoiceTable   # only needed for visitors who speak
     return VoiceTable.load().voice_kind(language)
 
 
@@ -156,7 +156,7 @@ def _visitor(entry, where: str, base: Path) -> VisitorPlan:
             wav = str(wav_path)
         if via == 'speech' and wav is None and _voice_kind(language) == 'screen_only':
             raise ScenarioError(f'{where}: says[{k}]: no voice speaks {language}; give a wav or use via: kiosk')
-        says.append(Utterance(_number(item['at'], f'{where}: says[{k}].at', 0), str(item.get('text', '')), via,
+        says.append(VisitorInput(_number(item['at'], f'{where}: says[{k}].at', 0), str(item.get('text', '')), via,
                               wav))
     tint = entry.get('tint', [1.0, 1.0, 1.0])
     if not (isinstance(tint, (list, tuple)) and len(tint) == 3):

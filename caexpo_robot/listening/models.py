@@ -344,7 +344,7 @@ def download_model(language: str, dest_dir: Path | None = None, base_url: str = 
 
 
 def _configured_models(config_file: str | None) -> dict[str, str | None]:
-    from caexpo_robot.speech.config import load_asr_config
+    from caexpo_robot.listening.config import load_asr_config
     return dict(load_asr_config(config_file).models)
 
 

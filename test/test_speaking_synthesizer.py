@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from caexpo_robot.language import LANGUAGES
-from caexpo_robot.voice.synthesizer import (
+from caexpo_robot.speaking.synthesizer import (
     Audio, SynthesisError, create_synthesizer, espeak_phonemes, read_wav, write_wav)
 
 BACKENDS = ['pyttsx3', 'espeak-ng']

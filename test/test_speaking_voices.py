@@ -8,10 +8,10 @@ import yaml
 from caexpo_robot.language import LANGUAGES
 from caexpo_robot.language.scripts import script_counts
 from caexpo_robot.paths import config_path
-from caexpo_robot.voice.myanmar import myanmar_for_speech
-from caexpo_robot.voice.pinyin import hanzi_to_pinyin
-from caexpo_robot.voice.synthesizer import EspeakCliSynthesizer
-from caexpo_robot.voice.voices import SpeechPlan, VoiceTable
+from caexpo_robot.speaking.myanmar import myanmar_for_speech
+from caexpo_robot.speaking.pinyin import hanzi_to_pinyin
+from caexpo_robot.speaking.synthesizer import EspeakCliSynthesizer
+from caexpo_robot.speaking.voices import SpeechPlan, VoiceTable
 
 VALUES = {'name': 'An', 'hall': '5', 'time': '10:30'}
 

@@ -1,5 +1,5 @@
 """The tts queue: priority order, FIFO within a priority, bounded, cancellable."""
-from caexpo_robot.voice.speech_queue import SpeechQueue
+from caexpo_robot.speaking.speech_queue import SpeechQueue
 
 
 def test_highest_priority_first_then_arrival_order():

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from caexpo_robot.speech.config import EndpointConfig
+from caexpo_robot.listening.config import EndpointConfig
 
 IDLE, START, CONTINUE, END = 'idle', 'start', 'continue', 'end'
 

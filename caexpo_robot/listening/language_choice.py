@@ -14,8 +14,8 @@ import unicodedata
 from dataclasses import dataclass, field
 from typing import Callable, Iterable, Sequence
 
-from caexpo_robot.speech.config import ChoiceConfig
-from caexpo_robot.speech.hypothesis import Hypothesis
+from caexpo_robot.listening.config import ChoiceConfig
+from caexpo_robot.listening.hypothesis import Hypothesis
 
 TextLid = Callable[[str], tuple[str, float]]
 

@@ -2,9 +2,9 @@
 present) the language helper's real text LID."""
 import pytest
 
-from caexpo_robot.speech.config import ChoiceConfig
-from caexpo_robot.speech.hypothesis import Hypothesis, Word
-from caexpo_robot.speech.language_choice import LanguageChooser, default_text_lid, script_lid
+from caexpo_robot.listening.config import ChoiceConfig
+from caexpo_robot.listening.hypothesis import Hypothesis, Word
+from caexpo_robot.listening.language_choice import LanguageChooser, default_text_lid, script_lid
 
 LANGS = ('ko', 'en', 'zh', 'vi', 'fil')
 

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from caexpo_robot.speech import models
-from caexpo_robot.speech.models import (FST_MAGIC, KALDI_MODEL_HEADER, MANIFEST_NAME,
+from caexpo_robot.listening import models
+from caexpo_robot.listening.models import (FST_MAGIC, KALDI_MODEL_HEADER, MANIFEST_NAME,
                                         ModelError, OfflineError, check_model_loads,
                                         check_model_structure, download_model, model_status,
                                         models_main, pypi_model_dir, verify_checksums)

@@ -7,13 +7,13 @@ import shutil
 import psutil
 import pytest
 
-from caexpo_robot.speech.audio import iter_wav_chunks
-from caexpo_robot.speech.config import AsrConfig, load_asr_config
-from caexpo_robot.speech.language_choice import script_lid
-from caexpo_robot.speech.models import FST_MAGIC, KALDI_MODEL_HEADER, model_status
-from caexpo_robot.speech.recognizer import (AsrEngine, LanguageRecognizer, Partial, Utterance,
+from caexpo_robot.listening.audio import iter_wav_chunks
+from caexpo_robot.listening.config import AsrConfig, load_asr_config
+from caexpo_robot.listening.language_choice import script_lid
+from caexpo_robot.listening.models import FST_MAGIC, KALDI_MODEL_HEADER, model_status
+from caexpo_robot.listening.recognizer import (AsrEngine, LanguageRecognizer, Partial, Utterance,
                                            load_vosk_model)
-from caexpo_robot.speech.synth import noise, split_chunks, synthesize_speech
+from caexpo_robot.sim.synthetic_audio import noise, split_chunks, synthesize_speech
 
 KOREAN = model_status('ko')
 pytestmark = [

@@ -10,7 +10,7 @@ from math import gcd
 
 import numpy as np
 
-from caexpo_robot.speech.audio import INT16_FULL_SCALE, SAMPLE_RATE
+from caexpo_robot.listening.audio import INT16_FULL_SCALE, SAMPLE_RATE
 
 
 def synthesize_speech(text: str, voice: str, words_per_minute: int = 160,

@@ -7,7 +7,7 @@ from typing import Any
 
 import yaml
 
-from caexpo_robot.speech.models import LANGUAGES
+from caexpo_robot.listening.models import LANGUAGES
 
 
 class AsrConfigError(ValueError):

@@ -15,14 +15,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Mapping, Sequence
 
-from caexpo_robot.speech.audio import SAMPLE_RATE, SAMPLE_WIDTH, ChunkValidator, rms_dbfs
-from caexpo_robot.speech.config import AsrConfig
-from caexpo_robot.speech.endpoint import END, IDLE, START, MuteGate, UtteranceSegmenter
-from caexpo_robot.speech.hypothesis import (UNKNOWN_WORD, Hypothesis, Word, join_hypotheses,
+from caexpo_robot.listening.audio import SAMPLE_RATE, SAMPLE_WIDTH, ChunkValidator, rms_dbfs
+from caexpo_robot.listening.config import AsrConfig
+from caexpo_robot.listening.endpoint import END, IDLE, START, MuteGate, UtteranceSegmenter
+from caexpo_robot.listening.hypothesis import (UNKNOWN_WORD, Hypothesis, Word, join_hypotheses,
                                             words_from_vosk)
-from caexpo_robot.speech.language_choice import (LanguageChooser, LanguageDecision, TextLid,
+from caexpo_robot.listening.language_choice import (LanguageChooser, LanguageDecision, TextLid,
                                                  default_text_lid)
-from caexpo_robot.speech.models import model_status
+from caexpo_robot.listening.models import model_status
 
 DEFAULT_LID = object()  # sentinel: use caexpo_robot.language.langid when importable
 _MODEL_CACHE: dict[str, object] = {}

@@ -16,9 +16,9 @@ import yaml
 from caexpo_robot.language.languages import LANGUAGE_INFO, LANGUAGES
 from caexpo_robot.language.phrasebook import Phrasebook
 from caexpo_robot.language.scripts import separate_scripts, script_of
-from caexpo_robot.voice.myanmar import myanmar_for_speech
-from caexpo_robot.voice.pinyin import hanzi_to_pinyin
-from caexpo_robot.voice.synthesizer import MAX_RATE_WPM, MIN_RATE_WPM
+from caexpo_robot.speaking.myanmar import myanmar_for_speech
+from caexpo_robot.speaking.pinyin import hanzi_to_pinyin
+from caexpo_robot.speaking.synthesizer import MAX_RATE_WPM, MIN_RATE_WPM
 
 MODES = ('native', 'neighbour_voice', 'screen_only')
 TRANSFORMS = ('none', 'pinyin', 'myanmar_clauses')
