@@ -6,7 +6,7 @@ import time
 from sensor_msgs.msg import CameraInfo, Image
 
 from caexpo_robot.camera.sources import CameraError, ReconnectingSource, make_source
-from caexpo_robot.nodes.common import ERROR, OK, SENSOR_DATA, WARN, CaexpoNode, Param, run_node
+from caexpo_robot.nodes.common import ERROR, OK, CAMERA_OUT, WARN, CaexpoNode, Param, run_node
 from caexpo_robot.nodes.conversions import camera_info_msg, image_msg
 
 
@@ -29,8 +29,8 @@ class CameraNode(CaexpoNode):
             raise SystemExit(f'camera: {exc}') from None
         self.source = ReconnectingSource(source, self.p.retry_s, time.monotonic)
         self._info = None   # CameraInfo, rebuilt only when the frame size changes
-        self.image_pub = self.create_publisher(Image, 'camera/image_raw', SENSOR_DATA)
-        self.info_pub = self.create_publisher(CameraInfo, 'camera/camera_info', SENSOR_DATA)
+        self.image_pub = self.create_publisher(Image, 'camera/image_raw', CAMERA_OUT)
+        self.info_pub = self.create_publisher(CameraInfo, 'camera/camera_info', CAMERA_OUT)
         self.create_timer(1.0 / max(self.p.fps, 0.1), self.publish_frame)
         self.get_logger().info(f'publishing {source.describe()} at {self.p.fps} fps')
 

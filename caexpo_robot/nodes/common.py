@@ -1,29 +1,45 @@
-"""What every caexpo_robot node shares: declared parameters, counters, /diagnostics, a clean main()."""
+"""What every caexpo_robot node shares: declared parameters, typed messages, counters, /diagnostics, a clean main().
+
+Typed messages (caexpo_robot/messages.py) cross ROS only here: `subscribe(Model, callback)` decodes,
+refuses and counts; `publish(message)` encodes on the model's own topic. No node parses JSON itself.
+"""
 from __future__ import annotations
 
 import collections
 import threading
 from dataclasses import dataclass
 from types import SimpleNamespace
-from typing import Any, Callable, Iterable, Sequence
+from typing import Any, Callable, Iterable, Sequence, TypeVar
 
 import rclpy
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
 from rcl_interfaces.msg import ParameterDescriptor
 from rclpy.executors import ExternalShutdownException, SingleThreadedExecutor
 from rclpy.node import Node
-from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy
+from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy, qos_profile_sensor_data
+from std_msgs.msg import String
+
+from caexpo_robot import messages
+from caexpo_robot.messages import Message
 
 OK, WARN, ERROR = DiagnosticStatus.OK, DiagnosticStatus.WARN, DiagnosticStatus.ERROR
 
 # A late subscriber still gets the last value (the "robot is speaking" flag, camera info).
 LATCHED = QoSProfile(depth=1, durability=DurabilityPolicy.TRANSIENT_LOCAL,
                      reliability=ReliabilityPolicy.RELIABLE)
-# Frames: only the newest matters; never queue stale images behind a slow detector.
-SENSOR_DATA = QoSProfile(depth=2, reliability=ReliabilityPolicy.RELIABLE)
+# Frames: only the newest matters; never queue stale images behind a slow detector. Best effort, as
+# camera drivers publish (rclpy's sensor-data profile): a best-effort subscription matches both
+# reliable and best-effort publishers, a reliable one never receives from a best-effort driver.
+SENSOR_DATA = qos_profile_sensor_data
+# What our own camera publishers offer: reliable (it serves reliable and best-effort subscribers alike),
+# shallow (a slow subscriber gets the newest frame, not a backlog).
+CAMERA_OUT = QoSProfile(depth=2, reliability=ReliabilityPolicy.RELIABLE)
 # Audio: every chunk matters (a lost one cuts a word); 5 s of 100 ms chunks absorb a slow recognizer.
 AUDIO = QoSProfile(depth=50, reliability=ReliabilityPolicy.RELIABLE)
 EVENTS = QoSProfile(depth=100, reliability=ReliabilityPolicy.RELIABLE)
+MESSAGE_QOS = {'events': EVENTS, 'latched': LATCHED}
+
+M = TypeVar('M', bound=Message)
 
 
 @dataclass(frozen=True)
@@ -50,6 +66,7 @@ class CaexpoNode(Node):
         self._counter_lock = threading.Lock()
         self._last_problem: str = ''
         self._diagnostics_pub = self.create_publisher(DiagnosticArray, '/diagnostics', 10)
+        self._message_pubs: dict[type[Message], Any] = {}
         self.create_timer(1.0, self.publish_diagnostics)
 
     def count(self, key: str, n: int = 1) -> None:
@@ -61,6 +78,28 @@ class CaexpoNode(Node):
         self.count(f'dropped_{key}')
         self._last_problem = f'{key}: {reason}'
         self.get_logger().warning(f'dropped {key}: {reason}', throttle_duration_sec=5.0)
+
+    # --- typed messages: the one decode and encode path ----------------------------------------------
+    def subscribe(self, model: type[M], callback: Callable[[M], None], topic: str | None = None):
+        """Receive `model` messages on its topic: a payload that does not decode is a counted drop
+        (`dropped_<Model>`), never an exception in the callback."""
+        def on_string(msg: String) -> None:
+            try:
+                message = messages.decode(model, msg.data)
+            except messages.MessageError as exc:
+                self.drop(model.__name__, str(exc))
+                return
+            callback(message)
+        return self.create_subscription(String, topic or model.TOPIC, on_string, MESSAGE_QOS[model.QOS])
+
+    def advertise(self, model: type[Message]):
+        """The publisher of `model` messages (created once; call early so subscribers discover it)."""
+        if model not in self._message_pubs:
+            self._message_pubs[model] = self.create_publisher(String, model.TOPIC, MESSAGE_QOS[model.QOS])
+        return self._message_pubs[model]
+
+    def publish(self, message: Message) -> None:
+        self.advertise(type(message)).publish(String(data=messages.encode(message)))
 
     # Subclasses report their own state; the counters are always added.
     def diagnostic_state(self) -> tuple[int, str, dict[str, Any]]:
@@ -86,10 +125,6 @@ class CaexpoNode(Node):
 
     def close(self) -> None:
         """Stop background threads; called before destroy_node(). Safe to call twice."""
-
-
-def sim_time_override(use_sim_time: bool) -> list:
-    return [rclpy.parameter.Parameter('use_sim_time', value=use_sim_time)]
 
 
 def run_node(factory: Callable[[], CaexpoNode], args: Iterable[str] | None = None) -> int:

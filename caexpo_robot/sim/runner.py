@@ -26,7 +26,7 @@ from std_msgs.msg import String, UInt8MultiArray
 
 from caexpo_robot import events, graph
 from caexpo_robot.nodes.audio_msgs import audio_msg
-from caexpo_robot.nodes.common import AUDIO, EVENTS, LATCHED, SENSOR_DATA
+from caexpo_robot.nodes.common import AUDIO, EVENTS, LATCHED, CAMERA_OUT
 from caexpo_robot.nodes.conversions import camera_info_msg, image_msg
 from caexpo_robot.sim.entrance import EntranceRenderer
 from caexpo_robot.sim.microphone import SimulatedMicrophone
@@ -92,8 +92,8 @@ class SimDriver(Node):
         self.recorder, self.truth, self.log, self.microphone = recorder, truth, log, microphone
         self.audio_pub = self.create_publisher(UInt8MultiArray, 'audio/chunks', AUDIO)
         self.clock_pub = self.create_publisher(Clock, '/clock', LATCHED)
-        self.image_pub = self.create_publisher(Image, 'camera/image_raw', SENSOR_DATA)
-        self.info_pub = self.create_publisher(CameraInfo, 'camera/camera_info', SENSOR_DATA)
+        self.image_pub = self.create_publisher(Image, 'camera/image_raw', CAMERA_OUT)
+        self.info_pub = self.create_publisher(CameraInfo, 'camera/camera_info', CAMERA_OUT)
         self.kiosk_pub = self.create_publisher(String, 'kiosk/text', EVENTS)
         self.create_subscription(String, 'humans/faces/tracked', self.on_faces, EVENTS)
         self.create_subscription(String, 'interaction/events', self.on_interaction_event, EVENTS)
