@@ -5,8 +5,6 @@ refuses and counts; `publish(message)` encodes on the model's own topic. No node
 """
 from __future__ import annotations
 
-import collections
-import threading
 from dataclasses import dataclass
 from types import SimpleNamespace
 from typing import Any, Callable, Iterable, Sequence, TypeVar
@@ -19,8 +17,8 @@ from rclpy.node import Node
 from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy, qos_profile_sensor_data
 from std_msgs.msg import String
 
-from caexpo_robot import messages
-from caexpo_robot.messages import Message
+from caexpo_robot.health import NodeHealth
+from caexpo_robot.messages import Message, encode
 
 OK, WARN, ERROR = DiagnosticStatus.OK, DiagnosticStatus.WARN, DiagnosticStatus.ERROR
 
@@ -62,34 +60,29 @@ class CaexpoNode(Node):
             param.name, param.default,
             ParameterDescriptor(description=param.description, read_only=param.read_only)).value
             for param in self.PARAMS})
-        self.counters: collections.Counter[str] = collections.Counter()
-        self._counter_lock = threading.Lock()
-        self._last_problem: str = ''
+        self.health = NodeHealth()
+        self.counters = self.health.counters   # read by tests and the simulator's summary
         self._diagnostics_pub = self.create_publisher(DiagnosticArray, '/diagnostics', 10)
         self._message_pubs: dict[type[Message], Any] = {}
+        self.cores: list = []   # the node's pure cores with background work: each has a `busy` count
         self.create_timer(1.0, self.publish_diagnostics)
 
     def count(self, key: str, n: int = 1) -> None:
-        with self._counter_lock:
-            self.counters[key] += n
+        self.health.count(key, n)
 
     def drop(self, key: str, reason: str) -> None:
-        """A refused input: counted, logged (throttled), and shown in diagnostics; never an exception."""
-        self.count(f'dropped_{key}')
-        self._last_problem = f'{key}: {reason}'
-        self.get_logger().warning(f'dropped {key}: {reason}', throttle_duration_sec=5.0)
+        """A refused input: counted, logged (first of a kind, then throttled), shown in diagnostics."""
+        if self.health.drop(key, reason):
+            self.get_logger().warning(f'dropped {key}: {reason[:300]}')
 
     # --- typed messages: the one decode and encode path ----------------------------------------------
     def subscribe(self, model: type[M], callback: Callable[[M], None], topic: str | None = None):
         """Receive `model` messages on its topic: a payload that does not decode is a counted drop
         (`dropped_<Model>`), never an exception in the callback."""
         def on_string(msg: String) -> None:
-            try:
-                message = messages.decode(model, msg.data)
-            except messages.MessageError as exc:
-                self.drop(model.__name__, str(exc))
-                return
-            callback(message)
+            message = self.health.receive(model, msg.data, self.get_logger().warning)
+            if message is not None:
+                callback(message)
         return self.create_subscription(String, topic or model.TOPIC, on_string, MESSAGE_QOS[model.QOS])
 
     def advertise(self, model: type[Message]):
@@ -99,7 +92,7 @@ class CaexpoNode(Node):
         return self._message_pubs[model]
 
     def publish(self, message: Message) -> None:
-        self.advertise(type(message)).publish(String(data=messages.encode(message)))
+        self.advertise(type(message)).publish(String(data=encode(message)))
 
     # Subclasses report their own state; the counters are always added.
     def diagnostic_state(self) -> tuple[int, str, dict[str, Any]]:
@@ -107,21 +100,18 @@ class CaexpoNode(Node):
 
     def publish_diagnostics(self) -> None:
         level, message, values = self.diagnostic_state()
-        with self._counter_lock:
-            values = {**values, **self.counters}
-        if self._last_problem:
-            values['last_problem'] = self._last_problem
         status = DiagnosticStatus(
             level=level, name=f'caexpo_robot: {self.get_fully_qualified_name()}', message=message,
             hardware_id=self.get_namespace().strip('/') or 'caexpo_robot',
-            values=[KeyValue(key=str(k), value=str(v)) for k, v in sorted(values.items())])
+            values=[KeyValue(key=k, value=v) for k, v in self.health.values(values).items()])
         msg = DiagnosticArray(status=[status])
         msg.header.stamp = self.get_clock().now().to_msg()
         self._diagnostics_pub.publish(msg)
 
     def pending_work(self) -> int:
-        """Background jobs still running (the simulator waits for 0 before advancing its clock)."""
-        return 0
+        """Work the node's cores have not settled (speech in synthesis, a question at the assistant):
+        the simulator advances its clock only when every node reports 0."""
+        return sum(core.busy for core in self.cores)
 
     def close(self) -> None:
         """Stop background threads; called before destroy_node(). Safe to call twice."""
