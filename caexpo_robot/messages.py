@@ -271,3 +271,18 @@ def json_schemas() -> dict[str, dict]:
 
 def schema_text(schema: dict) -> str:
     return json.dumps(schema, ensure_ascii=False, indent=2, sort_keys=True) + '\n'
+
+
+def write_schemas(folder: str) -> list[str]:
+    """Write every message's JSON Schema into `folder` (docs/messages/); returns the file names."""
+    from pathlib import Path
+    out = Path(folder)
+    out.mkdir(parents=True, exist_ok=True)
+    for name, schema in json_schemas().items():
+        (out / name).write_text(schema_text(schema), encoding='utf-8')
+    return sorted(json_schemas())
+
+
+if __name__ == '__main__':   # python -m caexpo_robot.messages docs/messages
+    import sys
+    print('\n'.join(write_schemas(sys.argv[1] if len(sys.argv) > 1 else 'docs/messages')))

@@ -9,11 +9,14 @@ from rclpy.context import Context
 from rclpy.executors import SingleThreadedExecutor
 from std_msgs.msg import String
 
+from caexpo_robot.nodes.common import TypedNode
+
 
 class Graph:
     def __init__(self, context: Context, executor: SingleThreadedExecutor, nodes: list) -> None:
         self.context, self.executor, self.nodes = context, executor, nodes
-        self.probe = rclpy.create_node('test_probe', context=context)
+        # The probe speaks typed messages through the nodes' own decode/encode path.
+        self.probe = TypedNode('test_probe', context=context)
         executor.add_node(self.probe)
         self.received: dict[str, list] = {}
 
@@ -21,6 +24,21 @@ class Graph:
         messages = self.received.setdefault(topic, [])
         self.probe.create_subscription(msg_type, topic, messages.append, qos)
         return messages
+
+    def listen_messages(self, model) -> list:
+        """Every `model` message the probe receives on the model's topic, decoded (bad ones counted in
+        self.probe.health)."""
+        messages = self.received.setdefault(model.TOPIC, [])
+        self.probe.subscribe(model, messages.append)
+        return messages
+
+    def send(self, message) -> None:
+        """Publish a typed message on its topic (call `typed_publisher` first to wait for subscribers)."""
+        self.probe.publish(message)
+
+    def typed_publisher(self, model):
+        """The probe's publisher of `model` (a std_msgs/String publisher on model.TOPIC)."""
+        return self.probe.advertise(model)
 
     def publisher(self, topic: str, msg_type=String, qos=100):
         return self.probe.create_publisher(msg_type, topic, qos)

@@ -49,26 +49,15 @@ class Param:
     read_only: bool = True
 
 
-class CaexpoNode(Node):
-    """Base node: declares `PARAMS`, counts drops and errors, publishes /diagnostics at 1 Hz."""
-
-    PARAMS: Sequence[Param] = ()
+class TypedNode(Node):
+    """A node that exchanges typed messages: the one decode and encode path (the simulator's driver
+    and test probes use it too); refused payloads are counted in `health`."""
 
     def __init__(self, name: str, **kwargs: Any) -> None:
         super().__init__(name, **kwargs)
-        self.p = SimpleNamespace(**{param.name.replace('.', '_'): self.declare_parameter(
-            param.name, param.default,
-            ParameterDescriptor(description=param.description, read_only=param.read_only)).value
-            for param in self.PARAMS})
         self.health = NodeHealth()
         self.counters = self.health.counters   # read by tests and the simulator's summary
-        self._diagnostics_pub = self.create_publisher(DiagnosticArray, '/diagnostics', 10)
         self._message_pubs: dict[type[Message], Any] = {}
-        self.cores: list = []   # the node's pure cores with background work: each has a `busy` count
-        self.create_timer(1.0, self.publish_diagnostics)
-
-    def count(self, key: str, n: int = 1) -> None:
-        self.health.count(key, n)
 
     def drop(self, key: str, reason: str) -> None:
         """A refused input: counted, logged (first of a kind, then throttled), shown in diagnostics."""
@@ -93,6 +82,25 @@ class CaexpoNode(Node):
 
     def publish(self, message: Message) -> None:
         self.advertise(type(message)).publish(String(data=encode(message)))
+
+
+class CaexpoNode(TypedNode):
+    """Base node: declares `PARAMS`, counts drops and errors, publishes /diagnostics at 1 Hz."""
+
+    PARAMS: Sequence[Param] = ()
+
+    def __init__(self, name: str, **kwargs: Any) -> None:
+        super().__init__(name, **kwargs)
+        self.p = SimpleNamespace(**{param.name.replace('.', '_'): self.declare_parameter(
+            param.name, param.default,
+            ParameterDescriptor(description=param.description, read_only=param.read_only)).value
+            for param in self.PARAMS})
+        self._diagnostics_pub = self.create_publisher(DiagnosticArray, '/diagnostics', 10)
+        self.cores: list = []   # the node's pure cores with background work: each has a `busy` count
+        self.create_timer(1.0, self.publish_diagnostics)
+
+    def count(self, key: str, n: int = 1) -> None:
+        self.health.count(key, n)
 
     # Subclasses report their own state; the counters are always added.
     def diagnostic_state(self) -> tuple[int, str, dict[str, Any]]:
