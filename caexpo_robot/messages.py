@@ -85,6 +85,8 @@ class UtteranceTag(Part):
     """Who an utterance is for and why: echoed in every speech event about it."""
     purpose: Annotated[str, Field(max_length=64)] = 'say'
     visitor: Id | None = None
+    intent: Annotated[str, Field(max_length=64)] | None = None    # answers: the assistant's intent
+    source: Annotated[str, Field(max_length=64)] | None = None    # answers: backend, canned, ...
 
 
 class SpeakRequest(Message):
