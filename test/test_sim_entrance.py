@@ -27,7 +27,7 @@ def demo(tmp_path_factory):
 
 
 def interaction(events, kind=None):
-    return [e for e in events if e['topic'] == 'interaction/events' and (kind is None or e['type'] == kind)]
+    return [e for e in events if e['topic'] == 'greeter/events' and (kind is None or e['type'] == kind)]
 
 
 def test_every_visitor_is_greeted_exactly_once_and_quickly(demo):
@@ -93,7 +93,7 @@ def test_the_robot_never_hears_itself(demo):
 
 def test_outputs_speech_files_and_transcript(demo):
     out, summary, events, lines = demo
-    started = [e for e in events if e['topic'] == 'tts/events' and e['type'] == 'utterance_started']
+    started = [e for e in events if e['topic'] == 'greeter/speech_events' and e['type'] == 'utterance_started']
     assert len(started) == summary['utterances'] >= 10
     for event in started:
         with wave.open(event['wav']) as wav:

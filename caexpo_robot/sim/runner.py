@@ -18,15 +18,15 @@ import numpy as np
 import rclpy
 from rclpy.context import Context
 from rclpy.executors import ShutdownException, SingleThreadedExecutor, TimeoutException
-from rclpy.node import Node
 from rclpy.parameter import Parameter
 from rosgraph_msgs.msg import Clock
 from sensor_msgs.msg import CameraInfo, Image
-from std_msgs.msg import String, UInt8MultiArray
+from std_msgs.msg import UInt8MultiArray
 
-from caexpo_robot import events, graph
+from caexpo_robot import graph
+from caexpo_robot.messages import FacesFrame, InteractionEvent, SpeechEvent, TypedQuestion
 from caexpo_robot.nodes.audio_msgs import audio_msg
-from caexpo_robot.nodes.common import AUDIO, EVENTS, LATCHED, CAMERA_OUT
+from caexpo_robot.nodes.common import AUDIO, CAMERA_OUT, LATCHED, TypedNode
 from caexpo_robot.nodes.conversions import camera_info_msg, image_msg
 from caexpo_robot.sim.entrance import EntranceRenderer
 from caexpo_robot.sim.microphone import SimulatedMicrophone
@@ -83,7 +83,7 @@ class Recorder:
         return votes.most_common(1)[0][0] if votes else None
 
 
-class SimDriver(Node):
+class SimDriver(TypedNode):
     """Publishes the clock, the camera and the visitors' typing; records what the robot does."""
 
     def __init__(self, context: Context, recorder: Recorder, truth: Callable[[int], dict],
@@ -94,34 +94,34 @@ class SimDriver(Node):
         self.clock_pub = self.create_publisher(Clock, '/clock', LATCHED)
         self.image_pub = self.create_publisher(Image, 'camera/image_raw', CAMERA_OUT)
         self.info_pub = self.create_publisher(CameraInfo, 'camera/camera_info', CAMERA_OUT)
-        self.kiosk_pub = self.create_publisher(String, 'kiosk/text', EVENTS)
-        self.create_subscription(String, 'humans/faces/tracked', self.on_faces, EVENTS)
-        self.create_subscription(String, 'interaction/events', self.on_interaction_event, EVENTS)
-        self.create_subscription(String, 'tts/events', self.on_tts_event, EVENTS)
+        self.advertise(TypedQuestion)
+        self.subscribe(FacesFrame, self.on_faces)
+        self.subscribe(InteractionEvent, self.on_interaction_event)
+        self.subscribe(SpeechEvent, self.on_tts_event)
 
-    def on_faces(self, msg: String) -> None:
-        frame = events.decode('faces', msg.data)
-        stamp_ns = int(round(frame['stamp'] * NS))
+    def on_faces(self, frame: FacesFrame) -> None:
+        stamp_ns = int(round(frame.stamp * NS))
         truth = self.truth(stamp_ns)
-        for face in frame['faces']:
-            box = (face['x'], face['y'], face['w'], face['h'])
+        for face in frame.faces:
+            box = (face.x, face.y, face.w, face.h)
             best = max(truth.items(), key=lambda item: _iou(box, item[1]), default=None)
             if best is not None and _iou(box, best[1]) > 0.3:
-                self.recorder.track_votes[face['id']][best[0]] += 1
-        self.recorder.frames_with_faces += bool(frame['faces'])
-        self.recorder.detect_ms.append(frame.get('detect_ms', 0.0))
+                self.recorder.track_votes[face.id][best[0]] += 1
+        self.recorder.frames_with_faces += bool(frame.faces)
+        self.recorder.detect_ms.append(frame.detect_ms or 0.0)
         self.recorder.last_faces_stamp_ns = stamp_ns
 
-    def on_interaction_event(self, msg: String) -> None:
-        event = events.decode('interaction_event', msg.data)
-        self.recorder.events.append({'topic': 'interaction/events', **event})
+    def on_interaction_event(self, message: InteractionEvent) -> None:
+        # events.jsonl keeps a flat record per event (the shape the tests and the summary read).
+        event = message.model_dump(mode='json', exclude_none=True, exclude={'version'})
+        self.recorder.events.append({'topic': InteractionEvent.TOPIC, **event})
         self.log(self._describe(event))
 
-    def on_tts_event(self, msg: String) -> None:
-        event = events.decode('tts_event', msg.data)
-        tag = event.pop('tag', {}) or {}
-        self.recorder.events.append({'topic': 'tts/events', **event, 'visitor': tag.get('visitor'),
-                                     'purpose': tag.get('purpose')})
+    def on_tts_event(self, message: SpeechEvent) -> None:
+        event = message.model_dump(mode='json', exclude_none=True, exclude={'version', 'tag'})
+        event.setdefault('voice', None)
+        self.recorder.events.append({'topic': SpeechEvent.TOPIC, **event, 'visitor': message.tag.visitor,
+                                     'purpose': message.tag.purpose})
         if event['type'] == 'utterance_started':
             heapq.heappush(self.recorder.utterance_ends_ns, int(round((event['t'] + event['duration_s']) * NS)))
             if event.get('wav'):   # the robot hears itself through its own microphone
@@ -162,7 +162,7 @@ class SimDriver(Node):
         self.audio_pub.publish(audio_msg(self.microphone.chunk((t_ns - AUDIO_CHUNK_NS) / NS, AUDIO_CHUNK_NS / NS)))
 
     def type_at_kiosk(self, text: str) -> None:
-        self.kiosk_pub.publish(String(data=events.encode('kiosk_text', {'text': text})))
+        self.publish(TypedQuestion(text=text))
 
 
 def visitor_voice(utterance: VisitorInput, language: str, voices: VoiceTable) -> 'np.ndarray':
@@ -334,7 +334,7 @@ def run_simulation(scenario: Scenario, out_dir: Path, *, log: Callable[[str], No
 
 
 def summarize(scenario: Scenario, recorder: Recorder, frames: int, wall_s: float, counters: dict) -> dict:
-    interaction = [e for e in recorder.events if e['topic'] == 'interaction/events']
+    interaction = [e for e in recorder.events if e['topic'] == InteractionEvent.TOPIC]
     visitors = {}
     latencies = []
     for plan in scenario.visitors:
@@ -365,7 +365,7 @@ def summarize(scenario: Scenario, recorder: Recorder, frames: int, wall_s: float
             'speech_to_answer_ms': responses,
             'farewell': any(e['type'] == 'farewell_started' and involves(e) for e in interaction),
         }
-    spoken = [e for e in recorder.events if e['topic'] == 'tts/events' and e['type'] == 'utterance_started']
+    spoken = [e for e in recorder.events if e['topic'] == SpeechEvent.TOPIC and e['type'] == 'utterance_started']
     return {
         'scenario': scenario.name, 'sim_duration_s': scenario.duration_s, 'wall_s': round(wall_s, 2),
         'speedup_vs_realtime': round(scenario.duration_s / wall_s, 2) if wall_s > 0 else None,
