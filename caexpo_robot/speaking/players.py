@@ -1,10 +1,9 @@
 """Where synthesized speech goes: the robot's sound device, or nowhere but a WAV file (simulation).
 
 A player is asked to start an utterance and, on every tick, whether it has finished; it never blocks.
+Both are told the time (`now`, on the pipeline's clock); only the ClockPlayer needs it.
 """
 from __future__ import annotations
-
-from typing import Callable
 
 import numpy as np
 
@@ -14,17 +13,16 @@ class PlayerError(RuntimeError):
 
 
 class ClockPlayer:
-    """Simulation: an utterance lasts its audio duration on the given clock (the node's sim time)."""
+    """Simulation: an utterance lasts its audio duration on the clock it is given (the node's sim time)."""
 
-    def __init__(self, clock: Callable[[], float]) -> None:
-        self.clock = clock
+    def __init__(self) -> None:
         self._ends_at: float | None = None
 
-    def start(self, samples: np.ndarray, sample_rate: int) -> None:
-        self._ends_at = self.clock() + len(samples) / float(sample_rate)
+    def start(self, samples: np.ndarray, sample_rate: int, now: float) -> None:
+        self._ends_at = now + len(samples) / float(sample_rate)
 
-    def finished(self) -> bool:
-        return self._ends_at is None or self.clock() >= self._ends_at
+    def finished(self, now: float) -> bool:
+        return self._ends_at is None or now >= self._ends_at
 
     def stop(self) -> None:
         self._ends_at = None
@@ -44,14 +42,14 @@ class SoundDevicePlayer:
         self.device = device if device not in ('',) else None
         self._playing = False
 
-    def start(self, samples: np.ndarray, sample_rate: int) -> None:
+    def start(self, samples: np.ndarray, sample_rate: int, now: float = 0.0) -> None:
         try:
             self._sd.play(samples, sample_rate, device=self.device)
         except Exception as exc:
             raise PlayerError(f'cannot play: {exc}') from None
         self._playing = True
 
-    def finished(self) -> bool:
+    def finished(self, now: float = 0.0) -> bool:
         if not self._playing:
             return True
         stream = self._sd.get_stream()

@@ -1,25 +1,25 @@
-"""The tts node's queue: highest priority first, first come first served within a priority, bounded."""
+"""The speaking pipeline's queues: highest priority first, first come first served within a priority, bounded.
+
+Not locked itself: the pipeline holds one lock over both of its queues and the worker's state.
+"""
 from __future__ import annotations
 
 import heapq
 import itertools
-import threading
 from dataclasses import dataclass, field
 from typing import Any
-
-PRIORITY_NAMES = {'low': 0, 'normal': 1, 'high': 2, 'urgent': 3}
 
 
 @dataclass(order=True)
 class QueuedUtterance:
-    sort_key: tuple = field(init=True, repr=False)
+    sort_key: tuple = field(repr=False)   # (-priority, arrival): the heap's order
     id: str = field(compare=False)
     text: str = field(compare=False)
     language: str = field(compare=False)
     priority: int = field(compare=False)
-    tag: dict = field(compare=False, default_factory=dict)
+    tag: Any = field(compare=False, default=None)        # echoed in every event about it
     interrupt: bool = field(compare=False, default=False)
-    payload: Any = field(compare=False, default=None)   # filled in later stages (plan, audio)
+    payload: Any = field(compare=False, default=None)    # set by synthesis (the pipeline's Prepared)
 
 
 def cancel_matches(item: QueuedUtterance, utterance_id: str | None, everything: bool,
@@ -29,49 +29,40 @@ def cancel_matches(item: QueuedUtterance, utterance_id: str | None, everything: 
 
 
 class SpeechQueue:
-    """Thread-safe priority queue; `push` refuses new work when `capacity` is reached."""
+    """Priority queue; `push` refuses new work when `capacity` is reached."""
 
     def __init__(self, capacity: int = 32) -> None:
         self.capacity = capacity
         self._heap: list[QueuedUtterance] = []
         self._seq = itertools.count()
-        self._lock = threading.Lock()
 
-    def push(self, utterance_id: str, text: str, language: str, priority: int = 1, tag: dict | None = None,
-             interrupt: bool = False, payload: Any = None) -> QueuedUtterance | None:
-        with self._lock:
-            if len(self._heap) >= self.capacity:
-                return None
-            item = QueuedUtterance((-priority, next(self._seq)), utterance_id, text, language, priority,
-                                   dict(tag or {}), interrupt, payload)
-            heapq.heappush(self._heap, item)
-            return item
+    def push(self, utterance_id: str, text: str, language: str, priority: int = 1, tag: Any = None,
+             interrupt: bool = False) -> QueuedUtterance | None:
+        if len(self._heap) >= self.capacity:
+            return None
+        item = QueuedUtterance((-priority, next(self._seq)), utterance_id, text, language, priority, tag, interrupt)
+        heapq.heappush(self._heap, item)
+        return item
 
     def requeue(self, item: QueuedUtterance) -> None:
         """Put back an item that moved on a stage (keeps its place in line)."""
-        with self._lock:
-            heapq.heappush(self._heap, item)
+        heapq.heappush(self._heap, item)
 
     def pop(self) -> QueuedUtterance | None:
-        with self._lock:
-            return heapq.heappop(self._heap) if self._heap else None
+        return heapq.heappop(self._heap) if self._heap else None
 
-    def peek_priority(self) -> int | None:
-        with self._lock:
-            return self._heap[0].priority if self._heap else None
+    def peek(self) -> QueuedUtterance | None:
+        return self._heap[0] if self._heap else None
 
     def cancel(self, utterance_id: str | None = None, everything: bool = False,
                below_priority: int | None = None) -> list[QueuedUtterance]:
-        """Remove matching items and return them (the caller reports each as cancelled)."""
-        def matches(item: QueuedUtterance) -> bool:
-            return cancel_matches(item, utterance_id, everything, below_priority)
-        with self._lock:
-            removed = [item for item in self._heap if matches(item)]
-            if removed:
-                self._heap = [item for item in self._heap if not matches(item)]
-                heapq.heapify(self._heap)
-            return sorted(removed)
+        """Remove matching items and return them in queue order (the caller reports each as cancelled)."""
+        removed = [item for item in self._heap if cancel_matches(item, utterance_id, everything, below_priority)]
+        if removed:
+            self._heap = [item for item in self._heap if not cancel_matches(item, utterance_id, everything,
+                                                                            below_priority)]
+            heapq.heapify(self._heap)
+        return sorted(removed)
 
     def __len__(self) -> int:
-        with self._lock:
-            return len(self._heap)
+        return len(self._heap)
