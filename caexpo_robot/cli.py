@@ -44,7 +44,7 @@ def _langid(args) -> int:
 
 
 def _languages(args) -> int:
-    from caexpo_robot.language.report import language_rows, format_table
+    from caexpo_robot.capabilities import format_table, language_rows
     rows = language_rows(_asr_status)
     print(json.dumps(rows, ensure_ascii=False, indent=2) if args.json else format_table(rows))
     return 0

@@ -1,6 +1,9 @@
 """The greeter's behaviour (pure state machine): greetings, groups, waiting, conversation, farewells."""
+import pytest
+
 from caexpo_robot.dialogue.interaction import (Ask, Cancel, Emit, EndVisit, FaceObservation, InteractionConfig,
-                                               InteractionManager, Say)
+                                               InteractionManager, Say, StartConversation)
+from caexpo_robot.messages import ScreenAction, SpeechEvent
 
 
 def phrase(key, language, **values):
@@ -11,6 +14,11 @@ def make(hearable=('vi', 'en', 'zh', 'th'), **config):
     manager = InteractionManager(InteractionConfig(**{'opener_languages': ('vi', 'en'), **config}), phrase)
     manager.set_hearable(hearable)
     return manager
+
+
+def event(fields):
+    """A speech event as the tts node publishes it."""
+    return SpeechEvent(t=0.0, **fields)
 
 
 def emitted(actions, kind=None):
@@ -25,9 +33,9 @@ def finish_all(manager, says, now):
     """Play each Say through: started then finished, as the tts node reports."""
     out = []
     for say in says:
-        out += manager.on_tts_event({'type': 'utterance_started', 'id': say.id, 'language': say.language,
-                                     'text': say.text}, now)
-        out += manager.on_tts_event({'type': 'utterance_finished', 'id': say.id}, now)
+        out += manager.on_tts_event(event({'type': 'utterance_started', 'id': say.id, 'language': say.language,
+                                     'text': say.text}), now)
+        out += manager.on_tts_event(event({'type': 'utterance_finished', 'id': say.id}), now)
     return out
 
 
@@ -134,16 +142,16 @@ def test_departed_visitors_are_forgotten_so_memory_stays_flat():
 def test_knowing_the_language_cancels_the_rest_of_the_opener_and_leaving_cancels_the_answer():
     m = make(opener_languages=('vi', 'zh', 'en'))
     says = said(m.on_faces([FaceObservation('a', 1.2, True)], 0.0))
-    m.on_tts_event({'type': 'utterance_started', 'id': says[0].id, 'language': 'vi', 'text': says[0].text}, 0.1)
+    m.on_tts_event(event({'type': 'utterance_started', 'id': says[0].id, 'language': 'vi', 'text': says[0].text}), 0.1)
     out = m.on_heard('Xin chào', 'vi', 0.9, 1.0)
     cancelled = {a.id for a in out if isinstance(a, Cancel)}
     assert cancelled == {s.id for s in says[1:]}            # not the one playing
     finish_all(m, [says[0]], 1.5)
     for s in says[1:]:
-        m.on_tts_event({'type': 'utterance_cancelled', 'id': s.id}, 1.6)
+        m.on_tts_event(event({'type': 'utterance_cancelled', 'id': s.id}), 1.6)
     out = m.on_reply('a', 'Câu trả lời dài', 'vi', 'faq', [], False, 'backend', 2.0)
     answer = said(out)[0]
-    m.on_tts_event({'type': 'utterance_started', 'id': answer.id, 'language': 'vi', 'text': answer.text}, 2.1)
+    m.on_tts_event(event({'type': 'utterance_started', 'id': answer.id, 'language': 'vi', 'text': answer.text}), 2.1)
     out = m.on_faces([], 3.0)                               # the visitor walked off mid-answer
     assert Cancel(answer.id) in out
     assert [s.text for s in said(out)] == ['<farewell:vi>']
@@ -175,7 +183,7 @@ def test_a_new_arrival_interrupts_a_farewell_to_someone_walking_away():
     m = make()
     finish_all(m, said(m.on_faces([FaceObservation('a', 1.2, True)], 0.0)), 0.5)
     farewell = said(m.on_faces([], 5.0))[0]
-    m.on_tts_event({'type': 'utterance_started', 'id': farewell.id, 'language': 'en', 'text': ''}, 5.0)
+    m.on_tts_event(event({'type': 'utterance_started', 'id': farewell.id, 'language': 'en', 'text': ''}), 5.0)
     m.on_faces([FaceObservation('b', 2.5, False)], 12.0)
     greeting = said(m.on_faces([FaceObservation('b', 1.5, True)], 12.1))
     assert greeting[0].interrupt and greeting[0].priority >= farewell.priority
@@ -194,3 +202,39 @@ def test_a_visitor_who_steps_back_and_returns_is_served_again_without_a_second_g
     assert not emitted(out, 'greeting_started')
     out = m.on_faces([], 9.0)                                            # and a goodbye when leaving again
     assert [s.text for s in said(out)] == ['<farewell:en>']
+
+
+def test_a_new_conversation_is_announced_once_per_visitor_before_listening_starts():
+    m = make(greeting_cooldown_s=1.0)
+    out = finish_all(m, said(m.on_faces([FaceObservation('a', 1.2, True)], 0.0)), 0.7)
+    starts = [a for a in out if isinstance(a, StartConversation)]
+    assert starts == [StartConversation('a', None)]
+    assert out.index(starts[0]) < out.index(emitted(out, 'listening_started')[0])
+    # The answer ends and the robot listens to the same visitor again: no new conversation.
+    m.on_heard('Where is the toilet?', 'en', 0.9, 2.0)
+    answer = said(m.on_reply('a', 'Hall 2', 'en', 'directions', [], False, 'backend', 2.5))
+    out = finish_all(m, answer, 3.0)
+    assert emitted(out, 'listening_started') and not [a for a in out if isinstance(a, StartConversation)]
+    # b waits, a leaves: listening to b is a new conversation.
+    finish_all(m, said(m.on_faces([FaceObservation('a', 1.2, True), FaceObservation('b', 1.8, True)], 5.0)), 5.5)
+    out = m.on_faces([FaceObservation('b', 1.8, True)], 9.0)
+    assert [a for a in out if isinstance(a, StartConversation)] == [StartConversation('b', None)]
+
+
+def test_typed_text_in_an_unnamed_language_is_identified_and_a_staff_call_is_reported():
+    m = make()
+    finish_all(m, said(m.on_faces([FaceObservation('a', 1.2, True)], 0.0)), 0.7)
+    out = m.on_typed('Nhà vệ sinh ở đâu vậy?', None, 2.0)
+    assert [a for a in out if isinstance(a, Ask)] == [Ask('a', 'Nhà vệ sinh ở đâu vậy?', 'vi')]
+    assert emitted(out, 'utterance_heard')[0].fields['source'] == 'kiosk'
+    out = m.on_reply('a', 'Staff are coming', 'vi', 'call_staff', [ScreenAction(type='call_staff')], False,
+                     'backend', 2.5)
+    assert [e.fields['source'] for e in emitted(out, 'staff_called')] == ['backend']
+    finish_all(m, said(out), 3.0)
+    out = m.on_typed('Xin chào', 'th', 9.0)                  # the language chosen on the screen wins
+    assert emitted(out, 'language_identified')[0].fields['language'] == 'th'
+
+
+def test_unknown_language_codes_in_the_configuration_are_refused():
+    with pytest.raises(ValueError, match="unknown language code.*'xx'"):
+        InteractionConfig(opener_languages=('xx', 'en'))

@@ -1,9 +1,10 @@
 """The greeter's behaviour, as a pure state machine fed with observations and returning actions.
 
-Inputs: tracked faces (per frame), speech engine events, what the visitor said or typed, the assistant's
-replies, and the passing of time. Outputs: `Say` (to the tts node), `Ask` / `EndVisit` (to the assistant
-client) and `Emit` (interaction events). All times are passed in (sim or wall clock), so simulation
-tests are deterministic.
+Inputs: tracked faces (per frame), speech events (`SpeechEvent`), what the visitor said or typed, the
+assistant's replies, and the passing of time. Outputs: `Say` / `Cancel` (to the tts node), `Ask` /
+`EndVisit` (to the assistant client), `StartConversation` (the listening side resets per visitor) and
+`Emit` (interaction events); `dialogue/outputs.py` turns them into messages. All times are passed in
+(sim or wall clock), so simulation tests are deterministic. No rclpy here.
 
 Rules (why they are so):
 - One greeting per visitor, said at once (no waiting to see who else comes); visitors approaching
@@ -24,7 +25,11 @@ from __future__ import annotations
 import enum
 import itertools
 from dataclasses import dataclass, field
-from typing import Callable, Iterable, NamedTuple
+from typing import Callable, Iterable, NamedTuple, Protocol, Sequence
+
+from caexpo_robot.language.langid import identify
+from caexpo_robot.language.languages import LANGUAGES
+from caexpo_robot.messages import ScreenAction, SpeechEvent
 
 
 class Say(NamedTuple):
@@ -55,7 +60,13 @@ class Emit(NamedTuple):
     fields: dict
 
 
-Action = Say | Cancel | Ask | EndVisit | Emit
+class StartConversation(NamedTuple):
+    """The robot starts listening to a visitor other than the last one: listening state is per visitor."""
+    visitor: str
+    language: str | None
+
+
+Action = Say | Cancel | Ask | EndVisit | Emit | StartConversation
 
 PRIORITY_NORMAL, PRIORITY_HIGH = 1, 2
 
@@ -71,8 +82,17 @@ class Stage(enum.Enum):
     LEFT = 'left'
 
 
+class Face(Protocol):
+    """What the dialogue needs of a tracked face (messages.TrackedFace has it)."""
+    id: str
+    distance_m: float
+    engaged: bool
+    confirmed: bool
+
+
 @dataclass(frozen=True)
 class FaceObservation:
+    """A Face without the rest of a tracked face's fields (tests, tools)."""
     id: str
     distance_m: float
     engaged: bool
@@ -90,6 +110,12 @@ class InteractionConfig:
     min_confidence: float = 0.5
     max_turns: int = 12
     forget_after_s: float = 120.0    # a robot runs all day: visitors who left are forgotten after this
+    malay_indonesian_default: str = 'ms'   # typed text that could be either is taken as this
+
+    def __post_init__(self) -> None:
+        unknown = [code for code in [*self.opener_languages, self.default_language] if code not in LANGUAGES]
+        if unknown:
+            raise ValueError(f'unknown language code(s) {unknown}; known: {" ".join(LANGUAGES)}')
 
 
 @dataclass
@@ -132,12 +158,13 @@ class InteractionManager:
         self._ids = itertools.count(1)
         self._group_ids = itertools.count(1)
         self.hearable: set[str] = set()    # languages the asr node has a model for (it tells us)
+        self.conversation: str | None = None   # the visitor the robot last started listening to
 
     def set_hearable(self, languages) -> None:
         self.hearable = set(languages)
 
     # --- inputs ---------------------------------------------------------------------------------
-    def on_faces(self, faces: Iterable[FaceObservation], now: float) -> list[Action]:
+    def on_faces(self, faces: Iterable[Face], now: float) -> list[Action]:
         actions: list[Action] = []
         seen = set()
         current = []
@@ -180,23 +207,23 @@ class InteractionManager:
                 actions += self._on_left(visitor, now)
         return actions + self.tick(now)
 
-    def on_tts_event(self, event: dict, now: float) -> list[Action]:
-        purpose, visitor_id = self.utterances.get(event.get('id', ''), ('', ''))
+    def on_tts_event(self, event: SpeechEvent, now: float) -> list[Action]:
+        purpose, visitor_id = self.utterances.get(event.id, ('', ''))
         visitor = self.visitors.get(visitor_id)
         if not purpose or visitor is None:
             return []
-        kind = event['type']
+        kind = event.type
         if kind == 'utterance_started':
-            self.started.add(event['id'])
+            self.started.add(event.id)
         actions: list[Action] = []
         group = self.groups.get(visitor.group)
         if purpose == 'greeting' and group is not None:
             if kind == 'utterance_started' and not group.started_speaking:
                 group.started_speaking = True
                 actions.append(self._emit('greeting_started', now, visitor, group=list(group.members),
-                                          language=event.get('language'), text=event.get('text')))
+                                          language=event.language, text=event.text))
             elif kind in ('utterance_finished', 'utterance_failed', 'utterance_cancelled',
-                          'utterance_dropped') and event['id'] == group.greeting_ids[-1]:
+                          'utterance_dropped') and event.id == group.greeting_ids[-1]:
                 actions.append(self._emit('greeting_finished', now, visitor, group=list(group.members)))
                 for member_id in group.members:
                     member = self.visitors[member_id]
@@ -207,23 +234,23 @@ class InteractionManager:
                     actions += self._start_listening(addressed, now)
         elif purpose == 'answer':
             if kind == 'utterance_started':
-                actions.append(self._emit('answer_started', now, visitor, language=event.get('language'),
-                                          text=event.get('text')))
+                actions.append(self._emit('answer_started', now, visitor, language=event.language,
+                                          text=event.text))
             elif kind in ('utterance_finished', 'utterance_failed', 'utterance_cancelled', 'utterance_dropped'):
                 actions.append(self._emit('answer_finished', now, visitor))
                 if visitor.stage is Stage.ANSWERING:
                     actions += self._start_listening(visitor, now)
         elif purpose == 'farewell' and kind == 'utterance_started':
-            actions.append(self._emit('farewell_started', now, visitor, language=event.get('language'),
-                                      text=event.get('text'), group=list(group.members) if group else []))
+            actions.append(self._emit('farewell_started', now, visitor, language=event.language,
+                                      text=event.text, group=list(group.members) if group else []))
         elif purpose == 'farewell' and kind == 'utterance_finished':
             actions.append(self._emit('farewell_finished', now, visitor))
         elif purpose in ('prompt', 'not_understood') and kind == 'utterance_finished':
             if visitor.stage is Stage.LISTENING:
                 visitor.listening_since = now
         if kind in ('utterance_finished', 'utterance_failed', 'utterance_cancelled', 'utterance_dropped'):
-            self.utterances.pop(event['id'], None)
-            self.started.discard(event['id'])
+            self.utterances.pop(event.id, None)
+            self.started.discard(event.id)
         return actions
 
     def on_heard(self, text: str, language: str | None, confidence: float, now: float,
@@ -255,6 +282,16 @@ class InteractionManager:
         actions.append(Ask(visitor.id, text, language))
         return actions
 
+    def on_typed(self, text: str, language: str | None, now: float) -> list[Action]:
+        """Text typed on the screen, in the language chosen there or else identified from the text."""
+        confidence = 1.0
+        if language is None:
+            guess = identify(text, prefer=self.config.malay_indonesian_default)
+            language, confidence = guess.code, guess.confidence
+        # Typed text is exact: only the language can be uncertain, so its confidence gates the reply.
+        return self.on_heard(text, language, max(confidence, self.config.min_confidence) if language else 0.0,
+                             now, 'kiosk')
+
     def on_filler(self, visitor_id: str, text: str, language: str, now: float) -> list[Action]:
         visitor = self.visitors.get(visitor_id)
         if visitor is None or visitor.stage is not Stage.THINKING:
@@ -262,13 +299,13 @@ class InteractionManager:
         say = self._say_text(visitor, text, language, 'filler')
         return [self._emit('filler_started', now, visitor, text=text, language=language), say]
 
-    def on_reply(self, visitor_id: str, text: str, language: str, intent: str | None, actions_: list,
-                 end_session: bool, source: str, now: float) -> list[Action]:
+    def on_reply(self, visitor_id: str, text: str, language: str, intent: str | None,
+                 actions_: Sequence[ScreenAction], end_session: bool, source: str, now: float) -> list[Action]:
         visitor = self.visitors.get(visitor_id)
         if visitor is None or visitor.stage is not Stage.THINKING:
             return []
         out: list[Action] = [self._emit('staff_called', now, visitor, source=source)
-                             ] if any(a.get('type') == 'call_staff' for a in actions_) else []
+                             ] if any(a.type == 'call_staff' for a in actions_) else []
         visitor.stage = Stage.ANSWERING
         out.append(self._say_text(visitor, text, language, 'answer',
                                   extra={'intent': intent or '', 'source': source}))
@@ -354,7 +391,11 @@ class InteractionManager:
     def _start_listening(self, visitor: Visitor, now: float) -> list[Action]:
         visitor.stage = Stage.LISTENING
         visitor.listening_since = now
-        return [self._emit('listening_started', now, visitor, language=visitor.language)]
+        actions: list[Action] = []
+        if visitor.id != self.conversation:   # the same visitor again keeps their language and voice
+            self.conversation = visitor.id
+            actions.append(StartConversation(visitor.id, visitor.language))
+        return actions + [self._emit('listening_started', now, visitor, language=visitor.language)]
 
     def _on_left(self, visitor: Visitor, now: float) -> list[Action]:
         actions: list[Action] = [self._emit('visitor_left', now, visitor)]

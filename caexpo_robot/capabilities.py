@@ -1,10 +1,17 @@
-"""The language table: per language what the robot can do (phrasebook, voice, offline ASR, language ID)."""
+"""The language table: per language what the robot can do (phrasebook, voice, offline ASR, language ID).
+
+It sits above the layers it reports on: language/ (codes, phrasebook, text LID), speaking/ (voices)
+and, through the caller's `asr_status`, listening/ (speech models); none of those imports it.
+`caexpo-robot languages` prints it; the interaction node shows it on /diagnostics.
+"""
 from __future__ import annotations
 
-from typing import Callable
+from typing import Callable, Iterable
 
-from caexpo_robot.language.languages import LANGUAGE_INFO, LANGUAGES
 from caexpo_robot.language.langid import LATIN_LANGUAGES
+from caexpo_robot.language.languages import LANGUAGE_INFO, LANGUAGES
+from caexpo_robot.language.phrasebook import Phrasebook
+from caexpo_robot.speaking.voices import VoiceTable
 
 COLUMNS = [('code', 'Code'), ('english_name', 'Language'), ('native_name', 'Native name'),
            ('phrasebook', 'Phrasebook'), ('tts', 'TTS voice'), ('asr', 'Offline ASR'), ('lid', 'Text LID')]
@@ -16,8 +23,6 @@ def language_rows(asr_status: Callable[[str], str] | None = None, phrasebook=Non
     asr_status(code) says what offline speech recognition exists ("installed at PATH", "not
     installed", "none exists"); None leaves the column as "not checked".
     """
-    from caexpo_robot.language.phrasebook import Phrasebook
-    from caexpo_robot.speaking.voices import VoiceTable
     phrasebook = phrasebook or Phrasebook.load()
     voices = voices or VoiceTable.load(phrasebook=phrasebook)
     rows = []
@@ -56,7 +61,8 @@ def format_table(rows: list[dict]) -> str:
     return '\n'.join(lines)
 
 
-def languages_main(asr_status: Callable[[str], str] | None = None) -> int:
-    """CLI: print the language table."""
-    print(format_table(language_rows(asr_status)))
-    return 0
+def diagnostic_values(rows: list[dict], hearable: Iterable[str]) -> dict[str, str]:
+    """{language_<code>: what the robot can do in it}, for /diagnostics; `hearable` comes from the asr node."""
+    hearable = set(hearable)
+    return {f'language_{row["code"]}': f'phrasebook {row["phrasebook"]}; voice {row["tts"]}; '
+            f'speech {"heard" if row["code"] in hearable else "typed on the screen"}' for row in rows}
