@@ -10,7 +10,6 @@ PACKAGE = 'caexpo_robot'
 NODES = ['camera', 'face_detector', 'tts', 'interaction', 'microphone', 'asr']
 CONSOLE_SCRIPTS = [f'{n} = {PACKAGE}.nodes.{n}_node:main' for n in NODES] + [
     f'caexpo-robot = {PACKAGE}.cli:main',
-    f'caexpo-assistant = {PACKAGE}.assistant.cli:main',
 ]
 
 
@@ -26,7 +25,8 @@ def tree(folder):
 setup(
     name=PACKAGE,
     version='0.1.0',
-    packages=find_packages(exclude=['test', 'test.*', 'bench']),
+    # Only the robot: the reference assistant (caexpo_assistant/) is its own project with its own pyproject.toml.
+    packages=find_packages(include=[PACKAGE, f'{PACKAGE}.*']),
     data_files=[
         ('share/ament_index/resource_index/packages', [f'resource/{PACKAGE}']),
         (f'share/{PACKAGE}', ['package.xml']),

@@ -47,7 +47,7 @@ def start_server(db: Path) -> tuple[subprocess.Popen, str]:
     with socket.socket() as sock:
         sock.bind(('127.0.0.1', 0))
         port = sock.getsockname()[1]
-    process = subprocess.Popen([sys.executable, '-m', 'caexpo_robot.assistant.cli', 'serve', '--port', str(port),
+    process = subprocess.Popen([sys.executable, '-m', 'caexpo_assistant.cli', 'serve', '--port', str(port),
                                 '--db', f'sqlite:///{db}', '--today', '2025-09-17'],
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     url = f'http://127.0.0.1:{port}'

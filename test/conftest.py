@@ -24,7 +24,7 @@ def shared_data() -> Path:
 @pytest.fixture(scope='module')
 def assistant(request):
     """The reference assistant on a random loopback port; its "today" is the test module's DAY."""
-    from caexpo_robot.assistant import start_in_thread
+    from caexpo_assistant import start_in_thread
     running = start_in_thread(today=request.module.DAY)
     yield running
     running.stop()

@@ -7,7 +7,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from caexpo_robot.assistant.cli import openapi_document
+from caexpo_assistant.cli import openapi_document
 
 DAY = '2025-09-18'
 OPENAPI_FILE = Path(__file__).resolve().parent.parent / 'docs' / 'assistant-openapi.json'

@@ -13,9 +13,9 @@ import httpx
 import pytest
 import yaml
 
-from caexpo_robot.assistant import start_in_thread
-from caexpo_robot.assistant.catalog import SeedError, load_seed_folder
-from caexpo_robot.paths import config_path
+from caexpo_assistant import start_in_thread
+from caexpo_assistant.catalog import SeedError, load_seed_folder
+from caexpo_assistant.paths import data_path
 
 DAY = '2025-09-19'
 
@@ -28,7 +28,7 @@ def free_port() -> int:
 
 def start_server(db: Path, port: int) -> subprocess.Popen:
     process = subprocess.Popen(
-        [sys.executable, '-m', 'caexpo_robot.assistant.cli', 'serve', '--port', str(port), '--db', f'sqlite:///{db}',
+        [sys.executable, '-m', 'caexpo_assistant.cli', 'serve', '--port', str(port), '--db', f'sqlite:///{db}',
          '--today', DAY], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline:
@@ -86,7 +86,7 @@ def test_bookings_survive_kill_9_and_restart(tmp_path):
 
 def copy_seed(tmp_path) -> Path:
     folder = tmp_path / 'seed'
-    shutil.copytree(config_path('assistant', 'seed'), folder)
+    shutil.copytree(data_path('seed'), folder)
     return folder
 
 
@@ -123,7 +123,7 @@ def test_load_seed_command_replaces_the_catalog_of_a_running_server(tmp_path):
         assert httpx.get(f'{running.url}/v1/exhibitors', params={'q': 'durian'}).json()
         edit(folder / 'exhibitors.yaml', lambda d: d.update(exhibitors=[e for e in d['exhibitors']
                                                                         if 'durian' not in e['products']]))
-        cli = [sys.executable, '-m', 'caexpo_robot.assistant.cli', 'load-seed', '--db', f'sqlite:///{db}']
+        cli = [sys.executable, '-m', 'caexpo_assistant.cli', 'load-seed', '--db', f'sqlite:///{db}']
         done = subprocess.run(cli + [str(folder)], capture_output=True, text=True, timeout=60)
         assert done.returncode == 0 and 'catalog version 2' in done.stdout, done.stderr
         health = httpx.get(f'{running.url}/v1/health').json()

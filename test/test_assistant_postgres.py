@@ -14,7 +14,7 @@ PG_URL = os.environ.get('CAEXPO_TEST_POSTGRES_URL')
 pytestmark = pytest.mark.skipif(not PG_URL, reason='set CAEXPO_TEST_POSTGRES_URL to a disposable PostgreSQL '
                                                    'database to test the PostgreSQL storage')
 
-from caexpo_robot.assistant import start_in_thread  # noqa: E402
+from caexpo_assistant import start_in_thread  # noqa: E402
 
 DAY = '2025-09-20'
 

@@ -9,7 +9,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from caexpo_robot.assistant import start_in_thread
+from caexpo_assistant import start_in_thread
 from caexpo_robot.backend import AssistantClient, ClientClosed
 
 # Stand-ins for the robot phrasebook the lead wires in (keys one_moment / handoff_failed + call_staff).

@@ -5,7 +5,9 @@ loop thread, and the answer arrives through a callback. Whatever the backend doe
 garbage, connection reset), the visitor hears a reply in their language before the deadline: the
 backend's, or the canned one. A circuit breaker makes a dead backend cost nothing per visitor.
 Phrases are never hard-coded here: `filler_text(language)` and `canned_reply(language)` come from
-the robot's phrasebook.
+the robot's phrasebook. Requests and replies are the models of `contract.py`, the same ones the
+reference assistant serves: a reply that does not validate is a failed turn (canned answer, counted
+by the breaker).
 """
 from __future__ import annotations
 
@@ -19,9 +21,12 @@ from dataclasses import dataclass, field
 from typing import Callable, Literal, Optional
 
 import httpx
+from pydantic import BaseModel, ValidationError
 
-LANGUAGES = ('vi', 'th', 'ms', 'id', 'fil', 'my', 'km', 'lo', 'zh', 'en', 'ko')
-MAX_TEXT_CHARS = 500  # the contract's limit on `text`
+from caexpo_robot.backend.contract import (FALLBACK_ACTIONS, FALLBACK_INTENT, MAX_TEXT_CHARS, SessionCreate,
+                                           SessionOut, TurnIn, TurnOut)
+from caexpo_robot.language.languages import LANGUAGES
+
 log = logging.getLogger('caexpo_robot.backend')
 
 
@@ -37,22 +42,35 @@ class AssistantReply:
     latency_s: float
 
 
+def fallback_reply(text: str, language: str, error: str | None = None, latency_s: float = 0.0) -> AssistantReply:
+    """The robot's own answer when the backend gives none (or there is no backend): `text` is the
+    phrasebook's canned answer; the shape (intent, the offer to call staff) is defined here once."""
+    return AssistantReply(text=text, language=language, intent=FALLBACK_INTENT,
+                          actions=[dict(a) for a in FALLBACK_ACTIONS], end_session=False, source='canned',
+                          error=error, latency_s=latency_s)
+
+
 class ClientClosed(RuntimeError):
     """ask() after close()."""
 
 
 class BackendError(Exception):
-    """The backend did not give a usable answer; `breaker` says whether it counts as the backend failing."""
+    """The backend did not give a usable answer; `breaker` says whether it counts as the backend failing
+    (True), as the backend answering (False), or tells nothing because nothing was sent (None)."""
 
-    def __init__(self, message: str, *, breaker: bool = True):
+    def __init__(self, message: str, *, breaker: bool | None = True):
         super().__init__(message)
         self.breaker = breaker
 
 
 class CircuitBreaker:
-    """closed -> (N consecutive failures) -> open -> (reset_s) -> half_open: one trial turn -> closed or open."""
+    """closed -> (N consecutive failures) -> open -> (reset_s) -> half_open: one trial turn -> closed or open.
 
-    def __init__(self, failures: int, reset_s: float, clock: Callable[[], float]):
+    `clock` is any monotonic seconds source (injected: tests drive it by hand). Thread-safe: turns
+    finish on the client's loop while status() reads from the caller's thread.
+    """
+
+    def __init__(self, failures: int, reset_s: float, clock: Callable[[], float] = time.monotonic):
         if failures < 1 or reset_s <= 0:
             raise ValueError('breaker_failures must be >= 1 and breaker_reset_s > 0')
         self.failures_to_open, self.reset_s, self._clock = failures, reset_s, clock
@@ -175,7 +193,7 @@ class AssistantClient:
             self._count('truncated')
         started = self._clock()
         turn_id = uuid.uuid4().hex
-        payload = {'text': text, 'language': language}
+        payload: dict = {'text': text, 'language': language}
         if visitor:
             payload['visitor'] = {k: str(v) for k, v in visitor.items() if k in ('name', 'company', 'contact') and v}
         future = asyncio.run_coroutine_threadsafe(
@@ -276,21 +294,24 @@ class AssistantClient:
             self._breaker.record_failure()
             return self._canned(language, f'deadline: no reply within {self.deadline_s} s', started)
         except BackendError as exc:
-            if exc.breaker:
+            if exc.breaker is None:
+                self._breaker.abandon()  # refused before sending: says nothing about the backend
+            elif exc.breaker:
                 self._breaker.record_failure()
             else:
                 self._breaker.record_success()  # the backend answered; our request was at fault
             return self._canned(language, str(exc), started)
         self._breaker.record_success()
         self._count('backend_replies')
-        return AssistantReply(text=body['reply'], language=body.get('language', language), intent=body['intent'],
-                              actions=body['actions'], end_session=body['end_session'], source='backend',
-                              error=None, latency_s=self._clock() - started)
+        return AssistantReply(text=body.reply, language=body.language, intent=body.intent,
+                              actions=[action.model_dump() for action in body.actions], end_session=body.end_session,
+                              source='backend', error=None, latency_s=self._clock() - started)
 
-    async def _exchange(self, turn_id, visitor_id, payload, started) -> dict:
+    async def _exchange(self, turn_id, visitor_id, payload, started) -> TurnOut:
+        body = _request_body(TurnIn, payload)  # e.g. markup in a visitor's name: refused before sending
         for attempt in range(2):
             session_id = await self._session(visitor_id, payload['language'], started)
-            response = await self._request('POST', f'/v1/sessions/{session_id}/turns', started, json=payload,
+            response = await self._request('POST', f'/v1/sessions/{session_id}/turns', started, json=body,
                                            headers={'Idempotency-Key': turn_id})
             if response.status_code in (404, 409) and attempt == 0 and \
                     _error_code(response) in ('unknown_session', 'session_ended'):
@@ -300,7 +321,7 @@ class AssistantClient:
         if response.status_code != 200:
             raise BackendError(f'rejected: HTTP {response.status_code} {_error_code(response)}',
                                breaker=response.status_code >= 500)
-        return _parse_turn(response)
+        return _parse(TurnOut, response, 'reply')
 
     async def _session(self, visitor_id: str, language: str, started: float) -> str:
         task = self._sessions.get(visitor_id)
@@ -315,21 +336,16 @@ class AssistantClient:
             raise
 
     async def _open_session(self, language: str, started: float) -> str:
-        response = await self._request('POST', '/v1/sessions', started,
-                                       json={'robot_id': self.robot_id, 'entrance': self.entrance,
-                                             'language': language},
+        body = _request_body(SessionCreate, {'robot_id': self.robot_id, 'entrance': self.entrance,
+                                             'language': language})
+        response = await self._request('POST', '/v1/sessions', started, json=body,
                                        headers={'Idempotency-Key': uuid.uuid4().hex})
         if response.status_code != 201:
             raise BackendError(f'rejected: session HTTP {response.status_code} {_error_code(response)}',
                                breaker=response.status_code >= 500)
-        try:
-            session_id = response.json()['session_id']
-            if not isinstance(session_id, str) or not session_id:
-                raise ValueError(session_id)
-        except (ValueError, KeyError, TypeError) as exc:
-            raise BackendError('malformed: session reply has no session_id') from exc
+        session = _parse(SessionOut, response, 'session reply')
         self._count('sessions_opened')
-        return session_id
+        return session.session_id
 
     async def _request(self, method: str, url: str, started: float, **kwargs) -> httpx.Response:
         """One call with retries on transport errors and 5xx (safe: every write carries an Idempotency-Key)."""
@@ -389,9 +405,7 @@ class AssistantClient:
             except Exception:
                 self._count('callback_errors')
                 log.exception('canned_reply(%r) failed', candidate)
-        return AssistantReply(text=text, language=language, intent='fallback',
-                              actions=[{'type': 'offer_call_staff'}], end_session=False, source='canned',
-                              error=error, latency_s=self._clock() - started)
+        return fallback_reply(text, language, error, self._clock() - started)
 
 
 def _error_code(response: httpx.Response) -> str:
@@ -401,18 +415,23 @@ def _error_code(response: httpx.Response) -> str:
         return 'no_error_body'
 
 
-def _parse_turn(response: httpx.Response) -> dict:
+def _request_body(model: type[BaseModel], payload: dict) -> dict:
+    """`payload` checked against the contract, as JSON-ready data; our own bad input is not the backend failing."""
     try:
-        body = response.json()
-    except ValueError as exc:
-        raise BackendError('malformed: reply is not JSON') from exc
-    if not isinstance(body, dict):
-        raise BackendError('malformed: reply is not a JSON object')
-    checks = {'reply': str, 'intent': str, 'actions': list, 'end_session': bool}
-    for key, kind in checks.items():
-        if not isinstance(body.get(key), kind):
-            raise BackendError(f'malformed: "{key}" missing or not {kind.__name__}')
-    if not body['reply'].strip() or not all(isinstance(a, dict) and isinstance(a.get('type'), str)
-                                            for a in body['actions']):
-        raise BackendError('malformed: empty reply or actions without a type')
-    return body
+        return model.model_validate(payload).model_dump(mode='json', exclude_none=True)
+    except ValidationError as exc:
+        raise BackendError(f'rejected: invalid {model.__name__}: {_first_problem(exc)}', breaker=None) from None
+
+
+def _parse(model: type[BaseModel], response: httpx.Response, what: str):
+    """The response body as `model`; anything else (not JSON, a field missing or of the wrong kind) is malformed."""
+    try:
+        return model.model_validate_json(response.content)
+    except ValidationError as exc:
+        raise BackendError(f'malformed: {what}: {_first_problem(exc)}') from None
+
+
+def _first_problem(exc: ValidationError) -> str:
+    error = exc.errors(include_url=False, include_input=False)[0]
+    where = '.'.join(str(part) for part in error['loc'])
+    return f'{where}: {error["msg"]}' if where else error['msg']

@@ -206,7 +206,7 @@ def run_simulation(scenario: Scenario, out_dir: Path, *, log: Callable[[str], No
     params.setdefault('tts', {}).update({'audio_output': 'file', 'wav_dir': str(speech_dir)})
     assistant = None
     if scenario.assistant == 'embedded':
-        from caexpo_robot.assistant.server import start_in_thread
+        from caexpo_assistant import start_in_thread
         db = out_dir / 'assistant.sqlite3'
         if db.exists():
             db.unlink()

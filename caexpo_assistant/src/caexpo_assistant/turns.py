@@ -9,15 +9,15 @@ import re
 import uuid
 from dataclasses import dataclass, field
 
+from caexpo_robot.backend.contract import INTENTS  # noqa: F401  (the intents a turn may answer with)
+
 from . import service
 from .catalog import Catalog
-from .languages import normalize
 from .storage import Storage
+from .text import normalize
 
 FAQ_TOPICS = ('hours', 'badge', 'wifi', 'transport', 'food', 'lost_found', 'first_aid', 'prayer')
 PLACE_TOPICS = ('badge', 'transport', 'food', 'lost_found', 'first_aid', 'prayer')
-INTENTS = ('faq', 'directions', 'matchmaking', 'meeting_slots', 'meeting_booked', 'meeting_taken',
-           'meeting_cancelled', 'events', 'call_staff', 'goodbye', 'unknown')
 _TIME = re.compile(r'(?<!\d)([01]?\d|2[0-3])\s*[:h.]\s*([0-5]\d)(?!\d)')
 _SHOWN = 3  # exhibitors and slots read out per reply; the full list travels in the action
 

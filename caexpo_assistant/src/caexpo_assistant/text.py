@@ -1,15 +1,10 @@
-"""The 11 visitor languages and the text normalisation the keyword router relies on.
-
-Kept inside this package on purpose: the assistant server must run on a machine that has
-none of the robot's speech stack installed.
-"""
+"""Text normalisation and keyword matching for the keyword router (language codes live in
+caexpo_robot.language.languages, the one list of them)."""
 from __future__ import annotations
 
 import re
 import unicodedata
 from functools import lru_cache
-
-LANGUAGES: tuple[str, ...] = ('vi', 'th', 'ms', 'id', 'fil', 'my', 'km', 'lo', 'zh', 'en', 'ko')
 
 # Keywords match as substrings in scripts written without spaces between words, and in Korean
 # (particles attach to the noun: 와이파이는); elsewhere on word boundaries so 'bus' never hits 'business'.

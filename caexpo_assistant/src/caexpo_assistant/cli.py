@@ -5,12 +5,14 @@ import argparse
 import json
 import sys
 
-from ..paths import config_path
+from caexpo_robot.config_files import ConfigError
+
+from .paths import data_path
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog='caexpo-assistant', description=__doc__)
-    parser.add_argument('--config', help='server YAML (default: config/assistant/server.yaml)')
+    parser.add_argument('--config', help=f'server YAML (default: {data_path("server.yaml")})')
     sub = parser.add_subparsers(dest='command', required=True)
     serve_p = sub.add_parser('serve', help='run the HTTP API')
     serve_p.add_argument('--host')
@@ -19,25 +21,31 @@ def main(argv: list[str] | None = None) -> int:
     serve_p.add_argument('--today', help='pin the expo day (YYYY-MM-DD) for demos')
     seed_p = sub.add_parser('load-seed', help='validate a seed folder and store it (replaces the catalog)')
     seed_p.add_argument('--db')
-    seed_p.add_argument('folder', nargs='?', help='default: the packaged config/assistant/seed')
+    seed_p.add_argument('folder', nargs='?', help=f'default: the packaged seed ({data_path("seed")})')
     sub.add_parser('openapi', help='print the OpenAPI document (JSON) of this version')
     args = parser.parse_args(argv)
-
-    from .server import load_server_config
-    settings = load_server_config(args.config)
-    if getattr(args, 'db', None):
-        settings['db_url'] = args.db
 
     if args.command == 'openapi':
         print(json.dumps(openapi_document(), indent=2, ensure_ascii=False))
         return 0
+
+    from .server import load_server_config, with_overrides
+    flags = {'db': 'db_url', 'host': 'host', 'port': 'port', 'today': 'today'}
+    try:
+        settings = with_overrides(load_server_config(args.config),
+                                  {key: getattr(args, flag) for flag, key in flags.items()
+                                   if getattr(args, flag, None) is not None}, 'command line')
+    except ConfigError as exc:
+        print(f'caexpo-assistant: {exc}', file=sys.stderr)
+        return 2
+
     if args.command == 'load-seed':
         from .catalog import SeedError
         from .service import load_seed
         from .storage import StorageError, open_storage
-        folder = args.folder or config_path('assistant', 'seed')
+        folder = args.folder or data_path('seed')
         try:
-            storage = open_storage(settings['db_url'], sqlite_synchronous=settings['sqlite_synchronous'])
+            storage = open_storage(settings.db_url, sqlite_synchronous=settings.sqlite_synchronous)
             try:
                 version = load_seed(storage, folder)
             finally:
@@ -45,11 +53,8 @@ def main(argv: list[str] | None = None) -> int:
         except (SeedError, StorageError) as exc:
             print(f'caexpo-assistant: {exc}', file=sys.stderr)
             return 2
-        print(f'loaded {folder} into {settings["db_url"]} as catalog version {version}')
+        print(f'loaded {folder} into {settings.db_url} as catalog version {version}')
         return 0
-    for key in ('host', 'port', 'today'):
-        if getattr(args, key, None) is not None:
-            settings[key] = getattr(args, key)
     from .server import serve
     serve(settings)
     return 0
@@ -66,7 +71,7 @@ def openapi_document() -> dict:
     with tempfile.TemporaryDirectory() as tmp:
         storage = SqliteStorage(Path(tmp) / 'schema.sqlite3')
         try:
-            app = create_app(storage, load_replies(config_path('assistant', 'replies')))
+            app = create_app(storage, load_replies(data_path('replies')))
             return fastapi_app(app).openapi()
         finally:
             storage.close()

@@ -13,84 +13,23 @@ from typing import Annotated, Any, Literal, Optional
 from fastapi import FastAPI, Header, Path as PathParam, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from caexpo_robot.backend.contract import (API_VERSION, ErrorBody, Identifier, Language, PlainText, SessionCreate,
+                                           SessionEnded, SessionOut, TurnIn, TurnOut)
+
 from . import service
-from .dialogue import INTENTS, Conversation, new_turn_id
-from .languages import LANGUAGES
 from .storage import Storage, StorageError
+from .turns import Conversation, new_turn_id
 
-API_VERSION = '1.0.0'
-log = logging.getLogger('caexpo_robot.assistant')
+log = logging.getLogger('caexpo_assistant')
 
-Language = Literal[LANGUAGES]  # type: ignore[valid-type]
-Identifier = Annotated[str, Field(pattern=r'^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$',
-                                  description='letters, digits, ".", "_" and "-" (max 64)')]
-# Names a robot reads out or shows: no markup, no control characters.
-PlainText = Annotated[str, Field(min_length=1, max_length=120, pattern=r'^[^<>\x00-\x1f\x7f]+$')]
+# The models the robot sends and reads (sessions, turns, errors) are the robot's contract module;
+# the structured endpoints below are the assistant's own (the robot does not call them).
 IdempotencyKey = Annotated[Optional[str], Header(alias='Idempotency-Key', max_length=128,
                                                  pattern=r'^[A-Za-z0-9_.:-]{1,128}$',
                                                  description='retry-safe writes: the same key returns the first answer')]
-
-
-class ErrorDetail(BaseModel):
-    code: str = Field(description='machine-readable, e.g. invalid_request, slot_taken, unknown_session')
-    message: str
-    details: Optional[list[dict[str, Any]]] = None
-
-
-class ErrorBody(BaseModel):
-    error: ErrorDetail
-
-
-class VisitorHints(BaseModel):
-    name: Optional[PlainText] = None
-    company: Optional[PlainText] = None
-    contact: Optional[PlainText] = Field(None, description='phone or e-mail for meeting confirmations')
-
-
-class SessionCreate(BaseModel):
-    robot_id: Identifier
-    entrance: Identifier = Field(description='the robot\'s entrance id from the venue seed, e.g. entrance_a')
-    language: Language
-    visitor: Optional[VisitorHints] = None
-
-
-class SessionOut(BaseModel):
-    session_id: str
-    robot_id: str
-    entrance: str
-    language: Language
-    created_at: str
-
-
-class SessionEnded(BaseModel):
-    session_id: str
-    ended_at: str
-
-
-class TurnIn(BaseModel):
-    text: str = Field(min_length=1, max_length=500, pattern=r'^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$',
-                      description='what the visitor said (ASR output)')
-    language: Language
-    visitor: Optional[VisitorHints] = None
-
-
-class Action(BaseModel):
-    model_config = ConfigDict(extra='allow')
-    type: Literal['show_map', 'show_exhibitors', 'offer_slots', 'meeting_booked', 'meeting_cancelled',
-                  'show_events', 'call_staff', 'offer_call_staff']
-
-
-class TurnOut(BaseModel):
-    turn_id: str
-    session_id: str
-    reply: str = Field(description='the answer in the visitor\'s language, ready for TTS')
-    language: Language
-    intent: Literal[INTENTS]  # type: ignore[valid-type]
-    actions: list[Action]
-    end_session: bool
 
 
 class Health(BaseModel):

@@ -1,8 +1,12 @@
 """The expo's knowledge: seed loading and validation, exhibitor search, directions, reply templates.
 
 A catalog is plain JSON-able data (what `load-seed` stores in the database); `Catalog` wraps it
-with the indexes the router needs. Reply templates are server configuration (config/assistant/replies/),
+with the indexes the router needs. Reply templates are server configuration (data/replies/),
 not seed data, so organisers replace venue and exhibitors without touching wording.
+
+Every seed and reply file is read through caexpo_robot.config_files with the models below: an unknown
+(misspelt) key or a value of the wrong kind is refused naming the file and the field. What a model
+cannot see alone (an exhibitor's hall must be a venue place, ...) is checked after, naming file and item.
 """
 from __future__ import annotations
 
@@ -11,11 +15,14 @@ import math
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, Literal, Optional, TypeVar
 
-import yaml
+from pydantic import AfterValidator, BeforeValidator, ConfigDict, Field, model_validator
 
-from .languages import LANGUAGES, contains_term, normalize
+from caexpo_robot.config_files import ConfigError, ConfigModel, load_config
+from caexpo_robot.language.languages import LANGUAGES
+
+from .text import contains_term, normalize
 
 INTENT_KEYWORDS = ('staff', 'cancel', 'meeting', 'events', 'hours', 'badge', 'wifi', 'transport', 'food',
                    'lost_found', 'first_aid', 'prayer', 'directions', 'matchmaking', 'goodbye')
@@ -25,165 +32,243 @@ REPLY_KEYS = ('hours', 'badge', 'wifi', 'transport', 'food', 'lost_found', 'firs
               'goodbye')
 WORD_KEYS = ('ahead', 'ahead_right', 'right', 'behind_right', 'behind', 'behind_left', 'left', 'ahead_left',
              'here', 'route', 'floor', 'list_sep', 'exhibitor_item', 'event_item', 'date')
+PLACE_FACTS = ('food', 'lost_found', 'first_aid', 'prayer', 'badge', 'transport')
 _HHMM = re.compile(r'^([01]\d|2[0-3]):[0-5]\d$')
 _ID = re.compile(r'^[a-z0-9][a-z0-9_-]{0,63}$')
 
 
-class SeedError(ValueError):
+class SeedError(ConfigError):
     """The seed folder or reply templates are malformed; the message names the file and the item."""
 
 
-def _load_yaml(path: Path) -> Any:
+# -- the file formats ----------------------------------------------------------------------------
+
+def _language_code(code: str) -> str:
+    if code not in LANGUAGES:
+        raise ValueError(f'unknown language code {code!r}; known: {" ".join(LANGUAGES)}')
+    return code
+
+
+def _hhmm(value: str) -> str:
+    if not _HHMM.match(value):
+        raise ValueError(f'time must be "HH:MM" in quotes, got {value!r}')
+    return value
+
+
+def _seed_id(value: str) -> str:
+    if not _ID.match(value):
+        raise ValueError(f'ids are lower-case letters, digits, _ and -, got {value!r}')
+    return value
+
+
+def _with_english(names: dict[str, str]) -> dict[str, str]:
+    if 'en' not in names:
+        raise ValueError('names need at least an "en" entry')
+    return names
+
+
+def _as_lists(value: Any) -> Any:
+    return {k: v if isinstance(v, list) else [v] for k, v in value.items()} if isinstance(value, dict) else value
+
+
+LanguageCode = Annotated[str, AfterValidator(_language_code)]
+HHMM = Annotated[str, BeforeValidator(lambda v: v if isinstance(v, str) else repr(v)), AfterValidator(_hhmm)]
+SeedId = Annotated[str, AfterValidator(_seed_id)]
+LocalNames = dict[LanguageCode, str]
+Names = Annotated[LocalNames, AfterValidator(_with_english)]
+Terms = Annotated[dict[LanguageCode, list[str]], BeforeValidator(_as_lists)]
+
+
+class SeedModel(ConfigModel):
+    # Booth numbers, ids and names may look like numbers to YAML (e.g. booth: 101): they are text.
+    model_config = ConfigDict(coerce_numbers_to_str=True)
+
+
+class Expo(SeedModel):
+    names: Names
+    venue: Names
+    days: list[dt.date] = Field(min_length=1)
+    utc_offset_hours: float = 8
+
+
+class Facts(SeedModel):
+    """Values the FAQ replies quote; any further key (wifi_ssid, ...) is a template value too."""
+    model_config = ConfigDict(extra='allow')
+    open: HHMM
+    close: HHMM
+    badge_place: str
+    transport_place: str
+    food_place: str
+    lost_found_place: str
+    first_aid_place: str
+    prayer_place: str
+
+
+class Entrance(SeedModel):
+    names: Names
+    x: float
+    y: float
+    facing_deg: float
+    floor: int = 1
+
+
+class Place(SeedModel):
+    names: Names
+    aliases: Terms = {}
+    x: float
+    y: float
+    floor: int = 1
+    hall: str = ''
+
+
+class VenueFile(SeedModel):
+    expo: Expo
+    facts: Facts
+    entrances: dict[SeedId, Entrance]
+    places: dict[SeedId, Place]
+
+
+class Country(SeedModel):
+    names: Names
+    terms: Terms = {}
+    pavilion: Optional[str] = None
+
+
+class Tag(SeedModel):
+    kind: Literal['product', 'sector']
+    terms: Terms
+
+
+class VocabularyFile(SeedModel):
+    countries: dict[str, Country]
+    tags: dict[str, Tag]
+
+
+class Exhibitor(SeedModel):
+    id: str
+    name: str
+    names: LocalNames = {}
+    aliases: list[str] = []
+    country: str
+    hall: str
+    booth: str
+    products: list[str] = []
+    sectors: list[str] = []
+    description: str = ''
+    meeting_hours: list[tuple[HHMM, HHMM]]
+    slot_minutes: int = Field(30, ge=5, le=240)
+
+    @model_validator(mode='after')
+    def _windows_in_order(self):
+        for start, end in self.meeting_hours:
+            if end <= start:
+                raise ValueError(f'meeting window {start}-{end} ends before it starts')
+        return self
+
+
+class ExhibitorsFile(SeedModel):
+    exhibitors: list[Exhibitor]
+
+
+class Event(SeedModel):
+    id: str
+    day: dt.date
+    start: HHMM
+    end: HHMM
+    place: str
+    kind: str = 'forum'
+    titles: Names
+
+
+class EventsFile(SeedModel):
+    events: list[Event]
+
+
+class RepliesFile(SeedModel):
+    """data/replies/<language>.yaml: routing keywords, reply pieces and templates of one language."""
+    language: LanguageCode
+    name: str
+    keywords: dict[Literal[INTENT_KEYWORDS], list[str]]  # type: ignore[valid-type]
+    words: dict[Literal[WORD_KEYS], str]  # type: ignore[valid-type]
+    replies: dict[Literal[REPLY_KEYS], str]  # type: ignore[valid-type]
+
+
+M = TypeVar('M', bound=ConfigModel)
+
+
+def _load(model: type[M], path: Path) -> M:
     try:
-        with open(path, encoding='utf-8') as handle:
-            return yaml.safe_load(handle)
-    except FileNotFoundError as exc:
-        raise SeedError(f'missing file {path}') from exc
-    except yaml.YAMLError as exc:
-        raise SeedError(f'{path}: not valid YAML: {exc}') from exc
+        return load_config(model, path)
+    except ConfigError as exc:
+        raise SeedError(str(exc)) from None
 
 
-def _need(mapping: Any, key: str, where: str, kind: type | tuple = object) -> Any:
-    if not isinstance(mapping, dict) or key not in mapping:
-        raise SeedError(f'{where}: missing "{key}"')
-    value = mapping[key]
-    if not isinstance(value, kind):
-        raise SeedError(f'{where}: "{key}" has the wrong type ({type(value).__name__})')
-    return value
-
-
-def _names(value: Any, where: str) -> dict[str, str]:
-    if not isinstance(value, dict) or 'en' not in value:
-        raise SeedError(f'{where}: names need at least an "en" entry')
-    bad = set(value) - set(LANGUAGES)
-    if bad:
-        raise SeedError(f'{where}: unknown language codes {sorted(bad)}')
-    return {k: str(v) for k, v in value.items()}
-
-
-def _terms(value: Any, where: str) -> dict[str, list[str]]:
-    if not isinstance(value, dict):
-        raise SeedError(f'{where}: terms must map language codes to lists of words')
-    bad = set(value) - set(LANGUAGES)
-    if bad:
-        raise SeedError(f'{where}: unknown language codes {sorted(bad)}')
-    return {k: [str(t) for t in (v if isinstance(v, list) else [v])] for k, v in value.items()}
-
-
-def _time(value: Any, where: str) -> str:
-    if not isinstance(value, str) or not _HHMM.match(value):
-        raise SeedError(f'{where}: time must be "HH:MM" in quotes, got {value!r}')
-    return value
-
+# -- loading -------------------------------------------------------------------------------------
 
 def load_seed_folder(folder: str | Path) -> dict:
     """Read and validate a seed folder; returns the catalog document that load-seed stores."""
     folder = Path(folder)
-    venue = _load_yaml(folder / 'venue.yaml')
-    vocabulary = _load_yaml(folder / 'vocabulary.yaml')
-    exhibitors = _need(_load_yaml(folder / 'exhibitors.yaml'), 'exhibitors', 'exhibitors.yaml', list)
-    events = _need(_load_yaml(folder / 'events.yaml'), 'events', 'events.yaml', list)
+    venue = _load(VenueFile, folder / 'venue.yaml')
+    vocabulary = _load(VocabularyFile, folder / 'vocabulary.yaml')
+    exhibitors = _load(ExhibitorsFile, folder / 'exhibitors.yaml').exhibitors
+    events = _load(EventsFile, folder / 'events.yaml').events
 
-    expo = _need(venue, 'expo', 'venue.yaml', dict)
-    days = _need(expo, 'days', 'venue.yaml expo', list)
-    try:
-        days = [dt.date.fromisoformat(str(d)).isoformat() for d in days]
-    except ValueError as exc:
-        raise SeedError(f'venue.yaml expo.days: {exc}') from exc
+    days = [day.isoformat() for day in venue.expo.days]
     catalog: dict[str, Any] = {
-        'expo': {'names': _names(_need(expo, 'names', 'venue.yaml expo'), 'venue.yaml expo.names'),
-                 'venue': _names(_need(expo, 'venue', 'venue.yaml expo'), 'venue.yaml expo.venue'),
-                 'days': days, 'utc_offset_hours': float(expo.get('utc_offset_hours', 8))},
+        'expo': {'names': venue.expo.names, 'venue': venue.expo.venue, 'days': days,
+                 'utc_offset_hours': venue.expo.utc_offset_hours},
         'facts': {}, 'entrances': {}, 'places': {}, 'countries': {}, 'tags': {}, 'exhibitors': [], 'events': []}
-    facts = _need(venue, 'facts', 'venue.yaml', dict)
-    for key in ('open', 'close'):
-        catalog['facts'][key] = _time(_need(facts, key, 'venue.yaml facts'), f'venue.yaml facts.{key}')
+    facts = venue.facts.model_dump()
+    catalog['facts'] = {'open': facts.pop('open'), 'close': facts.pop('close')}
     for key, value in facts.items():
-        catalog['facts'].setdefault(key, value if isinstance(value, (str, int, float)) else str(value))
+        catalog['facts'][key] = value if isinstance(value, (str, int, float)) else str(value)
 
-    for pid, place in _need(venue, 'places', 'venue.yaml', dict).items():
-        where = f'venue.yaml places.{pid}'
-        if not _ID.match(str(pid)):
-            raise SeedError(f'{where}: ids are lower-case letters, digits, _ and -')
-        catalog['places'][pid] = {
-            'names': _names(_need(place, 'names', where), where),
-            'aliases': _terms(place.get('aliases', {}), where + '.aliases'),
-            'x': float(_need(place, 'x', where, (int, float))), 'y': float(_need(place, 'y', where, (int, float))),
-            'floor': int(place.get('floor', 1)), 'hall': str(place.get('hall', ''))}
-    for eid, entrance in _need(venue, 'entrances', 'venue.yaml', dict).items():
-        where = f'venue.yaml entrances.{eid}'
-        if not _ID.match(str(eid)):
-            raise SeedError(f'{where}: ids are lower-case letters, digits, _ and -')
-        catalog['entrances'][eid] = {
-            'names': _names(_need(entrance, 'names', where), where),
-            'x': float(_need(entrance, 'x', where, (int, float))), 'y': float(_need(entrance, 'y', where, (int, float))),
-            'facing_deg': float(_need(entrance, 'facing_deg', where, (int, float))),
-            'floor': int(entrance.get('floor', 1))}
-    for key in ('food', 'lost_found', 'first_aid', 'prayer', 'badge', 'transport'):
-        place = _need(facts, f'{key}_place', 'venue.yaml facts')
+    for pid, place in venue.places.items():
+        catalog['places'][pid] = {'names': place.names, 'aliases': place.aliases, 'x': place.x, 'y': place.y,
+                                  'floor': place.floor, 'hall': place.hall}
+    for eid, entrance in venue.entrances.items():
+        catalog['entrances'][eid] = {'names': entrance.names, 'x': entrance.x, 'y': entrance.y,
+                                     'facing_deg': entrance.facing_deg, 'floor': entrance.floor}
+    for key in PLACE_FACTS:
+        place = catalog['facts'][f'{key}_place']
         if place not in catalog['places']:
             raise SeedError(f'venue.yaml facts.{key}_place: unknown place {place!r}')
 
-    for code, country in _need(vocabulary, 'countries', 'vocabulary.yaml', dict).items():
-        where = f'vocabulary.yaml countries.{code}'
-        pavilion = country.get('pavilion')
-        if pavilion is not None and pavilion not in catalog['places']:
-            raise SeedError(f'{where}: unknown pavilion place {pavilion!r}')
-        catalog['countries'][str(code)] = {'names': _names(_need(country, 'names', where), where),
-                                           'terms': _terms(country.get('terms', {}), where + '.terms'),
-                                           'pavilion': pavilion}
-    for tag, entry in _need(vocabulary, 'tags', 'vocabulary.yaml', dict).items():
-        where = f'vocabulary.yaml tags.{tag}'
-        kind = _need(entry, 'kind', where, str)
-        if kind not in ('product', 'sector'):
-            raise SeedError(f'{where}: kind must be product or sector')
-        catalog['tags'][str(tag)] = {'kind': kind, 'terms': _terms(_need(entry, 'terms', where), where)}
+    for code, country in vocabulary.countries.items():
+        if country.pavilion is not None and country.pavilion not in catalog['places']:
+            raise SeedError(f'vocabulary.yaml countries.{code}: unknown pavilion place {country.pavilion!r}')
+        catalog['countries'][code] = {'names': country.names, 'terms': country.terms, 'pavilion': country.pavilion}
+    for tag, entry in vocabulary.tags.items():
+        catalog['tags'][tag] = {'kind': entry.kind, 'terms': entry.terms}
 
     seen = set()
     for index, ex in enumerate(exhibitors):
-        where = f'exhibitors.yaml item {index + 1}'
-        eid = str(_need(ex, 'id', where))
-        if not _ID.match(eid) or eid in seen:
-            raise SeedError(f'{where}: id {eid!r} is malformed or repeated')
-        seen.add(eid)
-        where = f'exhibitors.yaml {eid}'
-        if _need(ex, 'country', where) not in catalog['countries']:
-            raise SeedError(f'{where}: unknown country {ex["country"]!r}')
-        if _need(ex, 'hall', where) not in catalog['places']:
-            raise SeedError(f'{where}: unknown hall place {ex["hall"]!r}')
-        tags = list(ex.get('products', [])) + list(ex.get('sectors', []))
-        unknown = [t for t in tags if t not in catalog['tags']]
+        if not _ID.match(ex.id) or ex.id in seen:
+            raise SeedError(f'exhibitors.yaml item {index + 1}: id {ex.id!r} is malformed or repeated')
+        seen.add(ex.id)
+        where = f'exhibitors.yaml {ex.id}'
+        if ex.country not in catalog['countries']:
+            raise SeedError(f'{where}: unknown country {ex.country!r}')
+        if ex.hall not in catalog['places']:
+            raise SeedError(f'{where}: unknown hall place {ex.hall!r}')
+        unknown = [t for t in ex.products + ex.sectors if t not in catalog['tags']]
         if unknown:
             raise SeedError(f'{where}: unknown tags {unknown} (add them to vocabulary.yaml)')
-        hours = _need(ex, 'meeting_hours', where, list)
-        windows = []
-        for window in hours:
-            if not isinstance(window, list) or len(window) != 2:
-                raise SeedError(f'{where}: meeting_hours items are ["HH:MM", "HH:MM"] pairs')
-            start, end = (_time(t, where + ' meeting_hours') for t in window)
-            if end <= start:
-                raise SeedError(f'{where}: meeting window {start}-{end} ends before it starts')
-            windows.append([start, end])
         catalog['exhibitors'].append({
-            'id': eid, 'name': str(_need(ex, 'name', where)), 'names': _names({'en': ex['name'], **(ex.get('names') or {})}, where),
-            'aliases': [str(a) for a in ex.get('aliases', [])],
-            'country': ex['country'], 'hall': ex['hall'], 'booth': str(_need(ex, 'booth', where)),
-            'products': list(ex.get('products', [])), 'sectors': list(ex.get('sectors', [])),
-            'description': str(ex.get('description', '')), 'meeting_hours': windows,
-            'slot_minutes': int(ex.get('slot_minutes', 30))})
+            'id': ex.id, 'name': ex.name, 'names': {'en': ex.name, **ex.names}, 'aliases': ex.aliases,
+            'country': ex.country, 'hall': ex.hall, 'booth': ex.booth, 'products': ex.products,
+            'sectors': ex.sectors, 'description': ex.description,
+            'meeting_hours': [list(window) for window in ex.meeting_hours], 'slot_minutes': ex.slot_minutes})
 
     for index, event in enumerate(events):
         where = f'events.yaml item {index + 1}'
-        eid = str(_need(event, 'id', where))
-        day = str(_need(event, 'day', where))
+        day = event.day.isoformat()
         if day not in days:
             raise SeedError(f'{where}: day {day} is not one of the expo days')
-        if _need(event, 'place', where) not in catalog['places']:
-            raise SeedError(f'{where}: unknown place {event["place"]!r}')
-        catalog['events'].append({
-            'id': eid, 'day': day, 'start': _time(_need(event, 'start', where), where),
-            'end': _time(_need(event, 'end', where), where), 'place': event['place'],
-            'kind': str(event.get('kind', 'forum')), 'titles': _names(_need(event, 'titles', where), where)})
+        if event.place not in catalog['places']:
+            raise SeedError(f'{where}: unknown place {event.place!r}')
+        catalog['events'].append({'id': event.id, 'day': day, 'start': event.start, 'end': event.end,
+                                  'place': event.place, 'kind': event.kind, 'titles': event.titles})
     catalog['events'].sort(key=lambda e: (e['day'], e['start']))
     return catalog
 
@@ -194,19 +279,15 @@ def load_replies(folder: str | Path) -> dict[str, dict]:
     replies = {}
     for language in LANGUAGES:
         path = folder / f'{language}.yaml'
-        data = _load_yaml(path)
-        if not isinstance(data, dict) or data.get('language') != language:
-            raise SeedError(f'{path}: "language: {language}" missing or wrong')
-        keywords = _need(data, 'keywords', str(path), dict)
-        words = _need(data, 'words', str(path), dict)
-        templates = _need(data, 'replies', str(path), dict)
+        data = _load(RepliesFile, path)
+        if data.language != language:
+            raise SeedError(f'{path}: language: "language: {language}" expected, not {data.language!r}')
         for group, keys in (('keywords', INTENT_KEYWORDS), ('words', WORD_KEYS), ('replies', REPLY_KEYS)):
-            missing = [k for k in keys if k not in data[group]]
+            missing = [k for k in keys if k not in getattr(data, group)]
             if missing:
                 raise SeedError(f'{path}: {group} lacks {missing}')
-        replies[language] = {'keywords': {k: [normalize(t) for t in v] for k, v in keywords.items()},
-                             'words': {k: str(v) for k, v in words.items()},
-                             'replies': {k: str(v) for k, v in templates.items()}}
+        replies[language] = {'keywords': {k: [normalize(t) for t in v] for k, v in data.keywords.items()},
+                             'words': dict(data.words), 'replies': dict(data.replies)}
     return replies
 
 

@@ -1,54 +1,65 @@
 """Running the reference assistant: in a thread (simulator, tests) or as a process (`caexpo-assistant serve`)."""
 from __future__ import annotations
 
+import datetime as dt
 import socket
 import tempfile
 import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Literal, Optional
 
 import httpx
 import uvicorn
-import yaml
+from pydantic import Field
 
-from ..paths import config_path
+from caexpo_robot.config_files import ConfigModel, load_config, validate_config
+
 from .app import create_app
 from .catalog import load_replies
+from .paths import data_path
 from .service import load_seed
 from .storage import Storage, open_storage
 
-DEFAULTS: dict[str, Any] = {
-    'host': '127.0.0.1', 'port': 8765, 'db_url': 'sqlite:///caexpo_assistant.sqlite3',
-    'sqlite_synchronous': 'FULL', 'max_body_bytes': 65536, 'today': None, 'replies_dir': None,
-    'seed_dir': None, 'auto_seed': True, 'log_level': 'warning', 'catalog_refresh_s': 1.0,
-}
+
+class ServerSettings(ConfigModel):
+    """data/server.yaml (or --config), then command-line flags; every source is validated the same way."""
+    host: str = '127.0.0.1'
+    port: int = Field(8765, ge=0, le=65535)
+    db_url: str = Field('sqlite:///caexpo_assistant.sqlite3', pattern=r'^(sqlite:///.+|postgres(ql)?://.+)$')
+    sqlite_synchronous: Literal['OFF', 'NORMAL', 'FULL', 'EXTRA'] = 'FULL'
+    max_body_bytes: int = Field(65536, ge=0)
+    today: Optional[dt.date] = None
+    replies_dir: Optional[Path] = None
+    seed_dir: Optional[Path] = None
+    auto_seed: bool = True
+    log_level: Literal['critical', 'error', 'warning', 'info', 'debug', 'trace'] = 'warning'
+    catalog_refresh_s: float = Field(1.0, ge=0)
 
 
-def load_server_config(path: str | Path | None = None) -> dict:
-    """config/assistant/server.yaml (or `path`) over the built-in defaults; unknown keys are an error."""
-    path = Path(path) if path else config_path('assistant', 'server.yaml')
-    with open(path, encoding='utf-8') as handle:
-        data = yaml.safe_load(handle) or {}
-    unknown = set(data) - set(DEFAULTS)
-    if unknown:
-        raise ValueError(f'{path}: unknown keys {sorted(unknown)}; known: {sorted(DEFAULTS)}')
-    return {**DEFAULTS, **data}
+def load_server_config(path: str | Path | None = None) -> ServerSettings:
+    """data/server.yaml (or `path`); a missing key takes the default, an unknown one is a ConfigError."""
+    return load_config(ServerSettings, Path(path) if path else data_path('server.yaml'))
 
 
-def build(settings: dict) -> tuple[Storage, Any]:
+def with_overrides(settings: ServerSettings, overrides: dict[str, Any], source: str) -> ServerSettings:
+    """`settings` with `overrides` applied, validated (unknown names and bad values refused, naming `source`)."""
+    return validate_config(ServerSettings, {**settings.model_dump(exclude_unset=True), **overrides}, source)
+
+
+def build(settings: ServerSettings) -> tuple[Storage, Any]:
     """Storage (schema created, seeded if empty and auto_seed) and the ASGI app for these settings."""
-    storage = open_storage(settings['db_url'], sqlite_synchronous=settings['sqlite_synchronous'])
+    storage = open_storage(settings.db_url, sqlite_synchronous=settings.sqlite_synchronous)
     try:
-        if settings['auto_seed']:
+        if settings.auto_seed:
             with storage.read() as tx:
                 empty = not tx.execute('SELECT 1 FROM catalog')
             if empty:
-                load_seed(storage, settings['seed_dir'] or config_path('assistant', 'seed'))
-        replies = load_replies(settings['replies_dir'] or config_path('assistant', 'replies'))
-        app = create_app(storage, replies, today=settings['today'], max_body_bytes=settings['max_body_bytes'],
-                         catalog_refresh_s=float(settings['catalog_refresh_s']))
+                load_seed(storage, settings.seed_dir or data_path('seed'))
+        replies = load_replies(settings.replies_dir or data_path('replies'))
+        app = create_app(storage, replies, today=settings.today.isoformat() if settings.today else None,
+                         max_body_bytes=settings.max_body_bytes, catalog_refresh_s=settings.catalog_refresh_s)
     except BaseException:
         storage.close()
         raise
@@ -95,19 +106,23 @@ def start_in_thread(db_url: str | None = None, host: str = '127.0.0.1', port: in
                     today: str | None = None, seed_dir: str | Path | None = None,
                     startup_timeout_s: float = 10.0, **overrides) -> RunningAssistant:
     """Serve in a daemon thread and return once /v1/health answers. Without db_url, a fresh SQLite
-    file in a temporary folder (removed by stop()) seeded with the packaged seed."""
-    unknown = set(overrides) - set(DEFAULTS)
-    if unknown:
-        raise TypeError(f'unknown settings {sorted(unknown)}; known: {sorted(DEFAULTS)}')
+    file in a temporary folder (removed by stop()) seeded with the packaged seed. `overrides` are further
+    ServerSettings fields (the built-in defaults, not server.yaml, apply to the rest); ConfigError if wrong."""
     tmp = None
     if db_url is None:
         tmp = tempfile.TemporaryDirectory(prefix='caexpo_assistant_')
         db_url = f'sqlite:///{Path(tmp.name) / "assistant.sqlite3"}'
-    settings = {**DEFAULTS, 'db_url': db_url, 'today': today, 'seed_dir': seed_dir, **overrides}
-    storage, app = build(settings)
+    try:
+        settings = validate_config(ServerSettings, {'db_url': db_url, 'host': host, 'port': port, 'today': today,
+                                                    'seed_dir': seed_dir, **overrides}, 'start_in_thread()')
+        storage, app = build(settings)
+    except BaseException:
+        if tmp is not None:
+            tmp.cleanup()
+        raise
     sock = listen_socket(host, port)
     bound_port = sock.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app, log_level=settings['log_level'], access_log=False,
+    server = uvicorn.Server(uvicorn.Config(app, log_level=settings.log_level, access_log=False,
                                            timeout_graceful_shutdown=2))
     thread = threading.Thread(target=server.run, kwargs={'sockets': [sock]}, name='caexpo-assistant', daemon=True)
     thread.start()
@@ -139,12 +154,12 @@ def start_in_thread(db_url: str | None = None, host: str = '127.0.0.1', port: in
     return RunningAssistant(url, storage, stop)
 
 
-def serve(settings: dict) -> None:
+def serve(settings: ServerSettings) -> None:
     """Blocking foreground server (Ctrl-C / SIGTERM stop it cleanly)."""
     storage, app = build(settings)
-    sock = listen_socket(settings['host'], int(settings['port']))
+    sock = listen_socket(settings.host, settings.port)
     try:
-        server = uvicorn.Server(uvicorn.Config(app, log_level=settings['log_level'], timeout_graceful_shutdown=5))
+        server = uvicorn.Server(uvicorn.Config(app, log_level=settings.log_level, timeout_graceful_shutdown=5))
         server.run(sockets=[sock])
     finally:
         sock.close()

@@ -184,7 +184,7 @@ class PostgresStorage(Storage):
             import psycopg
             import psycopg.errors
         except ImportError as exc:
-            raise StorageError('PostgreSQL needs psycopg 3: pip install "psycopg[binary]==3.2.10"') from exc
+            raise StorageError('PostgreSQL needs psycopg 3: pip install "psycopg[binary]==3.3.9"') from exc
         self._psycopg = psycopg
         self.url = url
         self._local = threading.local()
