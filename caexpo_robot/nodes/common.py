@@ -125,21 +125,52 @@ class CaexpoNode(TypedNode):
         """Stop background threads; called before destroy_node(). Safe to call twice."""
 
 
+# Python runs a signal handler only between bytecodes, never inside rcl's wait: the spin timeout bounds
+# how long a stop request waits on an idle node (10 wake-ups a second cost nothing measurable).
+STOP_POLL_S = 0.1
+
+
 def run_node(factory: Callable[[], CaexpoNode], args: Iterable[str] | None = None) -> int:
-    """Spin one node until SIGINT/SIGTERM, then stop its threads and exit 0 with nothing left spinning."""
-    rclpy.init(args=args)
-    node = None
-    executor = SingleThreadedExecutor()
+    """Spin one node until SIGINT/SIGTERM, then tear it down in order and exit 0.
+
+    The signal only sets a flag (stop_request); the loop sees it between callbacks, so the context is
+    still valid for every callback, for close() and for destroy_node(). A signal during construction
+    (a model loading) takes effect once construction returns; more signals during teardown change nothing.
+    """
+    from caexpo_robot.nodes import stop_request
+    stop_request.catch()
+    rclpy.init(args=args, signal_handler_options=rclpy.SignalHandlerOptions.NO)
+    node: CaexpoNode | None = None
+    executor: SingleThreadedExecutor | None = None
     try:
+        if stop_request.requested.is_set():
+            return 0
         node = factory()
+        executor = SingleThreadedExecutor()
         executor.add_node(node)
-        executor.spin()
-    except (KeyboardInterrupt, ExternalShutdownException):
+        while not stop_request.requested.is_set() and rclpy.ok():
+            executor.spin_once(timeout_sec=STOP_POLL_S)
+        node.get_logger().info(f'{stop_request.first_signal_name() or "shutdown"}: stopping')
+    except ExternalShutdownException:
         pass
     finally:
-        executor.shutdown()
+        _tear_down(node, executor)
+    return 0
+
+
+def _tear_down(node: CaexpoNode | None, executor: SingleThreadedExecutor | None) -> None:
+    """Threads first (they may still publish), then the executor, the node, the context: each step
+    runs even if an earlier one failed, so nothing is left half open."""
+    try:
         if node is not None:
             node.close()
-            node.destroy_node()
-        rclpy.try_shutdown()
-    return 0
+    finally:
+        try:
+            if executor is not None:
+                executor.shutdown()
+        finally:
+            try:
+                if node is not None:
+                    node.destroy_node()
+            finally:
+                rclpy.try_shutdown()
