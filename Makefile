@@ -44,11 +44,14 @@ build/.system-stamp: Makefile
 	@touch $@
 
 venv: $(VENV)/.stamp
-$(VENV)/.stamp: requirements/ros-pypi.txt requirements/runtime.txt requirements/test.txt requirements/constraints.txt setup.py
+# The robot (repository root) and the reference assistant (caexpo_assistant/, its own project: the demo and
+# the tests run it; a robot install needs only requirements/runtime.txt and the root package).
+$(VENV)/.stamp: requirements/ros-pypi.txt requirements/runtime.txt requirements/assistant.txt requirements/test.txt \
+		requirements/constraints.txt setup.py caexpo_assistant/pyproject.toml
 	@[ -x $(PY) ] || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --disable-pip-version-check -c requirements/constraints.txt \
-	  -r requirements/ros-pypi.txt -r requirements/runtime.txt -r requirements/test.txt
-	$(PY) -m pip install -q --disable-pip-version-check --no-deps --no-build-isolation -e .
+	  -r requirements/ros-pypi.txt -r requirements/runtime.txt -r requirements/assistant.txt -r requirements/test.txt
+	$(PY) -m pip install -q --disable-pip-version-check --no-deps --no-build-isolation -e . -e caexpo_assistant
 	@# setup.cfg puts executables in lib/caexpo_robot (where `ros2 run` looks); put them on the venv PATH too.
 	@for exe in $(VENV)/lib/caexpo_robot/*; do ln -sf "../lib/caexpo_robot/$$(basename $$exe)" $(VENV)/bin/; done
 	$(PY) -m pip check
