@@ -114,8 +114,14 @@ def test_bad_voice_tables(tmp_path, pb):
         load(lambda d: d['languages']['km'].update(fallback_language='fil'))
     with pytest.raises(ValueError, match='mode'):
         load(lambda d: d['languages']['vi'].update(mode='loud'))
-    with pytest.raises(ValueError, match='unknown keys'):
+    with pytest.raises(ValueError, match='languages.vi.speed: unknown key'):
         load(lambda d: d['languages']['vi'].update(speed=3))
+    with pytest.raises(ValueError, match='languages.xx'):
+        load(lambda d: d['languages'].update(xx={'voice': 'en-us'}))
+    with pytest.raises(ValueError, match='languages.my.rate_wpm'):
+        load(lambda d: d['languages']['my'].update(rate_wpm=1000))
+    with pytest.raises(ValueError, match='default_rate_wpm'):
+        load(lambda d: d.update(default_rate_wpm='fast'))
     with pytest.raises(ValueError, match='needs a voice'):
         load(lambda d: d['languages']['vi'].update(voice=None))
     with pytest.raises(ValueError, match='cannot read'):

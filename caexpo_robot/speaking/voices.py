@@ -10,12 +10,15 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Annotated, Literal
 
-import yaml
+from pydantic import ConfigDict, Field
 
+from caexpo_robot.config_files import ConfigError, ConfigModel, load_config
 from caexpo_robot.language.languages import LANGUAGE_INFO, LANGUAGES
 from caexpo_robot.language.phrasebook import Phrasebook
 from caexpo_robot.language.scripts import separate_scripts, script_of
+from caexpo_robot.messages import Language
 from caexpo_robot.speaking.myanmar import myanmar_for_speech
 from caexpo_robot.speaking.pinyin import hanzi_to_pinyin
 from caexpo_robot.speaking.synthesizer import MAX_RATE_WPM, MIN_RATE_WPM
@@ -36,13 +39,20 @@ class SpeechPlan:
     rate_wpm: int = 150      # speaking rate for this voice
 
 
-@dataclass(frozen=True)
-class VoiceEntry:
-    voice: str | None
-    mode: str
-    transform: str = 'none'
-    fallback_language: str | None = None
-    rate_wpm: int | None = None
+class VoiceEntry(ConfigModel):
+    """One language's entry in config/voices.yaml."""
+    model_config = ConfigDict(frozen=True)
+    voice: str | None = None
+    mode: Literal[MODES] = 'native'
+    transform: Literal[TRANSFORMS] = 'none'
+    fallback_language: Language | None = None
+    rate_wpm: Annotated[int, Field(ge=MIN_RATE_WPM, le=MAX_RATE_WPM)] | None = None
+
+
+class VoiceTableFile(ConfigModel):
+    """config/voices.yaml: the speaking rate and an entry per language (checked across entries by VoiceTable)."""
+    default_rate_wpm: Annotated[int, Field(ge=MIN_RATE_WPM, le=MAX_RATE_WPM)] = 150
+    languages: dict[Language, VoiceEntry]
 
 
 class VoiceTable:
@@ -50,7 +60,7 @@ class VoiceTable:
         self._entries = entries
         self._phrasebook = phrasebook
         self.default_rate_wpm = default_rate_wpm
-        _validate(entries, default_rate_wpm)
+        _validate(entries)
         if 'read_screen' not in phrasebook.keys():
             raise ValueError('the phrasebook has no read_screen phrase, needed for screen-only languages')
         # Scripts some native voice reads; letters of any other script never reach a synthesizer.
@@ -60,30 +70,16 @@ class VoiceTable:
 
     @classmethod
     def load(cls, path: str | Path | None = None, phrasebook: Phrasebook | None = None) -> 'VoiceTable':
-        """Read the voice table (default: the package's config/voices.yaml)."""
+        """Read the voice table (default: the package's config/voices.yaml); ConfigError naming the
+        file and the field if it is unusable."""
         if path is None:
             from caexpo_robot.paths import config_path
             path = config_path('voices.yaml')
+        data = load_config(VoiceTableFile, path)
         try:
-            data = yaml.safe_load(Path(path).read_text(encoding='utf-8'))
-        except (OSError, yaml.YAMLError, UnicodeDecodeError) as exc:
-            raise ValueError(f'cannot read voice table {path}: {exc}') from exc
-        if not isinstance(data, dict) or not isinstance(data.get('languages'), dict):
-            raise ValueError(f'{path}: expected a mapping with a "languages" mapping')
-        entries = {}
-        for code, raw in data['languages'].items():
-            if not isinstance(raw, dict):
-                raise ValueError(f'{path}: languages.{code} must be a mapping')
-            unknown = set(raw) - {'voice', 'mode', 'transform', 'fallback_language', 'rate_wpm'}
-            if unknown:
-                raise ValueError(f'{path}: languages.{code} has unknown keys {sorted(unknown)}')
-            entries[str(code)] = VoiceEntry(
-                voice=raw.get('voice'), mode=raw.get('mode', 'native'), transform=raw.get('transform', 'none'),
-                fallback_language=raw.get('fallback_language'), rate_wpm=raw.get('rate_wpm'))
-        try:
-            return cls(entries, phrasebook or Phrasebook.load(), int(data.get('default_rate_wpm', 150)))
+            return cls(data.languages, phrasebook or Phrasebook.load(), data.default_rate_wpm)
         except ValueError as exc:
-            raise ValueError(f'{path}: {exc}') from None
+            raise ConfigError(f'{path}: {exc}') from None
 
     def voice_kind(self, language: str) -> str:
         """'native' | 'fallback:<voice>' | 'screen_only'."""
@@ -167,23 +163,15 @@ def _has_letters_or_digits(text: str) -> bool:
     return bool(re.search(r'[^\W_]', text))
 
 
-def _validate(entries: dict[str, VoiceEntry], default_rate_wpm: int) -> None:
+def _validate(entries: dict[str, VoiceEntry]) -> None:
+    """What a single entry cannot say about itself (the file's model checked each entry)."""
     missing = [c for c in LANGUAGES if c not in entries]
     if missing:
         raise ValueError(f'voice table lacks languages {missing}')
     unknown = [c for c in entries if c not in LANGUAGES]
     if unknown:
         raise ValueError(f'voice table has unknown languages {unknown}')
-    if not MIN_RATE_WPM <= default_rate_wpm <= MAX_RATE_WPM:
-        raise ValueError(f'default_rate_wpm {default_rate_wpm} outside {MIN_RATE_WPM}..{MAX_RATE_WPM}')
     for code, e in entries.items():
-        if e.mode not in MODES:
-            raise ValueError(f'{code}: mode {e.mode!r} is not one of {MODES}')
-        if e.transform not in TRANSFORMS:
-            raise ValueError(f'{code}: transform {e.transform!r} is not one of {TRANSFORMS}')
-        if e.rate_wpm is not None and not (isinstance(e.rate_wpm, int)
-                                           and MIN_RATE_WPM <= e.rate_wpm <= MAX_RATE_WPM):
-            raise ValueError(f'{code}: rate_wpm {e.rate_wpm!r} outside {MIN_RATE_WPM}..{MAX_RATE_WPM}')
         if e.mode == 'screen_only':
             target = entries.get(e.fallback_language) if e.fallback_language else None
             if target is None or target.mode != 'native':
