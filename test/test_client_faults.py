@@ -265,3 +265,34 @@ def test_against_the_reference_assistant_with_the_robots_defaults():
             assert booked.actions[0]['visitor_name'] == 'Lim Wei Ling'
         finally:
             client.close()
+
+
+def test_the_robots_canned_answer_comes_from_the_phrasebook_with_the_one_fallback_shape(pb):
+    """What the visitor hears when the backend is down is the phrasebook's canned answer (one definition,
+    also used without a backend), with the contract's fallback intent and offer to call staff."""
+    from caexpo_robot.backend import fallback_reply
+    with AssistantClient(f'http://127.0.0.1:{closed_port()}', 'robot-t1', 'entrance_a', deadline_s=1.0,
+                         retries=0, filler_text=lambda lang: pb.say('one_moment', lang).text,
+                         canned_reply=pb.canned_answer) as client:
+        reply = ask(client, 'ຫ້ອງນ້ຳຢູ່ໃສ', 'lo')[0].wait()[1]
+    expected = f"{pb.say('handoff_failed', 'lo').text} {pb.say('call_staff', 'lo').text}"
+    assert reply.source == 'canned' and reply.text == expected and reply.language == 'lo'
+    assert fallback_reply(pb.canned_answer('lo'), 'lo') == fallback_reply(expected, 'lo')
+    assert (reply.intent, reply.actions, reply.end_session) == ('fallback', [{'type': 'offer_call_staff'}], False)
+
+
+def test_a_reply_outside_the_contract_is_a_failed_turn_counted_by_the_breaker(fault, monkeypatch):
+    """The client validates replies with the contract's TurnOut: an unknown intent or a blank reply is
+    as bad as garbage JSON (canned answer, a breaker failure)."""
+    bad_bodies = iter([{'intent': 'telepathy'}, {'reply': '   '}, {'actions': [{'kind': 'show_map'}]}])
+
+    def bad_reply(handler, status, obj):
+        if handler.path.endswith('/turns'):
+            obj = {**obj, **next(bad_bodies)}
+        FaultHandler._reply(handler, status, json.dumps(obj).encode())
+    monkeypatch.setattr(FaultHandler, '_json', bad_reply)
+    with make_client(fault.url, breaker_failures=3, retries=0) as client:
+        errors = [ask(client, f'q{i}', 'en', visitor=f'v{i}')[0].wait()[1].error for i in range(3)]
+        assert all(e.startswith('malformed: reply: ') for e in errors), errors
+        assert ('intent' in errors[0] and 'reply' in errors[1] and 'actions.0.type' in errors[2]), errors
+        assert client.status()['breaker'] == 'open'

@@ -24,6 +24,8 @@ log = logging.getLogger(__name__)
 PLACEHOLDER = re.compile(r'\{([A-Za-z_][A-Za-z0-9_]*)\}')
 # A visitor name or hall read aloud; longer values are cut (a robot must not read a paragraph).
 MAX_VALUE_CHARS = 80
+# The canned answer: "I can't reach the information service" + the offer to call staff.
+CANNED_ANSWER_KEYS = ('handoff_failed', 'call_staff')
 
 
 class PlaceholderError(ValueError):
@@ -118,6 +120,11 @@ class Phrasebook:
         for problem in problems:
             log.warning('phrasebook: %s', problem)
         return cls(phrases, problems)
+
+    def canned_answer(self, language: str) -> str:
+        """What the robot says when the assistant gives no usable answer (or none is configured): the one
+        definition, used by the assistant client's fallback and by the interaction node without a backend."""
+        return ' '.join(self.say(key, language).text for key in CANNED_ANSWER_KEYS)
 
     def keys(self) -> list[str]:
         return list(self._phrases[FALLBACK_LANGUAGE])
