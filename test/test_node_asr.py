@@ -1,11 +1,12 @@
 """asr node with real topics and the real Korean Vosk model: hears a visitor, never the robot itself."""
-import json
 from functools import partial
 
 import numpy as np
 from rclpy.parameter import Parameter
 from std_msgs.msg import Bool, MultiArrayDimension, String, UInt8MultiArray
 
+from caexpo_robot.messages import (ConversationStarted, FacesFrame, HearableLanguages, HeardSpeech, SpeakRequest,
+                                   TrackedFace)
 from caexpo_robot.nodes.asr_node import AsrNode
 from caexpo_robot.nodes.audio_msgs import audio_msg
 from caexpo_robot.nodes.common import AUDIO, LATCHED
@@ -24,15 +25,15 @@ def test_hears_korean_after_the_robot_stops_speaking_and_counts_bad_chunks():
     factory = partial(AsrNode, parameter_overrides=[Parameter('grammar', value='expo_questions')])
     question = synthesize_speech('음식 어디에 있어요', 'ko', 140)
     with ros_graph(factory) as g:
-        heard = g.listen('speech/heard')
-        languages = g.listen('speech/languages', String, LATCHED)
+        heard = g.listen_messages(HeardSpeech)
+        languages = g.listen_messages(HearableLanguages)
         audio = g.publisher("audio/chunks", UInt8MultiArray, AUDIO)
         speaking = g.publisher('tts/speaking', Bool, LATCHED)
         g.wait_for_subscribers(audio)
         node = g.nodes[0]
-        g.wait_until_heard(node.heard_pub)
+        g.wait_until_heard(node.advertise(HeardSpeech))
         assert g.spin_until(lambda: languages)
-        assert 'ko' in json.loads(languages[-1].data)['hearable']
+        assert 'ko' in languages[-1].hearable
 
         def feed(parts):
             for part in parts:
@@ -43,15 +44,26 @@ def test_hears_korean_after_the_robot_stops_speaking_and_counts_bad_chunks():
         speaking.publish(Bool(data=True))
         g.spin_for(0.2)
         feed(chunks(question))
-        assert not [m for m in heard if json.loads(m.data)['final']]
+        assert not [m for m in heard if m.final]
         speaking.publish(Bool(data=False))
         g.spin_for(0.6)                       # past the mute tail
         feed(chunks(question))
-        assert g.spin_until(lambda: any(json.loads(m.data)['final'] for m in heard), timeout=10)
-        final = [json.loads(m.data) for m in heard if json.loads(m.data)['final']]
+        assert g.spin_until(lambda: any(m.final for m in heard), timeout=10)
+        final = [m for m in heard if m.final]
         assert len(final) == 1
-        assert final[0]['language'] == 'ko' and '음식' in final[0]['text'].split()
-        assert 0.5 < final[0]['confidence'] <= 1.0 and final[0]['words']
+        assert final[0].language == 'ko' and '음식' in final[0].text.split()
+        assert 0.5 < final[0].confidence <= 1.0 and final[0].words
+        assert [c.language for c in final[0].candidates] == ['ko']
+
+        # A new conversation (its own message, from the interaction node) resets the per-visitor
+        # state: the Korean the last visitor spoke is no longer locked in. A malformed one is a drop.
+        assert node.engine.chooser.locked == 'ko'
+        conversation = g.typed_publisher(ConversationStarted)
+        g.wait_for_subscribers(conversation)
+        conversation.publish(String(data='{"t": 5.0}'))
+        g.send(ConversationStarted(t=5.0, visitor='f0002'))
+        assert g.spin_until(lambda: node.counters['conversations'] == 1)
+        assert node.engine.chooser.locked is None and node.counters['dropped_ConversationStarted'] == 1
 
         # Phrase lists switch at run time; an unknown one is refused and counted.
         grammar = g.publisher('asr/grammar')
@@ -75,7 +87,6 @@ def test_hears_korean_after_the_robot_stops_speaking_and_counts_bad_chunks():
 def test_corrupt_model_is_reported_and_the_robot_keeps_greeting(tmp_path):
     from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus
 
-    from caexpo_robot import events
     from caexpo_robot.nodes.interaction_node import InteractionNode
     broken = tmp_path / 'vosk-model-broken'
     (broken / 'am').mkdir(parents=True)
@@ -84,23 +95,21 @@ def test_corrupt_model_is_reported_and_the_robot_keeps_greeting(tmp_path):
     config.write_text(f'languages: [ko, en]\nmodels: {{ko: {broken}, en: {tmp_path / "missing"}}}\n')
     asr = partial(AsrNode, parameter_overrides=[Parameter('config_file', value=str(config))])
     with ros_graph(asr, InteractionNode) as g:
-        languages = g.listen('speech/languages', String, LATCHED)
+        languages = g.listen_messages(HearableLanguages)
         diagnostics = g.listen('/diagnostics', DiagnosticArray, 10)
-        says = g.listen('tts/say')
+        says = g.listen_messages(SpeakRequest)
         assert g.spin_until(lambda: languages)
-        report = json.loads(languages[-1].data)
-        assert report['hearable'] == []
-        assert report['unavailable']['ko'].startswith('corrupt') and 'en' in report['unavailable']
+        report = languages[-1]
+        assert report.hearable == []
+        assert report.unavailable['ko'].startswith('corrupt') and 'en' in report.unavailable
         assert g.spin_until(lambda: any(s.name.endswith('/asr') and s.level == DiagnosticStatus.ERROR
                                         for d in diagnostics for s in d.status), timeout=5)
-        faces = g.publisher('humans/faces/tracked')
-        g.wait_for_subscribers(faces)
-        g.wait_until_heard(g.nodes[1].say_pub)
-        faces.publish(String(data=events.encode('faces', {
-            'stamp': 1.0, 'frame_id': 'camera', 'width': 640, 'height': 480,
-            'faces': [{'id': 'f1', 'x': 0.4, 'y': 0.3, 'w': 0.1, 'h': 0.1, 'score': 0.9, 'distance_m': 1.4,
-                       'facing': 0.9, 'confirmed': True, 'engaged': True}]})))
+        g.wait_for_subscribers(g.typed_publisher(FacesFrame))
+        g.wait_until_heard(g.nodes[1].advertise(SpeakRequest))
+        g.send(FacesFrame(stamp=1.0, frame_id='camera', width=640, height=480, faces=[
+            TrackedFace(id='f1', x=0.4, y=0.3, w=0.1, h=0.1, score=0.9, distance_m=1.4, facing=0.9, confirmed=True,
+                        engaged=True)]))
         # Greeted all the same (zh opener, en greeting, offer of help) and told to use the screen.
         assert g.spin_until(lambda: len(says) >= 4)
-        assert [json.loads(m.data)['tag']['purpose'] for m in says] == ['greeting'] * 4
-        assert json.loads(says[-1].data)['text'] == 'Please type your question on my screen.'
+        assert [m.tag.purpose for m in says] == ['greeting'] * 4
+        assert says[-1].text == 'Please type your question on my screen.'

@@ -34,7 +34,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterable, Mapping
 
-LANGUAGES = ('vi', 'th', 'ms', 'id', 'fil', 'my', 'km', 'lo', 'zh', 'en', 'ko')
+from caexpo_robot.language.languages import LANGUAGES
+from caexpo_robot.listening.config import load_asr_config
+
 MODEL_BASE_URL = 'https://alphacephei.com/vosk/models/'
 MANIFEST_NAME = 'caexpo_model.json'
 CONNECT_TIMEOUT_S = 3.0
@@ -344,7 +346,6 @@ def download_model(language: str, dest_dir: Path | None = None, base_url: str = 
 
 
 def _configured_models(config_file: str | None) -> dict[str, str | None]:
-    from caexpo_robot.listening.config import load_asr_config
     return dict(load_asr_config(config_file).models)
 
 

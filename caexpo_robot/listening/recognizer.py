@@ -24,7 +24,7 @@ from caexpo_robot.listening.language_choice import (LanguageChooser, LanguageDec
                                                  default_text_lid)
 from caexpo_robot.listening.models import model_status
 
-DEFAULT_LID = object()  # sentinel: use caexpo_robot.language.langid when importable
+DEFAULT_LID = object()  # sentinel: use caexpo_robot.language.langid (None: no text LID at all)
 _MODEL_CACHE: dict[str, object] = {}
 _MODEL_CACHE_LOCK = threading.Lock()
 

@@ -1,13 +1,16 @@
 """asr: offline speech recognition (Vosk) of the robot's audio, muted while the robot speaks."""
 from __future__ import annotations
 
+from pydantic import ValidationError
 from std_msgs.msg import Bool, String, UInt8MultiArray
 
-from caexpo_robot import events
+from caexpo_robot.config_files import ConfigError
+from caexpo_robot.listening.config import load_asr_config
+from caexpo_robot.listening.recognizer import AsrEngine, Partial, Utterance
+from caexpo_robot.listening.heard import heard_speech
+from caexpo_robot.messages import ConversationStarted, HearableLanguages, HeardSpeech
 from caexpo_robot.nodes.audio_msgs import audio_from_msg
 from caexpo_robot.nodes.common import AUDIO, ERROR, EVENTS, LATCHED, OK, WARN, CaexpoNode, Param, run_node
-from caexpo_robot.listening.config import AsrConfigError, load_asr_config
-from caexpo_robot.listening.recognizer import AsrEngine, Partial, Utterance
 
 
 class AsrNode(CaexpoNode):
@@ -23,7 +26,7 @@ class AsrNode(CaexpoNode):
         super().__init__('asr', **kwargs)
         try:
             config = load_asr_config(self.p.config_file or None)
-        except (AsrConfigError, OSError) as exc:
+        except ConfigError as exc:
             raise SystemExit(f'asr: {exc}') from None
         self.engine = AsrEngine(config)
         for language, status in self.engine.statuses.items():
@@ -37,17 +40,15 @@ class AsrNode(CaexpoNode):
         self.grammar = ''
         if self.p.grammar:
             self.set_grammar(self.p.grammar)
-        self.heard_pub = self.create_publisher(String, 'speech/heard', EVENTS)
-        self.languages_pub = self.create_publisher(String, 'speech/languages', LATCHED)
-        self.languages_pub.publish(String(data=events.encode('speech_languages', {
-            'hearable': list(self.engine.languages),
-            'unavailable': {language: f'{s.state}: {s.detail}' for language, s in self.engine.statuses.items()
-                            if s.state != 'loaded'}})))
+        self.advertise(HeardSpeech)
+        self.publish(HearableLanguages(   # latched: the interaction node learns it whenever it starts
+            hearable=list(self.engine.languages),
+            unavailable={language: f'{s.state}: {s.detail}'[:2000] for language, s in self.engine.statuses.items()
+                         if s.state != 'loaded'}))
         self.create_subscription(UInt8MultiArray, 'audio/chunks', self.on_audio, AUDIO)
         self.create_subscription(Bool, 'tts/speaking', self.on_speaking, LATCHED)
         self.create_subscription(String, 'asr/grammar', lambda msg: self.set_grammar(msg.data.strip()), EVENTS)
-        self.create_subscription(String, 'interaction/events', self.on_interaction_event, EVENTS)
-        self._conversation = None
+        self.subscribe(ConversationStarted, self.on_conversation)
 
     def now(self) -> float:
         return self.get_clock().now().nanoseconds * 1e-9
@@ -67,15 +68,10 @@ class AsrNode(CaexpoNode):
     def on_speaking(self, msg: Bool) -> None:
         self.engine.set_speaking(bool(msg.data), self.now())
 
-    def on_interaction_event(self, msg: String) -> None:
-        try:
-            event = events.decode('interaction_event', msg.data)
-        except events.EventError:
-            return
-        # A new conversation: forget the previous visitor's language and speaker adaptation.
-        if event['type'] == 'listening_started' and event.get('visitor') != self._conversation:
-            self._conversation = event.get('visitor')
-            self.engine.new_visitor()
+    def on_conversation(self, started: ConversationStarted) -> None:
+        # A new visitor: forget the previous visitor's language and speaker adaptation.
+        self.engine.new_visitor()
+        self.count('conversations')
 
     def on_audio(self, msg: UInt8MultiArray) -> None:
         try:
@@ -87,23 +83,13 @@ class AsrNode(CaexpoNode):
 
     def publish_results(self, results) -> None:
         for result in results:
-            if isinstance(result, Partial):
-                if not self.p.publish_partials:
-                    continue
-                message = {'text': result.text, 'language': result.language, 'final': False, 't': result.t}
-            elif isinstance(result, Utterance):
-                message = {
-                    'text': result.text, 'language': result.language, 'final': True, 't': result.end_t,
-                    'confidence': round(float(result.confidence), 3), 'start': result.start_t,
-                    'end': result.end_t,
-                    'words': [{'word': w.word, 'conf': round(float(w.conf), 3)} for w in result.words],
-                    'candidates': [{'language': h.language, 'text': h.text,
-                                    'confidence': round(float(h.mean_confidence), 3)}
-                                   for h in (result.hypotheses or {}).values()]}
-                self.count('utterances')
-            else:
+            if isinstance(result, Partial) and not self.p.publish_partials:
                 continue
-            self.heard_pub.publish(String(data=events.encode('asr_result', message)))
+            self.count('utterances' if isinstance(result, Utterance) else 'partials')
+            try:
+                self.publish(heard_speech(result))
+            except ValidationError as exc:   # a recognizer oddity: reported, listening goes on
+                self.drop('result', str(exc.errors(include_url=False)[0]))
 
     def diagnostic_state(self):
         statuses = self.engine.statuses
