@@ -121,7 +121,6 @@ class InteractionConfig:
 @dataclass
 class Visitor:
     id: str
-    first_seen: float
     stage: Stage = Stage.SEEN
     distance_m: float = float('inf')
     engaged: bool = False
@@ -174,7 +173,7 @@ class InteractionManager:
             seen.add(face.id)
             visitor = self.visitors.get(face.id)
             if visitor is None:
-                visitor = self.visitors[face.id] = Visitor(face.id, now)
+                visitor = self.visitors[face.id] = Visitor(face.id)
                 actions.append(self._emit('visitor_detected', now, visitor, distance_m=round(face.distance_m, 2)))
             if visitor.stage is Stage.LEFT and face.engaged:
                 # Stepped back, then came forward again: served again, not greeted again.

@@ -47,7 +47,8 @@ class MicrophoneNode(CaexpoNode):
                 self.count('chunks_published')
 
     def diagnostic_state(self):
-        values = {'overflow_drops': self.capture.overflow_drops, 'device': self.p.device or 'default'}
+        values = {'overflow_drops': self.capture.overflow_drops, 'device': self.p.device or 'default',
+                  'portaudio_status_reports': self.capture.status_flags}
         if self.problem:
             return ERROR, f'no microphone: {self.problem}', values
         return OK, 'capturing', values
