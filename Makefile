@@ -51,6 +51,9 @@ $(VENV)/.stamp: requirements/ros-pypi.txt requirements/runtime.txt requirements/
 	@[ -x $(PY) ] || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --disable-pip-version-check -c requirements/constraints.txt \
 	  -r requirements/ros-pypi.txt -r requirements/runtime.txt -r requirements/assistant.txt -r requirements/test.txt
+	@# Executables are regenerated next: drop the old ones and links to them, so a removed entry point
+	@# (e.g. caexpo-assistant, once the robot's, now the assistant project's) cannot shadow the new one.
+	@rm -rf $(VENV)/lib/caexpo_robot; find $(VENV)/bin -xtype l -delete
 	$(PY) -m pip install -q --disable-pip-version-check --no-deps --no-build-isolation -e . -e caexpo_assistant
 	@# setup.cfg puts executables in lib/caexpo_robot (where `ros2 run` looks); put them on the venv PATH too.
 	@for exe in $(VENV)/lib/caexpo_robot/*; do ln -sf "../lib/caexpo_robot/$$(basename $$exe)" $(VENV)/bin/; done
