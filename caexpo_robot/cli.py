@@ -11,14 +11,15 @@ from pathlib import Path
 def _sim(args) -> int:
     # ROS 2 traffic of a simulation never leaves this machine.
     os.environ.setdefault('ROS_AUTOMATIC_DISCOVERY_RANGE', 'LOCALHOST')
+    from caexpo_robot.config_files import ConfigError
     from caexpo_robot.sim.runner import SimError, run_simulation
-    from caexpo_robot.sim.scenario import ScenarioError, load_scenario
+    from caexpo_robot.sim.scenario import load_scenario
     try:
         scenario = load_scenario(args.scenario)
         print(f'scenario {scenario.name}: {len(scenario.visitors)} visitor(s), {scenario.duration_s:.0f} s '
               f'({scenario.source})', flush=True)
         summary = run_simulation(scenario, Path(args.out), log=lambda line: print(line, flush=True))
-    except (ScenarioError, SimError) as exc:
+    except (ConfigError, SimError) as exc:   # a bad scenario (ScenarioError) or config/greeter.yaml
         print(f'caexpo-robot sim: {exc}', file=sys.stderr)
         return 2
     print(f'\n{summary["greetings"]} greeting(s), {summary["utterances"]} utterance(s) '

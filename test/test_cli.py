@@ -36,3 +36,23 @@ def test_models_list_reports_each_language():
     result = run('models', 'list')
     assert result.returncode == 0
     assert 'ko' in result.stdout and 'installed' in result.stdout
+
+
+def test_sim_refuses_a_scenario_with_a_misspelt_key_naming_the_file_and_the_field(tmp_path):
+    scenario = tmp_path / 'typo.yaml'
+    scenario.write_text('duraton_s: 5\n'
+                        'visitors: [{name: a, path: [[0, 3], [1, 1]], says: [{at: 1, text: hi, lang: en}]}]\n')
+    result = run('sim', str(scenario), '--out', str(tmp_path / 'out'))
+    assert result.returncode == 2
+    assert f'{scenario}: duraton_s: unknown key' in result.stderr
+    assert f'{scenario}: visitors.0.says.0.lang: unknown key' in result.stderr
+    assert not (tmp_path / 'out').exists()
+
+
+def test_sim_refuses_a_robot_parameter_no_node_declares(tmp_path):
+    scenario = tmp_path / 'typo.yaml'
+    scenario.write_text('robot: {interaction: {opener_langauges: [en]}, asr: {grammar: 5}}\n')
+    result = run('sim', str(scenario), '--out', str(tmp_path / 'out'))
+    assert result.returncode == 2
+    assert f'{scenario}: robot.interaction.opener_langauges: unknown key' in result.stderr
+    assert f'{scenario}: robot.asr.grammar: ' in result.stderr and 'should be a string' in result.stderr

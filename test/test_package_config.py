@@ -27,6 +27,29 @@ def test_yaml_documents_exactly_the_declared_parameters_with_their_defaults(name
     assert all(p.description for p in graph.node_class(name).PARAMS)
 
 
+def test_a_parameter_file_with_a_misspelt_key_is_refused_naming_file_node_and_key(tmp_path):
+    from caexpo_robot.config_files import ConfigError
+    text = (REPO / 'config' / 'greeter.yaml').read_text()
+    typo = tmp_path / 'greeter.yaml'
+    typo.write_text(text.replace('    fps: 15.0', '    fsp: 15.0').replace('    chunk_ms: 100', '    chunk_ms: 100.0')
+                    + 'face_detectr:\n  ros__parameters: {}\n')
+    with pytest.raises(ConfigError) as refused:
+        graph.load_params(typo)
+    problems = str(refused.value).splitlines()
+    assert f'{typo}: camera.ros__parameters.fsp: unknown key (misspelt?)' in problems
+    assert f'{typo}: face_detectr: unknown key (misspelt?)' in problems
+    assert any(line.startswith(f'{typo}: microphone.ros__parameters.chunk_ms: ') and 'an integer' in line
+               for line in problems)
+    assert len(problems) == 3
+
+
+def test_a_namespaced_parameter_file_loads_with_nested_names_as_ros_reads_them(tmp_path):
+    namespaced = tmp_path / 'robot.yaml'
+    namespaced.write_text('/entrance_a/camera:\n  ros__parameters: {fps: 5.0}\n'
+                          "'**':\n  ros__parameters: {use_sim_time: true}\n")
+    assert graph.load_params(namespaced) == {'camera': {'fps': 5.0}}
+
+
 def test_every_yaml_parameter_line_is_commented():
     for line in (REPO / 'config' / 'greeter.yaml').read_text().splitlines():
         if re.match(r'^\s{4}\w+:', line) and not line.strip().startswith('#'):

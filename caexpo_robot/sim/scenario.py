@@ -3,16 +3,20 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Annotated, Any
 
 import yaml
+from pydantic import AfterValidator, ConfigDict, Field, StrictFloat, model_validator
+from pydantic_core import PydanticCustomError
 
+from caexpo_robot.config_files import ConfigError, ConfigModel, validate_config
 from caexpo_robot.language import LANGUAGES
 from caexpo_robot.paths import config_path
 
 BUILTIN_PHOTOS = ('astronaut',)
 
 
-class ScenarioError(ValueError):
+class ScenarioError(ConfigError):
     """A scenario file that cannot be run; the message names the file and the field."""
 
 
@@ -70,12 +74,99 @@ def _voice_kind(language: str) -> str:
     return VoiceTable.load().voice_kind(language)
 
 
-def _number(value, where: str, low: float | None = None) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise ScenarioError(f'{where}: expected a number, got {value!r}')
-    if low is not None and value < low:
-        raise ScenarioError(f'{where}: must be ≥ {low}, got {value}')
-    return float(value)
+# --- the file's shape: pydantic models, unknown keys refused (config_files.ConfigModel) --------------
+def _at_least(low: float):
+    def check(value: float) -> float:
+        if value < low:
+            raise PydanticCustomError('too_small', 'must be ≥ {low}, got {value}', {'low': low, 'value': value})
+        return value
+    return AfterValidator(check)
+
+
+# A number is an int or a float, never a boolean or a string (strict), as before pydantic.
+Number = StrictFloat
+
+
+def _known_language(value: str) -> str:
+    if value not in LANGUAGES:
+        raise PydanticCustomError('language', 'unknown language {value!r}; known: {known}',
+                                  {'value': value, 'known': ' '.join(LANGUAGES)})
+    return value
+
+
+def _speech_or_kiosk(value: str) -> str:
+    if value not in ('speech', 'kiosk'):
+        raise PydanticCustomError('via', 'must be speech or kiosk, got {value!r}', {'value': value})
+    return value
+
+
+class _FileModel(ConfigModel):
+    # Numbers where a name or text is expected are taken as written (`name: 42`), as before pydantic.
+    model_config = ConfigDict(coerce_numbers_to_str=True)
+
+    @model_validator(mode='before')
+    @classmethod
+    def _empty_means_default(cls, data: Any) -> Any:
+        """`says:` or `camera:` with nothing after it is the default, as YAML writers expect."""
+        return {k: v for k, v in data.items() if v is not None} if isinstance(data, dict) else data
+
+
+class CameraFile(_FileModel):
+    width: Annotated[Number, _at_least(16)] = 640
+    height: Annotated[Number, _at_least(16)] = 480
+    hfov_deg: Annotated[Number, _at_least(1)] = 60.0
+
+
+class VisitorInputFile(_FileModel):
+    at: Annotated[Number, _at_least(0)] | None = None
+    text: str = ''
+    via: Annotated[str, AfterValidator(_speech_or_kiosk)] = 'speech'
+    wav: str | None = None
+
+    @model_validator(mode='after')
+    def _says_something(self) -> 'VisitorInputFile':
+        if self.at is None or not (self.text or self.wav):
+            raise PydanticCustomError('says', 'needs `at` and `text` (or `wav`)')
+        return self
+
+
+PathPoint = Annotated[list[Number], Field(min_length=2, max_length=3)]
+
+
+class VisitorFile(_FileModel):
+    name: Annotated[str, Field(min_length=1)]
+    photo: str = 'astronaut'
+    language: Annotated[str, AfterValidator(_known_language)] = 'en'
+    x: Number = 0.5
+    path: list[PathPoint] = []       # [t, distance_m] or [t, distance_m, x]
+    mirror: bool = False
+    tint: Annotated[list[Annotated[Number, _at_least(0)]], Field(min_length=3, max_length=3)] = [1.0, 1.0, 1.0]
+    says: list[VisitorInputFile] = []
+
+    @model_validator(mode='after')
+    def _path_goes_forward(self) -> 'VisitorFile':
+        for k, point in enumerate(self.path):
+            if point[0] < 0:
+                raise PydanticCustomError('path', 'path[{k}] time must be ≥ 0, got {t}', {'k': k, 't': point[0]})
+            if point[1] < 0.3:
+                raise PydanticCustomError('path', 'path[{k}] distance must be ≥ 0.3, got {d}',
+                                          {'k': k, 'd': point[1]})
+            if k and point[0] < self.path[k - 1][0]:
+                raise PydanticCustomError('path', 'path times must not go backwards')
+        if len(self.path) < 2:
+            raise PydanticCustomError('path', 'path needs at least two [t, distance_m] points')
+        return self
+
+
+class ScenarioFile(_FileModel):
+    name: str | None = None                              # default: the file's stem
+    duration_s: Annotated[Number, _at_least(0.1)] = 30.0
+    fps: Annotated[Number, _at_least(1)] = 15.0
+    camera: CameraFile = CameraFile()
+    assistant: str = 'embedded'
+    robot: dict[str, dict[str, Any] | None] = {}         # checked against the nodes' declared parameters
+    video: str | None = None
+    visitors: list[VisitorFile] = []
 
 
 def load_scenario(path: str | Path | None = None) -> Scenario:
@@ -89,79 +180,52 @@ def load_scenario(path: str | Path | None = None) -> Scenario:
     if not isinstance(data, dict):
         raise ScenarioError(f'{path}: expected a mapping at the top level')
     where = str(path)
-    camera = data.get('camera', {}) or {}
-    visitors = []
-    for i, entry in enumerate(data.get('visitors', []) or []):
-        visitors.append(_visitor(entry, f'{where}: visitors[{i}]', path.parent))
+    try:
+        scenario = validate_config(ScenarioFile, data, where)
+        robot = {node: dict(values or {}) for node, values in scenario.robot.items()}
+        if robot:
+            from caexpo_robot.graph import validate_overrides   # imports the node classes: only if needed
+            validate_overrides(robot, where, 'robot')
+    except ConfigError as exc:
+        raise ScenarioError(str(exc)) from None
+    visitors = [_visitor(entry, f'{where}: visitors[{i}]', path.parent) for i, entry in enumerate(scenario.visitors)]
     names = [v.name for v in visitors]
     if len(set(names)) != len(names):
         raise ScenarioError(f'{where}: visitor names must be unique, got {names}')
-    video = data.get('video')
+    video = scenario.video
     if video is not None:
         video_path = Path(video) if Path(video).is_absolute() else path.parent / video
         if not video_path.is_file():
             raise ScenarioError(f'{where}: video file not found: {video_path}')
         video = str(video_path)
     return Scenario(
-        name=str(data.get('name', path.stem)),
-        duration_s=_number(data.get('duration_s', 30), f'{where}: duration_s', 0.1),
-        fps=min(_number(data.get('fps', 15), f'{where}: fps', 1), 50.0),   # the sim clock ticks at 50 Hz
-        width=int(_number(camera.get('width', 640), f'{where}: camera.width', 16)),
-        height=int(_number(camera.get('height', 480), f'{where}: camera.height', 16)),
-        hfov_deg=_number(camera.get('hfov_deg', 60.0), f'{where}: camera.hfov_deg', 1),
-        visitors=tuple(visitors), robot=dict(data.get('robot', {}) or {}),
-        assistant=str(data.get('assistant', 'embedded')), video=video, source=str(path))
+        name=scenario.name if scenario.name is not None else path.stem,
+        duration_s=scenario.duration_s,
+        fps=min(scenario.fps, 50.0),   # the sim clock ticks at 50 Hz
+        width=int(scenario.camera.width), height=int(scenario.camera.height), hfov_deg=scenario.camera.hfov_deg,
+        visitors=tuple(visitors), robot=robot,
+        assistant=scenario.assistant, video=video, source=str(path))
 
 
-def _visitor(entry, where: str, base: Path) -> VisitorPlan:
-    if not isinstance(entry, dict):
-        raise ScenarioError(f'{where}: expected a mapping')
-    name = str(entry.get('name') or '')
-    if not name:
-        raise ScenarioError(f'{where}: needs a name')
-    language = entry.get('language', 'en')
-    if language not in LANGUAGES:
-        raise ScenarioError(f'{where}: unknown language {language!r}; known: {" ".join(LANGUAGES)}')
-    photo = str(entry.get('photo', 'astronaut'))
+def _visitor(entry: VisitorFile, where: str, base: Path) -> VisitorPlan:
+    """The checks that need the file's folder or the voice table, on an already well-formed visitor."""
+    photo = entry.photo
     if photo not in BUILTIN_PHOTOS:
         photo_path = Path(photo) if Path(photo).is_absolute() else base / photo
         if not photo_path.is_file():
             raise ScenarioError(f'{where}: photo {photo!r} is neither built in ({BUILTIN_PHOTOS}) nor a file')
         photo = str(photo_path)
-    default_x = _number(entry.get('x', 0.5), f'{where}: x')
-    path = []
-    for k, point in enumerate(entry.get('path') or []):
-        if not isinstance(point, (list, tuple)) or len(point) not in (2, 3):
-            raise ScenarioError(f'{where}: path[{k}] must be [t, distance_m] or [t, distance_m, x]')
-        t = _number(point[0], f'{where}: path[{k}] time', 0)
-        distance = _number(point[1], f'{where}: path[{k}] distance', 0.3)
-        x = _number(point[2], f'{where}: path[{k}] x') if len(point) == 3 else default_x
-        if path and t < path[-1][0]:
-            raise ScenarioError(f'{where}: path times must not go backwards')
-        path.append((t, distance, x))
-    if len(path) < 2:
-        raise ScenarioError(f'{where}: path needs at least two [t, distance_m] points')
+    path = tuple((t, distance, rest[0] if rest else entry.x) for t, distance, *rest in entry.path)
     says = []
-    for k, item in enumerate(entry.get('says') or []):
-        if not isinstance(item, dict) or 'at' not in item or not (item.get('text') or item.get('wav')):
-            raise ScenarioError(f'{where}: says[{k}] needs `at` and `text` (or `wav`)')
-        via = item.get('via', 'speech')
-        if via not in ('speech', 'kiosk'):
-            raise ScenarioError(f'{where}: says[{k}].via must be speech or kiosk, got {via!r}')
-        wav = item.get('wav')
+    for k, item in enumerate(entry.says):
+        wav = item.wav
         if wav is not None:
             wav_path = Path(wav) if Path(wav).is_absolute() else base / wav
             if not wav_path.is_file():
                 raise ScenarioError(f'{where}: says[{k}].wav not found: {wav_path}')
             wav = str(wav_path)
-        if via == 'speech' and wav is None and _voice_kind(language) == 'screen_only':
-            raise ScenarioError(f'{where}: says[{k}]: no voice speaks {language}; give a wav or use via: kiosk')
-        says.append(VisitorInput(_number(item['at'], f'{where}: says[{k}].at', 0), str(item.get('text', '')), via,
-                              wav))
-    tint = entry.get('tint', [1.0, 1.0, 1.0])
-    if not (isinstance(tint, (list, tuple)) and len(tint) == 3):
-        raise ScenarioError(f'{where}: tint must be [r, g, b] factors')
-    return VisitorPlan(name=name, photo=photo, language=language, path=tuple(path),
-                       mirror=bool(entry.get('mirror', False)),
-                       tint=tuple(_number(c, f'{where}: tint', 0) for c in tint),
-                       says=tuple(sorted(says, key=lambda u: u.at)))
+        if item.via == 'speech' and wav is None and _voice_kind(entry.language) == 'screen_only':
+            raise ScenarioError(f'{where}: says[{k}]: no voice speaks {entry.language}; give a wav or use via: kiosk')
+        says.append(VisitorInput(item.at, item.text, item.via, wav))
+    return VisitorPlan(name=entry.name, photo=photo, language=entry.language, path=path, mirror=entry.mirror,
+                       tint=tuple(entry.tint), says=tuple(sorted(says, key=lambda u: u.at)))
