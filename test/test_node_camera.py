@@ -1,6 +1,7 @@
 """camera node: publishes real frames from an image folder; a missing camera is reported, retried, never fatal."""
 from functools import partial
 
+import rclpy
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus
 from rclpy.parameter import Parameter
 from sensor_msgs.msg import CameraInfo, Image
@@ -21,6 +22,30 @@ def test_image_folder_frames_are_published_with_camera_info(shared_data):
         assert (image.width, image.height, image.encoding, image.step) == (640, 480, 'rgb8', 640 * 3)
         assert len(image.data) == 640 * 480 * 3
         assert infos[-1].k[0] > 0 and infos[-1].width == 640
+
+
+def test_a_shutdown_during_a_frame_is_not_an_error_and_close_after_it_is_safe(shared_data):
+    """A signal shuts the context down while the timer callback reads a frame: the publish that
+    follows used to raise ("publisher's context is invalid" / InvalidHandle) and exit 1."""
+    factory = partial(CameraNode, parameter_overrides=[
+        Parameter('source', value=str(shared_data / 'faces')), Parameter('fps', value=20.0)])
+    with ros_graph(factory) as g:
+        node = g.nodes[0]
+        assert g.spin_until(lambda: node.counters['frames_published'] >= 2, timeout=10)
+        published = node.counters['frames_published']
+        read = node.source.read
+
+        def read_then_shut_down():
+            frame = read()
+            rclpy.shutdown(context=g.context)     # the signal arrives while the frame is being read
+            return frame
+        node.source.read = read_then_shut_down
+        node.publish_frame()
+        assert not g.context.ok() and node.counters['frames_published'] == published
+        node.publish_frame()                      # a late tick after the shutdown does nothing
+        assert node.counters['frames_published'] == published
+        node.close()                              # the timer is gone with the context: still no error
+        assert not node.source.connected
 
 
 def test_missing_camera_is_retried_and_reported_not_fatal(tmp_path):

@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 
 from caexpo_robot.perception.face_detection import FaceDetection, FaceDetector
-from caexpo_robot.perception.tracking import FaceTracker, iou
+from caexpo_robot.perception.geometry import iou
+from caexpo_robot.perception.tracking import FaceTracker
 
 FPS = 30.0
 

@@ -1,21 +1,20 @@
-"""face_detector: mediapipe faces → tracked faces with stable ids, distance and engagement, every frame."""
+"""face_detector: camera frames → tracked faces with stable ids, distance and engagement (greeter/faces).
+
+Glue only: the frame pipeline (idle skipping, detection, tracking, engagement, distance) is
+perception/frame_pipeline.py, synchronous, so pending_work() stays 0.
+"""
 from __future__ import annotations
 
 import time
-from pathlib import Path
+from dataclasses import fields
 
-import cv2
 from sensor_msgs.msg import CameraInfo, Image
-from std_msgs.msg import String
 
-from caexpo_robot import events
-from caexpo_robot.nodes.common import EVENTS, OK, SENSOR_DATA, WARN, CaexpoNode, Param, run_node
+from caexpo_robot.messages import FacesFrame
+from caexpo_robot.nodes.common import OK, SENSOR_DATA, WARN, CaexpoNode, Param, run_node
 from caexpo_robot.nodes.conversions import rgb_from_msg
-from caexpo_robot.perception.engagement import (EngagementEstimator, estimate_distance_m, facing_score,
-                                                focal_length_px)
 from caexpo_robot.perception.face_detection import FaceDetector
-from caexpo_robot.perception.image import ImageError
-from caexpo_robot.perception.tracking import FaceTracker
+from caexpo_robot.perception.frame_pipeline import FramePipeline, FrameSettings
 
 
 class FaceDetectorNode(CaexpoNode):
@@ -40,20 +39,11 @@ class FaceDetectorNode(CaexpoNode):
 
     def __init__(self, **kwargs) -> None:
         super().__init__('face_detector', **kwargs)
-        self.detector = FaceDetector(model=self.p.model, min_score=self.p.min_score)
-        self.tracker = FaceTracker(confirm_hits=self.p.confirm_hits, max_misses=self.p.max_misses)
-        self.engagement = EngagementEstimator(
-            engage_distance_m=self.p.engage_distance_m, disengage_distance_m=self.p.disengage_distance_m,
-            min_facing=self.p.min_facing, engage_after_s=self.p.engage_after_s,
-            disengage_after_s=self.p.disengage_after_s)
-        self.fx_from_info: float | None = None
-        self.info_size: tuple[int, int] | None = None
-        self.last_stamp: float | None = None
-        self.last_detected_stamp: float | None = None
-        self.last_detect_ms = 0.0
-        self.last_process_ms = 0.0
-        self.tracked_count = 0
-        self.faces_pub = self.create_publisher(String, 'humans/faces/tracked', EVENTS)
+        settings = FrameSettings(**{f.name: getattr(self.p, f.name) for f in fields(FrameSettings)})
+        self.pipeline = FramePipeline(FaceDetector(model=self.p.model, min_score=self.p.min_score), settings,
+                                      count=self.count)
+        self.advertise(FacesFrame)
+        # Best effort (SENSOR_DATA): receives from best-effort camera drivers and our reliable camera alike.
         self.create_subscription(Image, 'camera/image_raw', self.on_image, SENSOR_DATA)
         self.info_sub = None
         self._listen_for_camera_info()
@@ -66,97 +56,37 @@ class FaceDetectorNode(CaexpoNode):
                                                      SENSOR_DATA)
 
     def on_camera_info(self, msg: CameraInfo) -> None:
-        if msg.k[0] > 0:
-            self.fx_from_info = float(msg.k[0])
-            self.info_size = (msg.width, msg.height)
+        if self.info_sub is not None and self.pipeline.use_camera_info(msg.k[0], msg.width, msg.height):
             # Intrinsics do not change with every frame: stop taking 30 callbacks a second for them.
             self.destroy_subscription(self.info_sub)
             self.info_sub = None
 
     def on_image(self, msg: Image) -> None:
-        callback_started = time.perf_counter()
+        started = time.perf_counter()
         if msg.width * msg.height > self.p.max_image_pixels:
             self.drop('image', f'{msg.width}x{msg.height} is larger than max_image_pixels')
             return
-        try:
-            rgb = rgb_from_msg(msg)
-        except ImageError as exc:
+        stamp = msg.header.stamp.sec + msg.header.stamp.nanosec * 1e-9
+        try:   # ImageError, a bad stamp or frame_id: all ValueErrors, all a counted drop
+            frame = self.pipeline.process(rgb_from_msg(msg), stamp, msg.header.frame_id, started)
+        except ValueError as exc:
             self.drop('image', str(exc))
             return
-        stamp = msg.header.stamp.sec + msg.header.stamp.nanosec * 1e-9
-        if self._idle_skip(stamp):
-            self.count('frames_skipped_idle')
-            self.faces_pub.publish(String(data=events.encode('faces', {
-                'stamp': stamp, 'frame_id': msg.header.frame_id, 'width': msg.width, 'height': msg.height,
-                'faces': []})))
-            return
-        started = time.perf_counter()
-        detections = self.detector.detect(rgb)
-        self.last_detect_ms = (time.perf_counter() - started) * 1000.0
-        if self.last_stamp is not None and not 0.0 <= stamp - self.last_stamp <= self.p.track_gap_s:
-            # Time went backwards or the camera was away: nobody may keep an id across the break.
-            for track in self.tracker.tracks:
-                self.engagement.forget(track.id)
-            self.tracker.reset()
-            self.count('tracker_resets')
-        self.last_stamp = stamp
-        tracks = self.tracker.update(detections, stamp)
-        for gone in self.tracker.dropped:
-            self.engagement.forget(gone.id)
-        if self.fx_from_info is not None and self.info_size != (msg.width, msg.height):
-            self.fx_from_info = None           # another resolution: wait for its CameraInfo
-            self._listen_for_camera_info()
-        fx = self.fx_from_info or focal_length_px(msg.width, self.p.hfov_deg)
-        faces = []
-        for track in tracks:
-            distance = estimate_distance_m(track.w * msg.width, fx, self.p.face_width_m)
-            facing = facing_score(track.keypoints)
-            engaged = track.confirmed and self.engagement.update(track.id, distance, facing, stamp)
-            faces.append({'id': track.id, 'x': round(track.x, 4), 'y': round(track.y, 4),
-                          'w': round(track.w, 4), 'h': round(track.h, 4), 'score': round(track.score, 3),
-                          'distance_m': round(distance, 2), 'facing': round(facing, 2),
-                          'confirmed': track.confirmed, 'engaged': engaged})
-            if self.p.debug_save_dir and track.confirmed:
-                self._save_crop(rgb, track, stamp)
-        self.tracked_count = sum(face['confirmed'] for face in faces)
-        # The whole callback up to publishing (conversion, detection, tracking, engagement, JSON).
-        self.last_process_ms = (time.perf_counter() - callback_started) * 1000.0
-        self.faces_pub.publish(String(data=events.encode('faces', {
-            'stamp': stamp, 'frame_id': msg.header.frame_id, 'width': msg.width, 'height': msg.height,
-            'faces': faces, 'detect_ms': round(self.last_detect_ms, 2),
-            'process_ms': round(self.last_process_ms, 2)})))
-        self.count('frames_processed')
-
-    def _idle_skip(self, stamp: float) -> bool:
-        """True for a frame that may go undetected: nobody tracked and the idle rate already met."""
-        if self.p.idle_detect_hz <= 0 or len(self.tracker):
-            self.last_detected_stamp = stamp
-            return False
-        if (self.last_detected_stamp is not None
-                and 0.0 <= stamp - self.last_detected_stamp < 1.0 / self.p.idle_detect_hz - 1e-6):
-            return True
-        self.last_detected_stamp = stamp
-        return False
-
-    def _save_crop(self, rgb, track, stamp: float) -> None:
-        height, width = rgb.shape[:2]
-        x0, y0 = int(track.x * width), int(track.y * height)
-        crop = rgb[y0:y0 + int(track.h * height), x0:x0 + int(track.w * width)]
-        if crop.size:
-            folder = Path(self.p.debug_save_dir)
-            folder.mkdir(parents=True, exist_ok=True)
-            cv2.imwrite(str(folder / f'{track.id}_{stamp:.3f}.jpg'), cv2.cvtColor(crop, cv2.COLOR_RGB2BGR))
+        if self.pipeline.camera_fx is None:
+            self._listen_for_camera_info()      # another resolution: wait for its CameraInfo
+        self.publish(frame)
 
     def diagnostic_state(self):
-        values = {'tracked_faces': self.tracked_count, 'detect_ms': f'{self.last_detect_ms:.1f}',
-                  'process_ms': f'{self.last_process_ms:.1f}',
-                  'model': self.p.model}
-        if self.counters['frames_processed'] == 0:
-            return WARN, 'no camera frames received yet', values
-        return OK, f'{self.tracked_count} visitor(s) tracked', values
+        last = self.pipeline.last
+        if last is None:
+            return WARN, 'no camera frames received yet', {'model': self.p.model}
+        tracked = sum(face.confirmed for face in last.faces)
+        return OK, f'{tracked} visitor(s) tracked', {
+            'tracked_faces': tracked, 'detect_ms': f'{last.detect_ms:.1f}', 'process_ms': f'{last.process_ms:.1f}',
+            'model': self.p.model}
 
     def close(self) -> None:
-        self.detector.close()
+        self.pipeline.close()
 
 
 def main(args=None) -> int:

@@ -19,13 +19,12 @@ MODELS = {'short': 0, 'full': 1}
 # misses those and a far stage performer. Scores of real faces start at 0.64 in the dim clip.
 DEFAULT_MODEL = 'full'
 DEFAULT_MIN_SCORE = 0.5
-KEYPOINT_NAMES = ('right_eye', 'left_eye', 'nose_tip', 'mouth_center',
-                  'right_ear_tragion', 'left_ear_tragion')  # the subject's right/left
 
 
 @dataclass(frozen=True)
 class FaceDetection:
-    """A face: normalised box clipped to [0, 1], score, mediapipe keypoints (normalised, may be ())."""
+    """A face: normalised box clipped to [0, 1], score, mediapipe keypoints (normalised, may be ()):
+    right eye, left eye, nose tip, mouth centre, right and left ear tragion (the subject's right/left)."""
     x: float
     y: float
     w: float

@@ -13,6 +13,7 @@ import math
 from dataclasses import dataclass, replace
 
 from caexpo_robot.perception.face_detection import FaceDetection
+from caexpo_robot.perception.geometry import centre_distance, iou
 
 # Centre-distance fallback: centres closer than this many face widths (the larger of the two
 # boxes) and sizes within this ratio count as the same face.
@@ -25,7 +26,7 @@ MAX_PREDICTION_S = 0.5
 
 
 @dataclass
-class TrackedFace:
+class Track:
     id: str
     x: float
     y: float
@@ -39,25 +40,6 @@ class TrackedFace:
     first_seen: float
     last_seen: float
 
-    def to_pixels(self, width: int, height: int) -> tuple[int, int, int, int]:
-        return FaceDetection(self.x, self.y, self.w, self.h, self.score).to_pixels(width, height)
-
-
-def iou(a: tuple[float, float, float, float], b: tuple[float, float, float, float]) -> float:
-    """Intersection over union of two (x, y, w, h) boxes."""
-    ix = min(a[0] + a[2], b[0] + b[2]) - max(a[0], b[0])
-    iy = min(a[1] + a[3], b[1] + b[3]) - max(a[1], b[1])
-    if ix <= 0 or iy <= 0:
-        return 0.0
-    inter = ix * iy
-    return inter / (a[2] * a[3] + b[2] * b[3] - inter)
-
-
-def _centre_distance(a, b) -> float:
-    """Centre distance in units of the larger box's width (faces are roughly square)."""
-    dx = (a[0] + a[2] / 2) - (b[0] + b[2] / 2)
-    dy = (a[1] + a[3] / 2) - (b[1] + b[3] / 2)
-    return math.hypot(dx, dy) / max(a[2], b[2])
 
 
 class _Motion:
@@ -121,14 +103,14 @@ class FaceTracker:
         self.max_misses = max_misses
         self.min_iou = min_iou
         self.smoothing = smoothing  # weight of the previous box; 0 = raw detections
-        self._tracks: list[TrackedFace] = []
+        self._tracks: list[Track] = []
         self._motion: dict[str, _Motion] = {}
-        self._dropped: list[TrackedFace] = []
+        self._dropped: list[Track] = []
         self._next_id = 1
         self.invalid_detections = 0  # detections with non-finite or empty boxes, skipped
 
     @property
-    def tracks(self) -> list[TrackedFace]:
+    def tracks(self) -> list[Track]:
         return [replace(t) for t in self._tracks]
 
     def __len__(self) -> int:
@@ -136,7 +118,7 @@ class FaceTracker:
         return len(self._tracks)
 
     @property
-    def dropped(self) -> list[TrackedFace]:
+    def dropped(self) -> list[Track]:
         """Tracks removed by the last update (more than max_misses consecutive misses)."""
         return [replace(t) for t in self._dropped]
 
@@ -147,7 +129,7 @@ class FaceTracker:
         self._tracks = []
         self._motion.clear()
 
-    def update(self, detections: list[FaceDetection], stamp: float) -> list[TrackedFace]:
+    def update(self, detections: list[FaceDetection], stamp: float) -> list[Track]:
         """Associate one frame's detections; returns copies of all live tracks (confirmed or not)."""
         if not (isinstance(stamp, (int, float)) and math.isfinite(stamp)):
             raise ValueError(f'stamp must be a finite number of seconds, got {stamp!r}')
@@ -173,7 +155,7 @@ class FaceTracker:
                 if di in taken:
                     continue
                 ratio = max(expected[2], box[2]) / min(expected[2], box[2])
-                distance = _centre_distance(expected, box)
+                distance = centre_distance(expected, box)
                 if distance <= MAX_CENTRE_DISTANCE and ratio <= MAX_SIZE_RATIO:
                     pairs.append((distance, ti, di))
         self._greedy(pairs, matches)
@@ -205,7 +187,7 @@ class FaceTracker:
                 matches[ti] = di
                 used.add(di)
 
-    def _absorb(self, track: TrackedFace, d: FaceDetection, stamp: float) -> None:
+    def _absorb(self, track: Track, d: FaceDetection, stamp: float) -> None:
         a = self.smoothing
         motion = self._motion[track.id]
         px, py, pw, ph = motion.predict(stamp, (track.x, track.y, track.w, track.h))
@@ -221,10 +203,10 @@ class FaceTracker:
         track.confirmed = track.confirmed or track.hits >= self.confirm_hits
         motion.observe((d.x, d.y, d.w, d.h), stamp)
 
-    def _start(self, d: FaceDetection, stamp: float) -> TrackedFace:
+    def _start(self, d: FaceDetection, stamp: float) -> Track:
         track_id = f'f{self._next_id:04d}'
         self._next_id += 1
         self._motion[track_id] = _Motion((d.x, d.y, d.w, d.h), stamp)
-        return TrackedFace(track_id, d.x, d.y, d.w, d.h, d.score, d.keypoints,
+        return Track(track_id, d.x, d.y, d.w, d.h, d.score, d.keypoints,
                            confirmed=self.confirm_hits <= 1, hits=1, misses=0,
                            first_seen=stamp, last_seen=stamp)
