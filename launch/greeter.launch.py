@@ -13,6 +13,8 @@ from launch_ros.parameter_descriptions import ParameterValue
 
 from caexpo_robot.graph import ROBOT_NODES, params_file
 
+RESPAWN_DELAY_S = 2.0
+
 
 def generate_launch_description():
     arguments = [
@@ -30,8 +32,11 @@ def generate_launch_description():
         'interaction': {'opener_languages': ParameterValue(LaunchConfiguration('opener_languages'),
                                                            value_type=List[str])},
     }
+    # A node that exits (a driver crash, a native library aborting) comes back after RESPAWN_DELAY_S
+    # instead of leaving the entrance without eyes or voice; launch respawns nothing once it is itself
+    # shutting down (Ctrl-C on `ros2 launch`), so a stop stays a stop.
     nodes = [Node(package='caexpo_robot', executable=name, name=name, namespace=LaunchConfiguration('namespace'),
                   parameters=[LaunchConfiguration('params_file'), overrides.get(name, {})],
-                  output='screen', emulate_tty=True)
+                  output='screen', emulate_tty=True, respawn=True, respawn_delay=RESPAWN_DELAY_S)
              for name in ROBOT_NODES]
     return LaunchDescription(arguments + nodes)

@@ -110,6 +110,7 @@ def test_launch_files_build_the_declared_graph(launch_file, monkeypatch):
             assert Path(kwargs['default_value']).is_file()
     if launch_file == 'greeter.launch.py':
         assert [k['executable'] for kind, _, k in entities if kind == 'Node'] == list(graph.ROBOT_NODES)
+        assert all(k['respawn'] is True and k['respawn_delay'] > 0 for kind, _, k in entities if kind == 'Node')
 
 
 def test_every_code_folder_is_a_package_that_setup_installs():
