@@ -45,6 +45,7 @@ def test_engaged_face_is_greeted_and_bad_messages_are_counted():
         assert 'screen' in requests[-1].text              # English cannot be heard: "use the screen"
         kinds = [e.type for e in interaction_events]
         assert kinds[:2] == ['visitor_detected', 'visitor_engaged']
+
         def latest():   # diagnostics come at 1 Hz: wait for one published after all of the above
             reports = [{kv.key: kv.value for kv in s.values}
                        for d in diagnostics for s in d.status if s.name.endswith('/interaction')]

@@ -28,7 +28,7 @@ SCRIPT_LANGUAGE = {'Thai': 'th', 'Lao': 'lo', 'Khmer': 'km', 'Myanmar': 'my', 'H
 
 def script_of(ch: str) -> str | None:
     """The script of one letter or combining mark; None for digits, punctuation, spaces."""
-    if not unicodedata.category(ch)[0] in 'LM':
+    if unicodedata.category(ch)[0] not in 'LM':
         return None
     cp = ord(ch)
     for first, last, script in _RANGES:

@@ -51,7 +51,7 @@ def script_lid(text: str) -> tuple[str, float]:
         if lang == 'vi':
             return 'vi', 0.8
         share = counts[lang] / letters
-        confidence = dict((l, c) for _, l, c in _SCRIPT_LANGUAGE)[lang]
+        confidence = {code: c for _, code, c in _SCRIPT_LANGUAGE}[lang]
         if share > 0.5:
             return lang, confidence * share
     return 'en', 0.3

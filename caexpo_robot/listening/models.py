@@ -353,7 +353,7 @@ def _print_table(rows: Iterable[Iterable[str]]) -> None:
     rows = [list(r) for r in rows]
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     for row in rows:
-        print('  '.join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip())
+        print('  '.join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip())
 
 
 def models_main(argv: list[str] | None = None) -> int:

@@ -312,7 +312,7 @@ class AsrEngine:
             return []
         if step.state == START:
             self._remember(pcm, duration)
-            self._active = tuple(l for l in self.chooser.wanted_languages() if l in self.recognizers)
+            self._active = tuple(code for code in self.chooser.wanted_languages() if code in self.recognizers)
             self._utterance_start = t - self._preroll_s + duration
             for recognizer in self._active_recognizers():
                 for block in self._preroll:
@@ -342,7 +342,7 @@ class AsrEngine:
 
     # --- internals ------------------------------------------------------------------------
     def _active_recognizers(self):
-        return [self.recognizers[l] for l in self._active]
+        return [self.recognizers[code] for code in self._active]
 
     def _remember(self, pcm: bytes, duration: float) -> None:
         self._preroll.append(pcm)
