@@ -7,7 +7,7 @@ from pydantic import ValidationError
 
 from caexpo_robot.backend.client import AssistantClient
 from caexpo_robot.capabilities import diagnostic_values, language_rows
-from caexpo_robot.dialogue.assistant_turns import AssistantTurns
+from caexpo_robot.dialogue.assistant_turns import AssistantTurns, canned_answer
 from caexpo_robot.dialogue.interaction import Ask, Emit, EndVisit, InteractionConfig, InteractionManager
 from caexpo_robot.dialogue.outputs import as_message
 from caexpo_robot.language.phrasebook import Phrasebook
@@ -53,16 +53,17 @@ class InteractionNode(CaexpoNode):
         # What the robot can do in each language, for operators (diagnostics); hearing comes from asr.
         self.language_rows = language_rows(None, phrasebook=self.phrasebook)
         self.manager = InteractionManager(config, self.phrase)
-        self.turns = AssistantTurns(self.manager, None, self.phrase, self.p.default_language, self.now,
-                                    wake=lambda: self._assistant_signal.trigger(), count=self.count, drop=self.drop)
         # No backend configured: every question gets the canned answer at once, with no network attempt.
-        self.turns.client = None if not self.p.assistant_url else AssistantClient(
+        client = None if not self.p.assistant_url else AssistantClient(
             self.p.assistant_url, self.p.robot_id, self.p.entrance,
             deadline_s=self.p.assistant_deadline_s, filler_after_s=self.p.assistant_filler_after_s,
             connect_timeout_s=self.p.assistant_connect_timeout_s, retries=self.p.assistant_retries,
             backoff_s=self.p.assistant_backoff_s, breaker_failures=self.p.assistant_breaker_failures,
             breaker_reset_s=self.p.assistant_breaker_reset_s,
-            filler_text=lambda lang: self.phrase('one_moment', lang), canned_reply=self.turns.canned_text)
+            filler_text=lambda lang: self.phrase('one_moment', lang),
+            canned_reply=lambda lang: canned_answer(self.phrase, lang))
+        self.turns = AssistantTurns(self.manager, client, self.phrase, self.p.default_language, self.now,
+                                    wake=lambda: self._assistant_signal.trigger(), count=self.count, drop=self.drop)
         self.cores.append(self.turns)
         # Assistant callbacks arrive on the client's threads; the guard condition hands them to the executor.
         self._assistant_signal = self.create_guard_condition(lambda: self.apply(self.turns.drain()))
