@@ -24,6 +24,7 @@ demo: setup
 	ROS_DOMAIN_ID=$${ROS_DOMAIN_ID:-$$(( $$$$ % 100 + 1 ))} $(PY) -m caexpo_robot.cli sim $(SCENARIO) --out $(OUT)
 
 test: setup
+	$(PY) -m ruff check .
 	scripts/with-test-postgres.sh $(PY) -m pytest -q test
 
 bench: setup

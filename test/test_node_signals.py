@@ -76,9 +76,8 @@ def _stop(process: subprocess.Popen) -> str:
 
 def _say_until(deadline: float) -> None:
     """Keep the tts node busy speaking until `deadline`: a say request every half second."""
-    from ros_harness import ros_graph
-
     from caexpo_robot.messages import SpeakRequest
+    from ros_harness import ros_graph
     with ros_graph() as g:
         g.typed_publisher(SpeakRequest)
         next_say = time.monotonic()

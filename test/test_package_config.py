@@ -86,9 +86,10 @@ class _Recorder:
 def test_launch_files_build_the_declared_graph(launch_file, monkeypatch):
     import types
     fake = {}
-    for module, names in {'launch': ['LaunchDescription'], 'launch.actions': ['DeclareLaunchArgument', 'ExecuteProcess'],
-                          'launch.substitutions': ['LaunchConfiguration'], 'launch_ros': [],
-                          'launch_ros.actions': ['Node'], 'launch_ros.parameter_descriptions': ['ParameterValue']}.items():
+    api = {'launch': ['LaunchDescription'], 'launch.actions': ['DeclareLaunchArgument', 'ExecuteProcess'],
+           'launch.substitutions': ['LaunchConfiguration'], 'launch_ros': [],
+           'launch_ros.actions': ['Node'], 'launch_ros.parameter_descriptions': ['ParameterValue']}
+    for module, names in api.items():
         fake[module] = types.ModuleType(module)
         for name in names:
             setattr(fake[module], name, _Recorder(name))
@@ -99,7 +100,7 @@ def test_launch_files_build_the_declared_graph(launch_file, monkeypatch):
     kind, (entities,), _ = namespace['generate_launch_description']()
     assert kind == 'LaunchDescription'
     entry_points = setup_entry_points()
-    for entity_kind, args, kwargs in entities:
+    for entity_kind, _, kwargs in entities:
         if entity_kind == 'Node':
             assert kwargs['package'] == 'caexpo_robot' and kwargs['executable'] in entry_points
             params_path = graph.params_file()

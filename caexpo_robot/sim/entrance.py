@@ -18,7 +18,7 @@ FACE_CENTER_Y = 0.40      # the camera is at head height: faces sit a little abo
 
 def builtin_photo(name: str) -> np.ndarray:
     if name == 'astronaut':
-        from skimage import data   # public-domain NASA portrait shipped inside scikit-image
+        from skimage import data  # public-domain NASA portrait shipped inside scikit-image
         return data.astronaut()
     raise ScenarioError(f'unknown built-in photo {name!r}')
 

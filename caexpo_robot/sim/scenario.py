@@ -1,6 +1,7 @@
 """Scenario files: who walks up to the simulated entrance, when, how close, in which language, saying what."""
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any
@@ -43,7 +44,7 @@ class VisitorPlan:
         path = self.path
         if t < path[0][0] or t > path[-1][0]:
             return None
-        for (t0, d0, x0), (t1, d1, x1) in zip(path, path[1:]):
+        for (t0, d0, x0), (t1, d1, x1) in itertools.pairwise(path):
             if t0 <= t <= t1:
                 k = 0.0 if t1 == t0 else (t - t0) / (t1 - t0)
                 return d0 + k * (d1 - d0), x0 + k * (x1 - x0)
@@ -70,7 +71,7 @@ def default_scenario_path() -> Path:
 
 
 def _voice_kind(language: str) -> str:
-    from caexpo_robot.speaking.voices import VoiceTable   # only needed for visitors who speak
+    from caexpo_robot.speaking.voices import VoiceTable  # only needed for visitors who speak
     return VoiceTable.load().voice_kind(language)
 
 
@@ -184,7 +185,7 @@ def load_scenario(path: str | Path | None = None) -> Scenario:
         scenario = validate_config(ScenarioFile, data, where)
         robot = {node: dict(values or {}) for node, values in scenario.robot.items()}
         if robot:
-            from caexpo_robot.graph import validate_overrides   # imports the node classes: only if needed
+            from caexpo_robot.graph import validate_overrides  # imports the node classes: only if needed
             validate_overrides(robot, where, 'robot')
     except ConfigError as exc:
         raise ScenarioError(str(exc)) from None
