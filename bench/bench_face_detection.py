@@ -1,4 +1,5 @@
-"""Per-frame cost of raw mediapipe face detection vs FaceDetector.detect (and the buffer conversion).
+"""Per-frame cost of raw mediapipe face detection vs FaceDetector.detect, vs the whole frame pipeline
+(FramePipeline.process: detect, track, engage, build the FacesFrame), and the buffer conversion.
 
 Frames: the shared Hamilton clip resized to 640x480 when ../shared/data is there, else synthetic
 noise frames (no faces, so mediapipe's post-processing is cheaper: figures are then a floor).
@@ -14,13 +15,25 @@ import statistics
 import time
 from pathlib import Path
 
+from dataclasses import fields, replace
+
 import cv2
 import numpy as np
+import yaml
 
 from caexpo_robot.perception.face_detection import MODELS, FaceDetector
+from caexpo_robot.perception.frame_pipeline import FramePipeline, FrameSettings
 from caexpo_robot.perception.image import image_from_buffer, image_to_buffer
 
-CLIP = Path(__file__).resolve().parent.parent.parent / 'shared' / 'data' / 'faces' / 'short_hamilton_clip.mp4'
+REPO = Path(__file__).resolve().parent.parent
+CLIP = REPO.parent / 'shared' / 'data' / 'faces' / 'short_hamilton_clip.mp4'
+
+
+def node_settings() -> FrameSettings:
+    """The face_detector node's settings from config/greeter.yaml, detecting on every frame."""
+    params = yaml.safe_load((REPO / 'config' / 'greeter.yaml').read_text())['face_detector']['ros__parameters']
+    settings = FrameSettings(**{f.name: params[f.name] for f in fields(FrameSettings)})
+    return replace(settings, idle_detect_hz=0.0)
 
 
 def load_frames(count: int) -> tuple[list[np.ndarray], str]:
@@ -78,13 +91,23 @@ def main() -> None:
         for frame in frames[:10]:  # warm-up: graph start, first-inference allocations
             raw.process(frame)
             wrapped.detect(frame)
-        raw_ms, wrapped_ms = time_per_frame([raw.process, wrapped.detect], frames, 2 * args.seconds)
+        pipeline = FramePipeline(FaceDetector(model=model, min_score=0.5), node_settings())
+        stamps = iter(range(10**9))
+
+        def process(frame, pipeline=pipeline, stamps=stamps):
+            pipeline.process(frame, next(stamps) / 15.0, 'camera')    # 15 fps stamps, as the camera sends
+        raw_ms, wrapped_ms, pipeline_ms = time_per_frame([raw.process, wrapped.detect, process], frames,
+                                                         2 * args.seconds)
         print(describe(f'{model}: raw mediapipe process()', raw_ms))
         print(describe(f'{model}: FaceDetector.detect()', wrapped_ms))
+        print(describe(f'{model}: FramePipeline.process()', pipeline_ms))
         overhead = statistics.median(wrapped_ms) - statistics.median(raw_ms)
         print(f'{model}: wrapper overhead (median difference) {overhead:+.2f} ms per frame')
+        print(f'{model}: frame pipeline / raw (means) {statistics.fmean(pipeline_ms) / statistics.fmean(raw_ms):.2f}x '
+              f'(goal for the node callback: <= 1.3x)')
         raw.close()
         wrapped.close()
+        pipeline.close()
 
     buffers = {enc: image_to_buffer(frames[0], enc) for enc in ('rgb8', 'bgr8')}
     for encoding, (height, width, step, data) in buffers.items():

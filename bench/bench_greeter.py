@@ -1,8 +1,9 @@
 """Benchmark of the greeter's foundation (prints figures; not a test).
 
 1. face_detector node cost per 640x480 frame vs the raw mediapipe call on the same frames, same run
-   (goal: node ≤ 1.3x raw). The node figure is publish → tracked-faces message received, so it
-   includes ROS serialisation, image conversion, tracking, engagement and JSON.
+   (goal: node callback ≤ 1.3x raw). The callback figure is the FacesFrame's process_ms (image
+   conversion, detection, tracking, engagement); the end-to-end figure is publish → FacesFrame
+   received on greeter/faces, so it adds ROS transport of the image and the message's JSON.
 2. Greeting latency, visitor_engaged → greeting_started: in sim time (the default scenario) and in
    wall time (the real nodes on the wall clock, frames published at 15 fps in real time).
 3. CPU of the idle graph (every robot node as its own process, as on a robot: camera at 30 fps on an
@@ -14,7 +15,6 @@ Run: .venv/bin/python bench/bench_greeter.py   (about 1.5 minutes)
 """
 from __future__ import annotations
 
-import json
 import os
 import statistics
 import subprocess
@@ -38,6 +38,7 @@ from sensor_msgs.msg import Image  # noqa: E402
 from std_msgs.msg import String  # noqa: E402
 
 from caexpo_robot import graph  # noqa: E402
+from caexpo_robot.messages import FacesFrame, InteractionEvent, decode  # noqa: E402
 from caexpo_robot.nodes.common import EVENTS, SENSOR_DATA  # noqa: E402
 from caexpo_robot.nodes.conversions import image_msg  # noqa: E402
 from caexpo_robot.sim.entrance import EntranceRenderer, expo_background  # noqa: E402
@@ -71,16 +72,24 @@ def bench_detector_node(frames) -> dict:
             raw.process(frame)
             raw_ms.append((time.perf_counter() - started) * 1000)
     from caexpo_robot.nodes.face_detector_node import FaceDetectorNode
+
+    class TimedFaceDetectorNode(FaceDetectorNode):
+        """The node with its whole image callback timed, publishing (JSON, rcl) included."""
+        def on_image(self, msg):
+            started = time.perf_counter()
+            super().on_image(msg)
+            self.whole_callback_ms.append((time.perf_counter() - started) * 1000)
     context = Context()
     rclpy.init(context=context, args=[])
     # Every frame detected (no idle skipping), so the node does exactly the raw call's work plus its own.
-    node = FaceDetectorNode(context=context, parameter_overrides=[Parameter('idle_detect_hz', value=0.0)])
+    node = TimedFaceDetectorNode(context=context, parameter_overrides=[Parameter('idle_detect_hz', value=0.0)])
+    node.whole_callback_ms = []
     probe = rclpy.create_node('bench_probe', context=context)
     executor = SingleThreadedExecutor(context=context)
     executor.add_node(node)
     executor.add_node(probe)
     outputs = []
-    probe.create_subscription(String, 'humans/faces/tracked', outputs.append, EVENTS)
+    probe.create_subscription(String, FacesFrame.TOPIC, outputs.append, EVENTS)
     pub = probe.create_publisher(Image, 'camera/image_raw', SENSOR_DATA)
     while pub.get_subscription_count() == 0:
         executor.spin_once(timeout_sec=0.05)
@@ -100,12 +109,15 @@ def bench_detector_node(frames) -> dict:
         node.destroy_node()
         probe.destroy_node()
         rclpy.try_shutdown(context=context)
-    decoded = [json.loads(m.data) for m in outputs]
-    faces = sum(len(d['faces']) for d in decoded)
-    callback_ms = [d['process_ms'] for d in decoded]
+    decoded = [decode(FacesFrame, m.data) for m in outputs]
+    faces = sum(len(d.faces) for d in decoded)
+    callback_ms = [d.process_ms for d in decoded]
     return {'frames': len(frames), 'faces_tracked_total': faces,
             'raw_mean_ms': statistics.mean(raw_ms), 'raw_p95_ms': percentile(raw_ms, 95),
             'callback_mean_ms': statistics.mean(callback_ms), 'callback_p95_ms': percentile(callback_ms, 95),
+            'whole_callback_mean_ms': statistics.mean(node.whole_callback_ms),
+            'whole_callback_p95_ms': percentile(node.whole_callback_ms, 95),
+            'ratio_whole_callback': statistics.mean(node.whole_callback_ms) / statistics.mean(raw_ms),
             'node_mean_ms': statistics.mean(node_ms), 'node_p95_ms': percentile(node_ms, 95),
             'ratio_callback': statistics.mean(callback_ms) / statistics.mean(raw_ms),
             'ratio_mean': statistics.mean(node_ms) / statistics.mean(raw_ms)}
@@ -132,9 +144,9 @@ def bench_greeting_latency_wall() -> dict:
     seen: dict[str, float] = {}
 
     def on_event(msg):
-        kind = json.loads(msg.data)['type']
+        kind = decode(InteractionEvent, msg.data).type
         seen.setdefault(kind, time.monotonic())
-    probe.create_subscription(String, 'interaction/events', on_event, EVENTS)
+    probe.create_subscription(String, InteractionEvent.TOPIC, on_event, EVENTS)
     pub = probe.create_publisher(Image, 'camera/image_raw', SENSOR_DATA)
     spinner = threading.Thread(target=executor.spin, daemon=True)
     spinner.start()
@@ -209,8 +221,11 @@ def main() -> int:
     detector = bench_detector_node(frames)
     print(f'face_detector on {detector["frames"]} rendered 640x480 frames ({detector["faces_tracked_total"]} faces):')
     print(f'  raw mediapipe (full range)  mean {detector["raw_mean_ms"]:.2f} ms   p95 {detector["raw_p95_ms"]:.2f} ms')
-    print(f'  node callback (convert, detect, track, engage, JSON)  mean {detector["callback_mean_ms"]:.2f} ms'
+    print(f'  node callback (convert, detect, track, engage)  mean {detector["callback_mean_ms"]:.2f} ms'
           f'   p95 {detector["callback_p95_ms"]:.2f} ms   → {detector["ratio_callback"]:.2f}x raw (goal ≤ 1.3x)')
+    print(f'  whole image callback incl. publishing the FacesFrame (JSON, rcl)  mean '
+          f'{detector["whole_callback_mean_ms"]:.2f} ms   p95 {detector["whole_callback_p95_ms"]:.2f} ms   → '
+          f'{detector["ratio_whole_callback"]:.2f}x raw')
     print(f'  end to end incl. ROS transport of the 900 kB image (publish → output)  mean '
           f'{detector["node_mean_ms"]:.2f} ms   p95 {detector["node_p95_ms"]:.2f} ms   → {detector["ratio_mean"]:.2f}x raw')
     sim = bench_greeting_latency_sim()
