@@ -13,9 +13,8 @@ import argparse
 import os
 import statistics
 import time
-from pathlib import Path
-
 from dataclasses import fields, replace
+from pathlib import Path
 
 import cv2
 import numpy as np
@@ -61,7 +60,7 @@ def time_per_frame(functions: list, frames: list, seconds: float) -> list[list[f
     count = 0
     while time.perf_counter() < deadline or count < len(frames):
         frame = frames[count % len(frames)]
-        for function, times in zip(functions, samples):
+        for function, times in zip(functions, samples, strict=True):
             start = time.perf_counter()
             function(frame)
             times.append((time.perf_counter() - start) * 1e3)
@@ -111,7 +110,9 @@ def main() -> None:
 
     buffers = {enc: image_to_buffer(frames[0], enc) for enc in ('rgb8', 'bgr8')}
     for encoding, (height, width, step, data) in buffers.items():
-        samples, = time_per_frame([lambda _: image_from_buffer(encoding, height, width, step, data)],
+        def convert(_frame, encoding=encoding, height=height, width=width, step=step, data=data):
+            return image_from_buffer(encoding, height, width, step, data)
+        samples, = time_per_frame([convert],
                                   frames, min(args.seconds, 1.0))
         print(describe(f'image_from_buffer {encoding} 640x480', samples))
 

@@ -227,7 +227,8 @@ def main() -> int:
           f'{detector["whole_callback_mean_ms"]:.2f} ms   p95 {detector["whole_callback_p95_ms"]:.2f} ms   → '
           f'{detector["ratio_whole_callback"]:.2f}x raw')
     print(f'  end to end incl. ROS transport of the 900 kB image (publish → output)  mean '
-          f'{detector["node_mean_ms"]:.2f} ms   p95 {detector["node_p95_ms"]:.2f} ms   → {detector["ratio_mean"]:.2f}x raw')
+          f'{detector["node_mean_ms"]:.2f} ms   p95 {detector["node_p95_ms"]:.2f} ms   → '
+          f'{detector["ratio_mean"]:.2f}x raw')
     sim = bench_greeting_latency_sim()
     print(f'greeting latency, sim time (default scenario): {sim["sim_greeting_latency_ms"]} '
           f'({sim["sim_duration_s"]} s simulated in {sim["sim_wall_s"]} s)')

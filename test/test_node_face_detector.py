@@ -43,11 +43,11 @@ def test_two_people_become_two_confirmed_tracks_and_bad_frames_are_dropped(share
         # One at a time: the image subscription keeps only the newest frames (a slow detector never lags).
         for k, msg in enumerate(bad):
             pub.publish(msg)
-            assert g.spin_until(lambda: node.counters['dropped_image'] == k + 1), msg.encoding
+            assert g.spin_until(lambda k=k: node.counters['dropped_image'] == k + 1), msg.encoding
 
         for k in range(5):
             pub.publish(frame_msg(photo, 1.0 + k / 15))
-            assert g.spin_until(lambda: len(faces) == k + 1), f'no output for frame {k}'
+            assert g.spin_until(lambda k=k: len(faces) == k + 1), f'no output for frame {k}'
         last = frame_of(faces[-1])
         confirmed = [f for f in last.faces if f.confirmed]
         assert len(confirmed) == 2
@@ -62,7 +62,7 @@ def test_two_people_become_two_confirmed_tracks_and_bad_frames_are_dropped(share
         # The camera was away for a minute: the same people get new ids (no identity across the break).
         for k in range(3):
             pub.publish(frame_msg(photo, 60.0 + k / 15))
-            assert g.spin_until(lambda: len(faces) == 7 + k)
+            assert g.spin_until(lambda k=k: len(faces) == 7 + k)
         assert node.counters['tracker_resets'] == 1
         after = [f for f in frame_of(faces[-1]).faces if f.confirmed]
         assert len(after) == 2 and not {f.id for f in after} & {f.id for f in confirmed}
@@ -84,11 +84,11 @@ def test_an_empty_entrance_is_checked_at_the_idle_rate_and_a_visitor_at_every_fr
         g.wait_until_heard(node.advertise(FacesFrame))
         for k in range(30):                     # one second at 30 fps, nobody there
             pub.publish(frame_msg(empty, 10.0 + k / 30))
-            assert g.spin_until(lambda: len(faces) == k + 1)
+            assert g.spin_until(lambda k=k: len(faces) == k + 1)
         assert node.counters['frames_processed'] == 5 and node.counters['frames_skipped_idle'] == 25
         for k in range(30, 36):                 # a visitor appears: every frame is detected again
             pub.publish(frame_msg(photo, 10.0 + k / 30))
-            assert g.spin_until(lambda: len(faces) == k + 1)
+            assert g.spin_until(lambda k=k: len(faces) == k + 1)
         assert node.counters['frames_skipped_idle'] <= 27
         assert any(f.confirmed for f in frame_of(faces[-1]).faces)
 
@@ -111,7 +111,7 @@ def test_camera_intrinsics_are_taken_once_and_again_when_the_resolution_changes(
         assert abs(node.pipeline.camera_fx - info.k[0]) < 1e-6
         for k in range(4):
             images.publish(frame_msg(photo, 1.0 + k / 15))
-            assert g.spin_until(lambda: len(faces) == k + 1)
+            assert g.spin_until(lambda k=k: len(faces) == k + 1)
         narrow = [f.distance_m for f in frame_of(faces[-1]).faces if f.confirmed][0]
         half = np.ascontiguousarray(photo[::2, ::2])
         images.publish(frame_msg(half, 2.0))                 # another resolution: listen again

@@ -1,12 +1,12 @@
 """Distance, facing and engagement hysteresis; facing and distance also from real detections."""
+import itertools
 import math
 
 import cv2
 import numpy as np
 import pytest
 
-from caexpo_robot.perception.engagement import (
-    EngagementEstimator, estimate_distance_m, facing_score, focal_length_px)
+from caexpo_robot.perception.engagement import EngagementEstimator, estimate_distance_m, facing_score, focal_length_px
 from caexpo_robot.perception.face_detection import FaceDetector
 from caexpo_robot.perception.image import load_image_file
 
@@ -92,7 +92,7 @@ def run(estimator, samples, track='f0001', dt=0.05):
 
 
 def transitions(flags):
-    return sum(a != b for a, b in zip(flags, flags[1:]))
+    return sum(a != b for a, b in itertools.pairwise(flags))
 
 
 def test_engages_after_dwell_and_does_not_flap_at_the_threshold():

@@ -5,7 +5,13 @@ import numpy as np
 import pytest
 
 from caexpo_robot.perception.image import (
-    ENCODINGS, MAX_DIMENSION, ImageError, image_from_buffer, image_to_buffer, load_image_file)
+    ENCODINGS,
+    MAX_DIMENSION,
+    ImageError,
+    image_from_buffer,
+    image_to_buffer,
+    load_image_file,
+)
 
 
 @pytest.fixture(scope='module')

@@ -1,4 +1,5 @@
 """Face tracker: synthetic detections for each rule, then real detections over the Hamilton clip."""
+import itertools
 import math
 
 import cv2
@@ -82,7 +83,7 @@ def test_fast_approaching_face_keeps_its_id():
         boxes.append(face(0.5, min(cy, 0.6), min(w, 0.9)))
         tracker.update([boxes[-1]], stamp)
     consecutive = [iou(*(tuple(getattr(b, k) for k in 'xywh') for b in pair))
-                   for pair in zip(boxes, boxes[1:])]
+                   for pair in itertools.pairwise(boxes)]
     assert min(consecutive) < 0.15  # plain IoU matching alone would have lost it
     live = tracker.tracks
     assert len(live) == 1 and live[0].id == 'f0001' and live[0].hits == len(boxes)
@@ -195,7 +196,7 @@ def clip(shared_data):
     with FaceDetector() as detector:
         detections = [detector.detect(f) for f in frames]
     small = [cv2.resize(f, (64, 36)).astype(np.float32) for f in frames]
-    differences = [float(np.abs(a - b).mean()) for a, b in zip(small, small[1:])]
+    differences = [float(np.abs(a - b).mean()) for a, b in itertools.pairwise(small)]
     cuts = [i + 1 for i, d in enumerate(differences) if d > CUT_THRESHOLD]
     return detections, cuts
 

@@ -14,7 +14,7 @@ from rclpy.impl.implementation_singleton import rclpy_implementation
 from sensor_msgs.msg import CameraInfo, Image
 
 from caexpo_robot.camera.sources import CameraError, ReconnectingSource, make_source
-from caexpo_robot.nodes.common import ERROR, OK, CAMERA_OUT, WARN, CaexpoNode, Param, run_node
+from caexpo_robot.nodes.common import CAMERA_OUT, ERROR, OK, WARN, CaexpoNode, Param, run_node
 from caexpo_robot.nodes.conversions import camera_info_msg, image_msg
 
 # A context shut down under a running callback: the publisher is destroyed (InvalidHandle) or its

@@ -6,8 +6,7 @@ import json
 import sys
 from typing import TextIO
 
-from caexpo_robot.perception.face_detection import (
-    DEFAULT_MIN_SCORE, DEFAULT_MODEL, MODELS, FaceDetector)
+from caexpo_robot.perception.face_detection import DEFAULT_MIN_SCORE, DEFAULT_MODEL, MODELS, FaceDetector
 from caexpo_robot.perception.image import ImageError, load_image_file
 
 
@@ -27,7 +26,7 @@ def detect_main(paths: list[str], model: str = DEFAULT_MODEL, min_score: float =
             else:
                 height, width = rgb.shape[:2]
                 line = {'image': path, 'faces': [
-                    dict(zip(('x', 'y', 'w', 'h'), face.to_pixels(width, height)),
+                    dict(zip(('x', 'y', 'w', 'h'), face.to_pixels(width, height), strict=True),
                          score=round(face.score, 3)) for face in faces]}
             out.write(json.dumps(line, ensure_ascii=False) + '\n')
             out.flush()

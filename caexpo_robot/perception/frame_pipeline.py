@@ -26,8 +26,7 @@ import cv2
 import numpy as np
 
 from caexpo_robot.messages import FacesFrame, TrackedFace
-from caexpo_robot.perception.engagement import (EngagementEstimator, estimate_distance_m, facing_score,
-                                                focal_length_px)
+from caexpo_robot.perception.engagement import EngagementEstimator, estimate_distance_m, facing_score, focal_length_px
 from caexpo_robot.perception.face_detection import FaceDetection
 from caexpo_robot.perception.tracking import FaceTracker, Track
 

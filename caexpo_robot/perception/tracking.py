@@ -75,7 +75,7 @@ class _Motion:
                 self.velocity = measured
             else:
                 self.velocity = tuple(VELOCITY_DAMPING * old + (1 - VELOCITY_DAMPING) * new
-                                      for old, new in zip(self.velocity, measured))
+                                      for old, new in zip(self.velocity, measured, strict=True))
         self.box = box
         self.stamp = stamp
         self.observations += 1
