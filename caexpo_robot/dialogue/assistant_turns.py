@@ -3,8 +3,9 @@
 The assistant client answers on its own threads; the dialogue (InteractionManager) runs on the
 executor's. `AssistantTurns.ask` hands a question over, the client's callbacks only queue and `wake`
 the executor, and `drain()` (on the executor) feeds what arrived to the manager. Without a client, or
-when the client refuses a question, the visitor gets the canned answer at once. `busy` counts the
-questions still out, so the simulator's clock waits for them. Pure: no rclpy.
+when the client refuses a question, the visitor gets the canned answer at once: the phrasebook's
+`canned_answer` in the shape of backend.client.fallback_reply, as the client itself gives it. `busy`
+counts the questions still out, so the simulator's clock waits for them. Pure: no rclpy.
 """
 from __future__ import annotations
 
@@ -29,13 +30,8 @@ class Client(Protocol):
     def close(self) -> None: ...
 
 
-def canned_answer(phrase: Callable[..., str], language: str) -> str:
-    """The robot's own answer when the assistant gives none: the client's and ours are this one."""
-    return f"{phrase('handoff_failed', language)} {phrase('call_staff', language)}"
-
-
 class AssistantTurns:
-    def __init__(self, manager: InteractionManager, client: Client | None, phrase: Callable[..., str],
+    def __init__(self, manager: InteractionManager, client: Client | None, canned_text: Callable[[str], str],
                  default_language: str, now: Callable[[], float], wake: Callable[[], None] = lambda: None,
                  count: Callable[[str], None] = lambda key: None,
                  drop: Callable[[str, str], None] = lambda key, reason: None) -> None:
@@ -43,7 +39,7 @@ class AssistantTurns:
         condition so that `drain()` runs on the executor); `count`/`drop` report to the node's health."""
         self.manager = manager
         self.client = client
-        self.phrase = phrase
+        self.canned_text = canned_text
         self.default_language = default_language
         self.now = now
         self.wake = wake
@@ -58,9 +54,6 @@ class AssistantTurns:
         """Questions handed to the client whose reply has not been fed to the dialogue yet."""
         with self._lock:
             return self._outstanding
-
-    def canned_text(self, language: str) -> str:
-        return canned_answer(self.phrase, language)
 
     def ask(self, action: Ask) -> list[Action]:
         """Hand the question over; the canned answer's actions at once if there is nobody to ask."""

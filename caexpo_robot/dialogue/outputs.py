@@ -6,8 +6,15 @@ ConversationStarted. `Ask` and `EndVisit` stay inside the robot (assistant_turns
 from __future__ import annotations
 
 from caexpo_robot.dialogue.interaction import Cancel, Emit, Say, StartConversation
-from caexpo_robot.messages import (CancelSpeech, ConversationStarted, InteractionEvent, Message, ScreenAction,
-                                   SpeakRequest, UtteranceTag)
+from caexpo_robot.messages import (
+    CancelSpeech,
+    ConversationStarted,
+    InteractionEvent,
+    Message,
+    ScreenAction,
+    SpeakRequest,
+    UtteranceTag,
+)
 
 
 def as_message(action: Say | Cancel | Emit | StartConversation, now: float) -> Message:

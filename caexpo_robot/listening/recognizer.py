@@ -18,10 +18,8 @@ from typing import Mapping, Sequence
 from caexpo_robot.listening.audio import SAMPLE_RATE, SAMPLE_WIDTH, ChunkValidator, rms_dbfs
 from caexpo_robot.listening.config import AsrConfig
 from caexpo_robot.listening.endpoint import END, IDLE, START, MuteGate, UtteranceSegmenter
-from caexpo_robot.listening.hypothesis import (UNKNOWN_WORD, Hypothesis, Word, join_hypotheses,
-                                            words_from_vosk)
-from caexpo_robot.listening.language_choice import (LanguageChooser, LanguageDecision, TextLid,
-                                                 default_text_lid)
+from caexpo_robot.listening.hypothesis import UNKNOWN_WORD, Hypothesis, Word, join_hypotheses, words_from_vosk
+from caexpo_robot.listening.language_choice import LanguageChooser, LanguageDecision, TextLid, default_text_lid
 from caexpo_robot.listening.models import model_status
 
 DEFAULT_LID = object()  # sentinel: use caexpo_robot.language.langid (None: no text LID at all)

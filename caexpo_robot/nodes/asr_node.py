@@ -6,8 +6,8 @@ from std_msgs.msg import Bool, String, UInt8MultiArray
 
 from caexpo_robot.config_files import ConfigError
 from caexpo_robot.listening.config import load_asr_config
-from caexpo_robot.listening.recognizer import AsrEngine, Partial, Utterance
 from caexpo_robot.listening.heard import heard_speech
+from caexpo_robot.listening.recognizer import AsrEngine, Partial, Utterance
 from caexpo_robot.messages import ConversationStarted, HearableLanguages, HeardSpeech
 from caexpo_robot.nodes.audio_msgs import audio_from_msg
 from caexpo_robot.nodes.common import AUDIO, ERROR, EVENTS, LATCHED, OK, WARN, CaexpoNode, Param, run_node

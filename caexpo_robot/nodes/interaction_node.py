@@ -7,12 +7,21 @@ from pydantic import ValidationError
 
 from caexpo_robot.backend.client import AssistantClient
 from caexpo_robot.capabilities import diagnostic_values, language_rows
-from caexpo_robot.dialogue.assistant_turns import AssistantTurns, canned_answer
+from caexpo_robot.dialogue.assistant_turns import AssistantTurns
 from caexpo_robot.dialogue.interaction import Ask, Emit, EndVisit, InteractionConfig, InteractionManager
 from caexpo_robot.dialogue.outputs import as_message
 from caexpo_robot.language.phrasebook import Phrasebook
-from caexpo_robot.messages import (CancelSpeech, ConversationStarted, FacesFrame, HearableLanguages, HeardSpeech,
-                                   InteractionEvent, SpeakRequest, SpeechEvent, TypedQuestion)
+from caexpo_robot.messages import (
+    CancelSpeech,
+    ConversationStarted,
+    FacesFrame,
+    HearableLanguages,
+    HeardSpeech,
+    InteractionEvent,
+    SpeakRequest,
+    SpeechEvent,
+    TypedQuestion,
+)
 from caexpo_robot.nodes.common import OK, WARN, CaexpoNode, Param, run_node
 
 
@@ -61,9 +70,10 @@ class InteractionNode(CaexpoNode):
             backoff_s=self.p.assistant_backoff_s, breaker_failures=self.p.assistant_breaker_failures,
             breaker_reset_s=self.p.assistant_breaker_reset_s,
             filler_text=lambda lang: self.phrase('one_moment', lang),
-            canned_reply=lambda lang: canned_answer(self.phrase, lang))
-        self.turns = AssistantTurns(self.manager, client, self.phrase, self.p.default_language, self.now,
-                                    wake=lambda: self._assistant_signal.trigger(), count=self.count, drop=self.drop)
+            canned_reply=self.phrasebook.canned_answer)
+        self.turns = AssistantTurns(self.manager, client, self.phrasebook.canned_answer, self.p.default_language,
+                                    self.now, wake=lambda: self._assistant_signal.trigger(), count=self.count,
+                                    drop=self.drop)
         self.cores.append(self.turns)
         # Assistant callbacks arrive on the client's threads; the guard condition hands them to the executor.
         self._assistant_signal = self.create_guard_condition(lambda: self.apply(self.turns.drain()))

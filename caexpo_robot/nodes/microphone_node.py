@@ -5,9 +5,9 @@ import threading
 
 from std_msgs.msg import UInt8MultiArray
 
+from caexpo_robot.listening.audio import AudioDeviceError, MicrophoneCapture
 from caexpo_robot.nodes.audio_msgs import audio_msg
 from caexpo_robot.nodes.common import AUDIO, ERROR, OK, CaexpoNode, Param, run_node
-from caexpo_robot.listening.audio import AudioDeviceError, MicrophoneCapture
 
 
 class MicrophoneNode(CaexpoNode):
