@@ -31,10 +31,12 @@ FACES = REPO.parent / 'shared' / 'data' / 'faces'
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument('nodes', nargs='*', default=list(NODES), choices=NODES)
+    parser.add_argument('nodes', nargs='*', help=f'default: every node ({" ".join(NODES)})')
     parser.add_argument('--trials', type=int, default=40, help='per node, SIGINT and SIGTERM alternating')
     parser.add_argument('--seed', type=int, default=SEED)
     args = parser.parse_args(argv)
+    if set(args.nodes) - set(NODES):
+        parser.error(f'unknown node(s): {" ".join(sorted(set(args.nodes) - set(NODES)))}')
     if not FACES.is_dir():
         print(f'camera images not found at {FACES}')
         return 1
@@ -42,7 +44,7 @@ def main(argv: list[str] | None = None) -> int:
     failures = []
     started = time.monotonic()
     with tempfile.TemporaryDirectory() as tmp:
-        for node in args.nodes:
+        for node in args.nodes or NODES:
             for sig, delay_s in planned_moments(node, args.trials, args.seed):
                 trial = signal_trial(node, sig, delay_s, Path(tmp) / node, FACES)
                 row = rows.setdefault((node, sig.name), collections.Counter())
