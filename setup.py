@@ -1,6 +1,6 @@
 """ament_python package for the CAEXPO greeter robot (also installable with pip)."""
-from glob import glob
 import os
+from glob import glob
 
 from setuptools import find_packages, setup
 

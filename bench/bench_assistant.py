@@ -107,7 +107,7 @@ def client_overhead(url: str, turns: int = 200):
             language, text = QUESTIONS[i % len(QUESTIONS)]
             done = threading.Event()
             started = time.perf_counter()
-            client.ask('bench-visitor', text, language, lambda r: done.set())
+            client.ask('bench-visitor', text, language, lambda _reply, done=done: done.set())
             enqueue.append(time.perf_counter() - started)
             done.wait(5)
             via_client.append(time.perf_counter() - started)

@@ -44,7 +44,8 @@ def bench_backend(backend: str, table: VoiceTable, phrases: list[tuple[str, str]
     rss_end = process.memory_info().rss
     latencies.sort()
     print(f'{backend:10s} calls={calls} failures={failures} '
-          f'median={1000 * statistics.median(latencies):.1f} ms p95={1000 * latencies[int(0.95 * len(latencies))]:.1f} ms '
+          f'median={1000 * statistics.median(latencies):.1f} ms '
+          f'p95={1000 * latencies[int(0.95 * len(latencies))]:.1f} ms '
           f'max={1000 * latencies[-1]:.1f} ms real-time factor={sum(latencies) / audio_s:.3f} '
           f'RSS growth after warm-up={(rss_end - rss_start) / 2**20:.1f} MiB')
 

@@ -60,7 +60,7 @@ class Graph:
         """Until each of the node's publishers has matched the probe's subscription: a message published
         before that would be lost, and a loaded machine (CI) takes longer to discover."""
         for publisher in node_publishers:
-            assert self.spin_until(lambda: publisher.get_subscription_count() >= 1, timeout), \
+            assert self.spin_until(lambda p=publisher: p.get_subscription_count() >= 1, timeout), \
                 f'nobody listens to {publisher.topic_name}'
 
     def wait_for_subscribers(self, publisher, count: int = 1, timeout: float = 5.0) -> None:

@@ -5,7 +5,6 @@ import unicodedata
 
 import pytest
 
-
 DAY = '2025-09-17'
 
 SCRIPTS = {'th': (0x0E00, 0x0E7F), 'lo': (0x0E80, 0x0EFF), 'my': (0x1000, 0x109F), 'km': (0x1780, 0x17FF),

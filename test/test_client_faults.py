@@ -89,7 +89,8 @@ class FaultHandler(BaseHTTPRequestHandler):
                 server.lost_sessions += 1
             if lose:
                 return self._json(404, {'error': {'code': 'unknown_session', 'message': 'restarted'}})
-        self._json(200, {'turn_id': 't', 'session_id': self.path.split('/')[3], 'reply': f'backend says: {payload["text"]}',
+        self._json(200, {'turn_id': 't', 'session_id': self.path.split('/')[3],
+                         'reply': f'backend says: {payload["text"]}',
                          'language': payload['language'], 'intent': 'faq', 'actions': [], 'end_session': False})
 
 

@@ -8,8 +8,17 @@ from pathlib import Path
 import pytest
 
 from caexpo_robot import messages
-from caexpo_robot.messages import (MESSAGES, FacesFrame, HearableLanguages, InteractionEvent, MessageError,
-                                   SpeakRequest, SpeechEvent, decode, encode)
+from caexpo_robot.messages import (
+    MESSAGES,
+    FacesFrame,
+    HearableLanguages,
+    InteractionEvent,
+    MessageError,
+    SpeakRequest,
+    SpeechEvent,
+    decode,
+    encode,
+)
 
 DOCS = Path(__file__).resolve().parent.parent / 'docs' / 'messages'
 FACE = {'id': 'f1', 'x': 0.1, 'y': 0.2, 'w': 0.1, 'h': 0.15, 'score': 0.9, 'distance_m': 1.4, 'facing': 0.8,

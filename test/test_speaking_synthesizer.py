@@ -8,7 +8,13 @@ import pytest
 
 from caexpo_robot.language import LANGUAGES
 from caexpo_robot.speaking.synthesizer import (
-    Audio, SynthesisError, create_synthesizer, espeak_phonemes, read_wav, write_wav)
+    Audio,
+    SynthesisError,
+    create_synthesizer,
+    espeak_phonemes,
+    read_wav,
+    write_wav,
+)
 
 BACKENDS = ['pyttsx3', 'espeak-ng']
 # A phrase's duration relative to the same phrase in English. Measured on the shipped phrasebook:
@@ -78,7 +84,7 @@ def test_mandarin_reads_tones_not_digits(pb, table):
 def test_burmese_phrases_and_pairs_synthesize(pb, table):
     synth = create_synthesizer('pyttsx3')          # Burmese goes through a subprocess there
     texts = [pb.say(k, 'my', name='Aung', hall='၅', time='၁၀ နာရီ').text for k in pb.keys()]
-    for a, b in zip(texts, texts[1:] + texts[:1]):
+    for a, b in zip(texts, texts[1:] + texts[:1], strict=True):
         _, audio = speak(synth, table, a + b, 'my')
         assert audio.duration_s > 1.0
 

@@ -23,8 +23,15 @@ from typing import Callable, Literal, Optional
 import httpx
 from pydantic import BaseModel, ValidationError
 
-from caexpo_robot.backend.contract import (FALLBACK_ACTIONS, FALLBACK_INTENT, MAX_TEXT_CHARS, SessionCreate,
-                                           SessionOut, TurnIn, TurnOut)
+from caexpo_robot.backend.contract import (
+    FALLBACK_ACTIONS,
+    FALLBACK_INTENT,
+    MAX_TEXT_CHARS,
+    SessionCreate,
+    SessionOut,
+    TurnIn,
+    TurnOut,
+)
 from caexpo_robot.language.languages import LANGUAGES
 
 log = logging.getLogger('caexpo_robot.backend')

@@ -24,14 +24,15 @@ from sensor_msgs.msg import CameraInfo, Image
 from std_msgs.msg import UInt8MultiArray
 
 from caexpo_robot import graph
+from caexpo_robot.listening.audio import SAMPLE_RATE
 from caexpo_robot.messages import FacesFrame, InteractionEvent, SpeechEvent, TypedQuestion
 from caexpo_robot.nodes.audio_msgs import audio_msg
 from caexpo_robot.nodes.common import AUDIO, CAMERA_OUT, LATCHED, TypedNode
 from caexpo_robot.nodes.conversions import camera_info_msg, image_msg
+from caexpo_robot.perception.geometry import iou
 from caexpo_robot.sim.entrance import EntranceRenderer
 from caexpo_robot.sim.microphone import SimulatedMicrophone
 from caexpo_robot.sim.scenario import Scenario, VisitorInput
-from caexpo_robot.listening.audio import SAMPLE_RATE
 from caexpo_robot.sim.synthetic_audio import resample_int16, synthesize_speech
 from caexpo_robot.speaking.synthesizer import read_wav
 from caexpo_robot.speaking.voices import VoiceTable
@@ -57,14 +58,6 @@ class LockstepExecutor(SingleThreadedExecutor):
         if handler.exception() is not None:
             raise handler.exception()
         return True
-
-
-def _iou(a, b) -> float:
-    ax1, ay1, bx1, by1 = a[0] + a[2], a[1] + a[3], b[0] + b[2], b[1] + b[3]
-    iw, ih = max(0.0, min(ax1, bx1) - max(a[0], b[0])), max(0.0, min(ay1, by1) - max(a[1], b[1]))
-    inter = iw * ih
-    union = a[2] * a[3] + b[2] * b[3] - inter
-    return inter / union if union > 0 else 0.0
 
 
 @dataclass
@@ -104,8 +97,8 @@ class SimDriver(TypedNode):
         truth = self.truth(stamp_ns)
         for face in frame.faces:
             box = (face.x, face.y, face.w, face.h)
-            best = max(truth.items(), key=lambda item: _iou(box, item[1]), default=None)
-            if best is not None and _iou(box, best[1]) > 0.3:
+            best = max(truth.items(), key=lambda item: iou(box, item[1]), default=None)
+            if best is not None and iou(box, best[1]) > 0.3:
                 self.recorder.track_votes[face.id][best[0]] += 1
         self.recorder.frames_with_faces += bool(frame.faces)
         self.recorder.detect_ms.append(frame.detect_ms or 0.0)
@@ -273,7 +266,7 @@ def run_simulation(scenario: Scenario, out_dir: Path, *, log: Callable[[str], No
         while t_ns < end_ns:
             t_ns = next_instant()
             driver.publish_clock(t_ns)
-            settle(lambda: all(n.get_clock().now().nanoseconds >= t_ns for n in nodes), 'clock')
+            settle(lambda now=t_ns: all(n.get_clock().now().nanoseconds >= now for n in nodes), 'clock')
             if t_ns >= next_frame_ns:
                 next_frame_ns += frame_ns
                 t = t_ns / NS
@@ -290,7 +283,7 @@ def run_simulation(scenario: Scenario, out_dir: Path, *, log: Callable[[str], No
                 frames_cache[t_ns] = truth
                 driver.publish_frame(frame, t_ns, scenario.hfov_deg)
                 frames += 1
-                settle(lambda: recorder.last_faces_stamp_ns == t_ns, f'frame at {t:.2f} s')
+                settle(lambda now=t_ns: recorder.last_faces_stamp_ns == now, f'frame at {t:.2f} s')
             while typing and typing[0][0] <= t_ns:
                 _, name, utterance = typing.pop(0)
                 plan = next(p for p in scenario.visitors if p.name == name)
@@ -338,9 +331,12 @@ def summarize(scenario: Scenario, recorder: Recorder, frames: int, wall_s: float
     visitors = {}
     latencies = []
     for plan in scenario.visitors:
-        tracks = sorted({e['visitor'] for e in interaction if e.get('scenario_visitor') == plan.name and e.get('visitor')})
-        engaged = next((e['t'] for e in interaction if e['type'] == 'visitor_engaged' and e.get('visitor') in tracks), None)
-        def involves(event: dict) -> bool:   # addressed to this visitor, alone or in their group
+        tracks = sorted({e['visitor'] for e in interaction
+                         if e.get('scenario_visitor') == plan.name and e.get('visitor')})
+        engaged = next((e['t'] for e in interaction
+                        if e['type'] == 'visitor_engaged' and e.get('visitor') in tracks), None)
+
+        def involves(event: dict, tracks=tracks) -> bool:   # addressed to this visitor, alone or in their group
             return bool(set(event.get('group') or [event.get('visitor')]) & set(tracks))
         greetings = [e for e in interaction if e['type'] == 'greeting_started' and involves(e)]
         latency_ms = None

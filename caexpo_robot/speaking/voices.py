@@ -17,7 +17,7 @@ from pydantic import ConfigDict, Field
 from caexpo_robot.config_files import ConfigError, ConfigModel, load_config
 from caexpo_robot.language.languages import LANGUAGE_INFO, LANGUAGES
 from caexpo_robot.language.phrasebook import Phrasebook
-from caexpo_robot.language.scripts import separate_scripts, script_of
+from caexpo_robot.language.scripts import script_of, separate_scripts
 from caexpo_robot.messages import Language
 from caexpo_robot.speaking.myanmar import myanmar_for_speech
 from caexpo_robot.speaking.pinyin import hanzi_to_pinyin

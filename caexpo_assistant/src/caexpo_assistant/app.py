@@ -10,14 +10,25 @@ import logging
 import time
 from typing import Annotated, Any, Literal, Optional
 
-from fastapi import FastAPI, Header, Path as PathParam, Query, Request
+from fastapi import FastAPI, Header, Query, Request
+from fastapi import Path as PathParam
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from caexpo_robot.backend.contract import (API_VERSION, ErrorBody, Identifier, Language, PlainText, SessionCreate,
-                                           SessionEnded, SessionOut, TurnIn, TurnOut)
+from caexpo_robot.backend.contract import (
+    API_VERSION,
+    ErrorBody,
+    Identifier,
+    Language,
+    PlainText,
+    SessionCreate,
+    SessionEnded,
+    SessionOut,
+    TurnIn,
+    TurnOut,
+)
 
 from . import service
 from .storage import Storage, StorageError
@@ -27,9 +38,9 @@ log = logging.getLogger('caexpo_assistant')
 
 # The models the robot sends and reads (sessions, turns, errors) are the robot's contract module;
 # the structured endpoints below are the assistant's own (the robot does not call them).
-IdempotencyKey = Annotated[Optional[str], Header(alias='Idempotency-Key', max_length=128,
-                                                 pattern=r'^[A-Za-z0-9_.:-]{1,128}$',
-                                                 description='retry-safe writes: the same key returns the first answer')]
+IdempotencyKey = Annotated[Optional[str], Header(
+    alias='Idempotency-Key', max_length=128, pattern=r'^[A-Za-z0-9_.:-]{1,128}$',
+    description='retry-safe writes: the same key returns the first answer')]
 
 
 class Health(BaseModel):

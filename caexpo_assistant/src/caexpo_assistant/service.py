@@ -157,7 +157,7 @@ def save_context(storage: Storage, session_id: str, context: dict) -> None:
 def _meeting_row(row) -> dict:
     keys = ('id', 'code', 'exhibitor_id', 'day', 'start', 'end', 'visitor_name', 'contact', 'language',
             'session_id', 'robot_id', 'status', 'created_at', 'cancelled_at')
-    return dict(zip(keys, row))
+    return dict(zip(keys, row, strict=True))
 
 
 _MEETING_COLUMNS = ('id, code, exhibitor_id, day, start_time, end_time, visitor_name, contact, language, '
@@ -271,4 +271,4 @@ def list_staff_requests(storage: Storage, entrance: str | None) -> list[dict]:
     with storage.read() as tx:
         rows = tx.execute(sql + ' ORDER BY created_at DESC LIMIT 100', params)
     keys = ('id', 'robot_id', 'entrance', 'language', 'reason', 'session_id', 'status', 'created_at')
-    return [dict(zip(keys, r)) for r in rows]
+    return [dict(zip(keys, r, strict=True)) for r in rows]
