@@ -24,7 +24,7 @@ os.environ.setdefault('ROS_DOMAIN_ID', str(150 + os.getpid() % 50))
 os.environ.setdefault('ROS_LOG_DIR', str(REPO / 'build' / 'ros_log'))
 sys.path[:0] = [str(REPO), str(REPO / 'test')]
 
-from test_node_signals import NODES, SEED, planned_moments, signal_trial  # noqa: E402
+from test_node_signals import NODES, SEED, Trial, planned_moments, signal_trial  # noqa: E402
 
 FACES = REPO.parent / 'shared' / 'data' / 'faces'
 
@@ -46,7 +46,10 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory() as tmp:
         for node in args.nodes or NODES:
             for sig, delay_s in planned_moments(node, args.trials, args.seed):
-                trial = signal_trial(node, sig, delay_s, Path(tmp) / node, FACES)
+                try:
+                    trial = signal_trial(node, sig, delay_s, Path(tmp) / node, FACES)
+                except OSError as exc:   # e.g. the executable missing while the venv is being reinstalled
+                    trial = Trial(node, sig, delay_s, None, f'could not run the trial: {exc}')
                 row = rows.setdefault((node, sig.name), collections.Counter())
                 row['trials'] += 1
                 row['exit0'] += trial.returncode == 0
