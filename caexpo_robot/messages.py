@@ -16,7 +16,7 @@ Pure: no rclpy here. `nodes/common.py` wraps these in `std_msgs/String` (`Caexpo
 from __future__ import annotations
 
 import json
-from typing import Annotated, ClassVar, Literal, TypeVar
+from typing import Annotated, ClassVar, Literal, TypeVar, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -43,6 +43,7 @@ class Message(BaseModel):
     model_config = ConfigDict(extra='forbid', strict=True, allow_inf_nan=False, frozen=True)
 
     TOPIC: ClassVar[str] = ''
+    FLOW: ClassVar[str] = ''    # publisher → subscribers, for the docs
     # 'events': reliable, deep queue; 'latched': the last value reaches late subscribers.
     QOS: ClassVar[str] = 'events'
 
@@ -71,6 +72,7 @@ class TrackedFace(Part):
 class FacesFrame(Message):
     """greeter/faces: the tracked faces of every camera frame (empty list: nobody there)."""
     TOPIC: ClassVar[str] = 'greeter/faces'
+    FLOW: ClassVar[str] = 'face_detector → interaction, simulator'
     stamp: Seconds               # the camera frame's stamp
     frame_id: Annotated[str, Field(max_length=256)]
     width: Annotated[int, Field(gt=0)]
@@ -92,6 +94,7 @@ class UtteranceTag(Part):
 class SpeakRequest(Message):
     """greeter/say: a request to speak (and show) a text in a language."""
     TOPIC: ClassVar[str] = 'greeter/say'
+    FLOW: ClassVar[str] = 'interaction → tts'
     text: Text
     language: Language
     id: Id | None = None                 # given by the requester to cancel or follow it; else assigned
@@ -103,6 +106,7 @@ class SpeakRequest(Message):
 class CancelSpeech(Message):
     """greeter/speech_cancel: stop the current utterance and/or drop queued ones."""
     TOPIC: ClassVar[str] = 'greeter/speech_cancel'
+    FLOW: ClassVar[str] = 'interaction → tts'
     id: Id | None = None
     all: bool = False
     below_priority: Annotated[int, Field(ge=0, le=4)] | None = None
@@ -115,6 +119,7 @@ SpeechEventType = Literal['utterance_started', 'utterance_finished', 'utterance_
 class SpeechEvent(Message):
     """greeter/speech_events: what the tts node did with each request."""
     TOPIC: ClassVar[str] = 'greeter/speech_events'
+    FLOW: ClassVar[str] = 'tts → interaction, simulator'
     t: Seconds
     type: SpeechEventType
     id: Id
@@ -134,6 +139,7 @@ class SpeechEvent(Message):
 class ScreenText(Message):
     """greeter/screen_text: text for the robot's screen (languages without a voice, captions)."""
     TOPIC: ClassVar[str] = 'greeter/screen_text'
+    FLOW: ClassVar[str] = 'tts → screen'
     text: Text
     language: Language
     id: Id | None = None
@@ -155,6 +161,7 @@ class LanguageCandidate(Part):
 class HeardSpeech(Message):
     """greeter/heard: a partial (final=false) or final recognition result."""
     TOPIC: ClassVar[str] = 'greeter/heard'
+    FLOW: ClassVar[str] = 'asr → interaction'
     text: Text
     language: Language
     final: bool
@@ -169,6 +176,7 @@ class HeardSpeech(Message):
 class HearableLanguages(Message):
     """greeter/hearable_languages (latched): the languages the asr node can hear, and why not the others."""
     TOPIC: ClassVar[str] = 'greeter/hearable_languages'
+    FLOW: ClassVar[str] = 'asr → interaction'
     QOS: ClassVar[str] = 'latched'
     hearable: Annotated[list[Language], Field(max_length=len(LANGUAGES))]
     unavailable: dict[Language, Annotated[str, Field(max_length=2000)]] = {}
@@ -177,6 +185,7 @@ class HearableLanguages(Message):
 class ConversationStarted(Message):
     """greeter/conversation: the robot starts listening to a new visitor (listening state is per visitor)."""
     TOPIC: ClassVar[str] = 'greeter/conversation'
+    FLOW: ClassVar[str] = 'interaction → asr'
     t: Seconds
     visitor: Id
     language: Language | None = None     # the visitor's language if already known
@@ -185,6 +194,7 @@ class ConversationStarted(Message):
 class TypedQuestion(Message):
     """greeter/typed: what a visitor typed (or tapped) on the robot's screen."""
     TOPIC: ClassVar[str] = 'greeter/typed'
+    FLOW: ClassVar[str] = 'screen, simulator → interaction'
     text: Annotated[str, Field(min_length=1, max_length=2000)]
     language: Language | None = None     # chosen on the screen; None: identified from the text
     visitor: Id | None = None
@@ -210,6 +220,7 @@ InteractionEventType = Literal[
 class InteractionEvent(Message):
     """greeter/events: what the robot did with its visitors (the log operators and the simulator read)."""
     TOPIC: ClassVar[str] = 'greeter/events'
+    FLOW: ClassVar[str] = 'interaction → simulator, operators'
     t: Seconds
     type: InteractionEventType
     visitor: Id | None = None
@@ -275,6 +286,37 @@ def schema_text(schema: dict) -> str:
     return json.dumps(schema, ensure_ascii=False, indent=2, sort_keys=True) + '\n'
 
 
+def _nested_parts(annotation) -> list[type[Part]]:
+    """The Part models inside a field's annotation (list[TrackedFace], UtteranceTag | None, ...)."""
+    if isinstance(annotation, type) and issubclass(annotation, Part):
+        return [annotation]
+    return [part for arg in get_args(annotation) for part in _nested_parts(arg)]
+
+
+def _field_list(model: type[BaseModel], names: list[str]) -> str:
+    shown = []
+    for name in names:
+        parts = _nested_parts(model.model_fields[name].annotation)
+        inner = ''.join(f' {{{", ".join(part.model_fields)}}}' for part in parts)
+        shown.append(f'`{name}`{inner}')
+    return ', '.join(shown) or '—'
+
+
+def markdown_table() -> str:
+    """The README's message table, made from the models (a test keeps the README equal to it)."""
+    rows = ['| topic | model (JSON Schema) | QoS | from → to | required fields | optional fields |',
+            '|---|---|---|---|---|---|']
+    for model in MESSAGES:
+        fields = [name for name in model.model_fields if name != 'version']
+        required = [name for name in fields if model.model_fields[name].is_required()]
+        optional = [name for name in fields if name not in required]
+        rows.append(f'| `{model.TOPIC}` | [`{model.__name__}`](docs/messages/{model.__name__}.schema.json) | '
+                    f'{model.QOS} | {model.FLOW} | {_field_list(model, required)} | {_field_list(model, optional)} |')
+    types = ', '.join(f'`{t}`' for t in get_args(InteractionEventType))
+    speech = ', '.join(f'`{t}`' for t in get_args(SpeechEventType))
+    return '\n'.join(rows) + f'\n\nSpeech event types: {speech}.\n\nInteraction event types: {types}.\n'
+
+
 def write_schemas(folder: str) -> list[str]:
     """Write every message's JSON Schema into `folder` (docs/messages/); returns the file names."""
     from pathlib import Path
@@ -285,6 +327,11 @@ def write_schemas(folder: str) -> list[str]:
     return sorted(json_schemas())
 
 
-if __name__ == '__main__':   # python -m caexpo_robot.messages docs/messages
+if __name__ == '__main__':
+    # python -m caexpo_robot.messages docs/messages   write the JSON Schemas
+    # python -m caexpo_robot.messages --table         print the README's message table
     import sys
-    print('\n'.join(write_schemas(sys.argv[1] if len(sys.argv) > 1 else 'docs/messages')))
+    if sys.argv[1:] == ['--table']:
+        print(markdown_table(), end='')
+    else:
+        print('\n'.join(write_schemas(sys.argv[1] if len(sys.argv) > 1 else 'docs/messages')))

@@ -98,3 +98,9 @@ def test_messages_and_node_health_need_no_rclpy():
     code = ('import sys, caexpo_robot.messages, caexpo_robot.health; '
             'assert "rclpy" not in sys.modules, "rclpy imported"')
     subprocess.run([sys.executable, '-c', code], check=True)
+
+
+def test_the_readme_message_table_is_made_from_the_models():
+    readme = (DOCS.parent.parent / 'README.md').read_text(encoding='utf-8')
+    assert messages.markdown_table() in readme, \
+        'README message table is stale: paste the output of python -m caexpo_robot.messages --table'
