@@ -16,6 +16,9 @@ from caexpo_robot.messages import (
     UtteranceTag,
 )
 
+# Every message the dialogue publishes (the node advertises them at start so subscribers find them).
+OUTPUTS = (SpeakRequest, CancelSpeech, InteractionEvent, ConversationStarted)
+
 
 def as_message(action: Say | Cancel | Emit | StartConversation, now: float) -> Message:
     """The message for `action`; pydantic's ValidationError if the dialogue produced a bad value (a bug)."""

@@ -9,19 +9,9 @@ from caexpo_robot.backend.client import AssistantClient
 from caexpo_robot.capabilities import diagnostic_values, language_rows
 from caexpo_robot.dialogue.assistant_turns import AssistantTurns
 from caexpo_robot.dialogue.interaction import Ask, Emit, EndVisit, InteractionConfig, InteractionManager
-from caexpo_robot.dialogue.outputs import as_message
+from caexpo_robot.dialogue.outputs import OUTPUTS, as_message
 from caexpo_robot.language.phrasebook import Phrasebook
-from caexpo_robot.messages import (
-    CancelSpeech,
-    ConversationStarted,
-    FacesFrame,
-    HearableLanguages,
-    HeardSpeech,
-    InteractionEvent,
-    SpeakRequest,
-    SpeechEvent,
-    TypedQuestion,
-)
+from caexpo_robot.messages import FacesFrame, HearableLanguages, HeardSpeech, SpeechEvent, TypedQuestion
 from caexpo_robot.nodes.common import OK, WARN, CaexpoNode, Param, run_node
 
 
@@ -63,21 +53,19 @@ class InteractionNode(CaexpoNode):
         self.language_rows = language_rows(None, phrasebook=self.phrasebook)
         self.manager = InteractionManager(config, self.phrase)
         # No backend configured: every question gets the canned answer at once, with no network attempt.
+        # The assistant_* parameters are AssistantClient's settings, named alike (assistant_url its base_url).
+        settings = {name.removeprefix('assistant_'): value for name, value in vars(self.p).items()
+                    if name.startswith('assistant_') and name != 'assistant_url'}
         client = None if not self.p.assistant_url else AssistantClient(
-            self.p.assistant_url, self.p.robot_id, self.p.entrance,
-            deadline_s=self.p.assistant_deadline_s, filler_after_s=self.p.assistant_filler_after_s,
-            connect_timeout_s=self.p.assistant_connect_timeout_s, retries=self.p.assistant_retries,
-            backoff_s=self.p.assistant_backoff_s, breaker_failures=self.p.assistant_breaker_failures,
-            breaker_reset_s=self.p.assistant_breaker_reset_s,
-            filler_text=lambda lang: self.phrase('one_moment', lang),
-            canned_reply=self.phrasebook.canned_answer)
+            self.p.assistant_url, self.p.robot_id, self.p.entrance, **settings,
+            filler_text=lambda lang: self.phrase('one_moment', lang), canned_reply=self.phrasebook.canned_answer)
         self.turns = AssistantTurns(self.manager, client, self.phrasebook.canned_answer, self.p.default_language,
                                     self.now, wake=lambda: self._assistant_signal.trigger(), count=self.count,
                                     drop=self.drop)
         self.cores.append(self.turns)
         # Assistant callbacks arrive on the client's threads; the guard condition hands them to the executor.
         self._assistant_signal = self.create_guard_condition(lambda: self.apply(self.turns.drain()))
-        for model in (SpeakRequest, CancelSpeech, InteractionEvent, ConversationStarted):
+        for model in OUTPUTS:
             self.advertise(model)
         self.subscribe(FacesFrame, lambda frame: self.apply(self.manager.on_faces(frame.faces, self.now())))
         self.subscribe(SpeechEvent, lambda event: self.apply(self.manager.on_tts_event(event, self.now())))
