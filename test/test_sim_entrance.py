@@ -163,3 +163,41 @@ visitors:
     assert [e['text'] for e in heard] == ['와이파이'] and heard[0]['language'] == 'ko'
     answer = summary['visitors']['minji']['answers'][0]
     assert answer['language'] == 'ko' and HANGUL.search(answer['text'])
+
+
+def test_a_cancelled_robot_utterance_stops_reaching_the_simulated_microphone():
+    import numpy as np
+
+    from caexpo_robot.sim.microphone import SimulatedMicrophone
+    loud = np.full(16000 * 3, 20000, dtype=np.int16)          # 3 s of the robot's voice
+    mic = SimulatedMicrophone(noise_dbfs=-90.0)
+    mic.add(1.0, loud, key='u1')
+    mic.add(1.0, loud, key='u2')
+    mic.stop('u1', 2.0)                                       # cancelled one second in
+    before = np.frombuffer(mic.chunk(1.5, 0.1), dtype='<i2')
+    after = np.frombuffer(mic.chunk(2.5, 0.1), dtype='<i2')
+    assert before.mean() > 32000                              # both voices (40000, clipped)
+    assert 19000 < after.mean() < 21000                      # only u2 is still speaking
+
+
+def test_a_visitor_who_joins_a_group_greeting_counts_as_greeted_once():
+    from types import SimpleNamespace
+
+    from caexpo_robot.sim.runner import Recorder, summarize
+    events = [
+        {'topic': 'greeter/events', 't': 1.0, 'type': 'visitor_engaged', 'visitor': 'f1', 'scenario_visitor': 'a'},
+        {'topic': 'greeter/events', 't': 1.0, 'type': 'greeting_started', 'visitor': 'f1', 'group': ['f1'],
+         'scenario_visitor': 'a'},
+        {'topic': 'greeter/events', 't': 2.0, 'type': 'visitor_engaged', 'visitor': 'f2', 'scenario_visitor': 'b'},
+        {'topic': 'greeter/events', 't': 2.0, 'type': 'asked_to_wait', 'visitor': 'f2',
+         'detail': 'joined group g1', 'scenario_visitor': 'b'},
+        {'topic': 'greeter/events', 't': 3.0, 'type': 'greeting_finished', 'visitor': 'f1',
+         'group': ['f1', 'f2'], 'scenario_visitor': 'a'},
+    ]
+    scenario = SimpleNamespace(name='s', duration_s=4.0, visitors=[SimpleNamespace(name='a', language='en'),
+                                                                    SimpleNamespace(name='b', language='vi')])
+    summary = summarize(scenario, Recorder(events=events), frames=0, wall_s=1.0, counters={})
+    assert summary['visitors']['a']['greetings'] == 1 and not summary['visitors']['a']['joined_group']
+    assert summary['visitors']['b']['greetings'] == 1 and summary['visitors']['b']['joined_group']
+    assert summary['visitors']['b']['greeting_latency_ms'] is None     # the greeting began before they came
+    assert summary['greetings'] == 1

@@ -14,12 +14,20 @@ class SimulatedMicrophone:
     def __init__(self, noise_dbfs: float = -60.0, seed: int = 7) -> None:
         self.noise_amplitude = 32768.0 * 10 ** (noise_dbfs / 20.0)
         self.seed = seed
-        self._sources: list[tuple[int, np.ndarray]] = []   # (start sample, float samples)
+        self._sources: list[tuple[int, np.ndarray, str | None]] = []   # (start sample, float samples, key)
 
-    def add(self, start_s: float, samples: np.ndarray, gain: float = 1.0) -> float:
-        """Schedule int16 16 kHz audio at sim time start_s; returns its duration in seconds."""
-        self._sources.append((int(round(start_s * SAMPLE_RATE)), samples.astype(np.float32) * gain))
+    def add(self, start_s: float, samples: np.ndarray, gain: float = 1.0, key: str | None = None) -> float:
+        """Schedule int16 16 kHz audio at sim time start_s; returns its duration in seconds. `key` names
+        it for `stop` (the robot's utterances, which can be cut short)."""
+        self._sources.append((int(round(start_s * SAMPLE_RATE)), samples.astype(np.float32) * gain, key))
         return len(samples) / SAMPLE_RATE
+
+    def stop(self, key: str, at_s: float) -> None:
+        """The source `key` falls silent at sim time at_s (a cancelled or interrupted utterance stops
+        coming out of the speaker, so it must stop reaching the microphone too)."""
+        cut = int(round(at_s * SAMPLE_RATE))
+        self._sources = [(begin, samples[:max(0, cut - begin)] if name == key else samples, name)
+                         for begin, samples, name in self._sources]
 
     def chunk(self, start_s: float, duration_s: float) -> bytes:
         """Mixed s16le audio of [start_s, start_s + duration_s): deterministic for a given seed."""
@@ -28,11 +36,11 @@ class SimulatedMicrophone:
         noise = np.random.default_rng((self.seed, first)).normal(0.0, self.noise_amplitude, count)
         mix = noise.astype(np.float32)
         keep = []
-        for begin, samples in self._sources:
+        for begin, samples, key in self._sources:
             end = begin + len(samples)
             if end <= first:
                 continue            # finished: forget it (memory stays flat over a long run)
-            keep.append((begin, samples))
+            keep.append((begin, samples, key))
             lo, hi = max(begin, first), min(end, first + count)
             if lo < hi:
                 mix[lo - first:hi - first] += samples[lo - begin:hi - begin]

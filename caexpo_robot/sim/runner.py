@@ -119,9 +119,12 @@ class SimDriver(TypedNode):
             heapq.heappush(self.recorder.utterance_ends_ns, int(round((event['t'] + event['duration_s']) * NS)))
             if event.get('wav'):   # the robot hears itself through its own microphone
                 audio = read_wav(event['wav'])
-                self.microphone.add(event['t'], resample_int16(audio.samples, audio.sample_rate), ROBOT_ECHO_GAIN)
+                self.microphone.add(event['t'], resample_int16(audio.samples, audio.sample_rate), ROBOT_ECHO_GAIN,
+                                    key=event['id'])
             fallback = f' [{event["detail"]}]' if event.get('fallback') else ''
             self.log(f'[{event["t"]:7.2f}] robot ({event["language"]}): {event["text"]}{fallback}')
+        elif event['type'] == 'utterance_cancelled':
+            self.microphone.stop(event['id'], event['t'])   # cut short: its echo ends here too
         elif event['type'] in ('utterance_failed', 'utterance_dropped', 'screen_text'):
             self.log(f'[{event["t"]:7.2f}] tts {event["type"]}: {event.get("reason") or event.get("text")}')
 
@@ -339,6 +342,11 @@ def summarize(scenario: Scenario, recorder: Recorder, frames: int, wall_s: float
         def involves(event: dict, tracks=tracks) -> bool:   # addressed to this visitor, alone or in their group
             return bool(set(event.get('group') or [event.get('visitor')]) & set(tracks))
         greetings = [e for e in interaction if e['type'] == 'greeting_started' and involves(e)]
+        # Engaging during the cooldown after a greeting joins that group: the greeting (already under way,
+        # its started event lists the first members only) was for them too, and its finish lists them.
+        joined = not greetings and any(e['type'] == 'greeting_finished' and involves(e) or
+                                       e['type'] == 'asked_to_wait' and e.get('visitor') in tracks
+                                       and 'joined group' in (e.get('detail') or '') for e in interaction)
         latency_ms = None
         if engaged is not None and greetings:
             # A visitor who joins a group being greeted has no latency of their own: the greeting started earlier.
@@ -353,7 +361,8 @@ def summarize(scenario: Scenario, recorder: Recorder, frames: int, wall_s: float
                 responses.append(round((answer['t'] - voice_end) * 1000))
         visitors[plan.name] = {
             'language': plan.language, 'tracks': tracks, 'engaged_t': engaged,
-            'greetings': len(greetings), 'greeting_t': greetings[0]['t'] if greetings else None,
+            'greetings': len(greetings) + joined, 'joined_group': joined,
+            'greeting_t': greetings[0]['t'] if greetings else None,
             'greeting_latency_ms': latency_ms,
             'identified_language': next((e.get('language') for e in interaction if e['type'] == 'language_identified'
                                          and e.get('visitor') in tracks), None),
