@@ -7,12 +7,15 @@ backend's, or the canned one. A circuit breaker makes a dead backend cost nothin
 Phrases are never hard-coded here: `filler_text(language)` and `canned_reply(language)` come from
 the robot's phrasebook. Requests and replies are the models of `contract.py`, the same ones the
 reference assistant serves: a reply that does not validate is a failed turn (canned answer, counted
-by the breaker).
+by the breaker). So is a reply in another language than the one asked, a body that is not
+`application/json`, larger than `max_reply_bytes` or badly encoded (Content-Encoding), and any error
+at all while reading it: on_reply fires exactly once per ask() whatever the backend sends.
 """
 from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import json
 import logging
 import threading
 import time
@@ -149,12 +152,23 @@ class _Counters:
     errors: dict = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class _Response:
+    """What the client keeps of an HTTP response: status, media type and the body, read up to a cap."""
+    status_code: int
+    content_type: str
+    content: bytes
+
+    def json(self):
+        return json.loads(self.content)
+
+
 class AssistantClient:
     def __init__(self, base_url: str, robot_id: str, entrance: str, *, deadline_s: float = 3.0,
                  filler_after_s: float = 1.2, connect_timeout_s: float = 0.5, breaker_failures: int = 3,
                  breaker_reset_s: float = 20.0, filler_text: Callable[[str], str],
                  canned_reply: Callable[[str], str], clock: Callable[[], float] = time.monotonic,
-                 retries: int = 2, backoff_s: float = 0.1):
+                 retries: int = 2, backoff_s: float = 0.1, max_reply_bytes: int = 128 * 1024):
         if not base_url.startswith(('http://', 'https://')):
             raise ValueError(f'base_url must start with http:// or https://, got {base_url!r}')
         if not 0 < deadline_s <= 60:
@@ -163,6 +177,9 @@ class AssistantClient:
             raise ValueError('connect_timeout_s must be in (0, deadline_s]')
         if filler_after_s < 0 or retries < 0 or backoff_s < 0:
             raise ValueError('filler_after_s, retries and backoff_s must be >= 0')
+        if not 1024 <= max_reply_bytes <= 16 * 1024 * 1024:
+            raise ValueError('max_reply_bytes must be in [1024, 16 MiB]')
+        self.max_reply_bytes = max_reply_bytes
         self.base_url = base_url.rstrip('/')
         self.robot_id, self.entrance = robot_id, entrance
         self.deadline_s, self.filler_after_s, self.connect_timeout_s = deadline_s, filler_after_s, connect_timeout_s
@@ -268,6 +285,8 @@ class AssistantClient:
         return self.deadline_s - (self._clock() - started)
 
     async def _turn(self, turn_id, visitor_id, payload, on_reply, on_filler, started) -> AssistantReply:
+        """Always ends in exactly one on_reply (unless cancelled): the backend's reply, or the canned one
+        whatever went wrong, by the deadline plus a small guard margin at the latest."""
         language = payload['language']
         self._count('turns')
         filler = None
@@ -278,7 +297,18 @@ class AssistantClient:
             if not self._breaker.allow():
                 reply = self._canned(language, f'breaker_{self._breaker.state}', started)
             else:
-                reply = await self._backend_turn(turn_id, visitor_id, payload, started)
+                # The inner turn stops itself at the deadline; this guard only catches what slips past it.
+                guard_s = max(0.0, self._remaining(started)) + min(0.05, 0.02 * self.deadline_s)
+                try:
+                    reply = await asyncio.wait_for(self._backend_turn(turn_id, visitor_id, payload, started),
+                                                   timeout=guard_s)
+                except asyncio.TimeoutError:
+                    self._breaker.record_failure()
+                    reply = self._canned(language, f'deadline: no reply within {self.deadline_s} s (guard)', started)
+                except Exception as exc:  # anything at all (RecursionError, a decoder, a bug): a failed turn
+                    self._breaker.record_failure()
+                    log.warning('assistant turn failed unexpectedly: %s: %s', type(exc).__name__, exc)
+                    reply = self._canned(language, f'internal: {type(exc).__name__}: {str(exc)[:200]}', started)
         finally:
             if filler is not None:
                 filler.cancel()
@@ -328,7 +358,10 @@ class AssistantClient:
         if response.status_code != 200:
             raise BackendError(f'rejected: HTTP {response.status_code} {_error_code(response)}',
                                breaker=response.status_code >= 500)
-        return _parse(TurnOut, response, 'reply')
+        reply = _parse(TurnOut, response, 'reply')
+        if reply.language != payload['language']:
+            raise BackendError(f'malformed: reply: language {reply.language!r}, asked {payload["language"]!r}')
+        return reply
 
     async def _session(self, visitor_id: str, language: str, started: float) -> str:
         task = self._sessions.get(visitor_id)
@@ -354,7 +387,7 @@ class AssistantClient:
         self._count('sessions_opened')
         return session.session_id
 
-    async def _request(self, method: str, url: str, started: float, **kwargs) -> httpx.Response:
+    async def _request(self, method: str, url: str, started: float, **kwargs) -> _Response:
         """One call with retries on transport errors and 5xx (safe: every write carries an Idempotency-Key)."""
         error = 'connection: no attempt'
         for attempt in range(self.retries + 1):
@@ -363,11 +396,15 @@ class AssistantClient:
                 break
             timeout = httpx.Timeout(remaining, connect=min(self.connect_timeout_s, remaining))
             try:
-                response = await self._http.request(method, url, timeout=timeout, **kwargs)
+                response = await self._send(method, url, timeout, **kwargs)
             except httpx.TimeoutException as exc:
                 error = f'timeout: {type(exc).__name__}'
             except httpx.TransportError as exc:
                 error = f'connection: {type(exc).__name__}'
+            except httpx.DecodingError as exc:  # e.g. Content-Encoding: gzip over bytes that are not gzip
+                raise BackendError(f'decoding: {type(exc).__name__}: {str(exc)[:200]}') from None
+            except httpx.HTTPError as exc:
+                raise BackendError(f'connection: {type(exc).__name__}: {str(exc)[:200]}') from None
             else:
                 if response.status_code < 500 and response.status_code != 429:
                     return response
@@ -379,6 +416,26 @@ class AssistantClient:
             await asyncio.sleep(pause)
         raise BackendError(error)
 
+    async def _send(self, method: str, url: str, timeout: httpx.Timeout, **kwargs) -> _Response:
+        """The response with its body read (decoded) up to max_reply_bytes: a larger one is refused,
+        before reading when Content-Length says so, else as soon as the cap is passed."""
+        request = self._http.build_request(method, url, timeout=timeout, **kwargs)
+        response = await self._http.send(request, stream=True)
+        try:
+            declared = response.headers.get('content-length', '')
+            if declared.isdigit() and int(declared) > self.max_reply_bytes:
+                raise BackendError(f'oversized: reply of {declared} bytes (limit {self.max_reply_bytes})')
+            chunks, size = [], 0
+            async for chunk in response.aiter_bytes():
+                size += len(chunk)
+                if size > self.max_reply_bytes:
+                    raise BackendError(f'oversized: reply of more than {self.max_reply_bytes} bytes')
+                chunks.append(chunk)
+        finally:
+            await response.aclose()
+        content_type = response.headers.get('content-type', '').split(';')[0].strip().lower()
+        return _Response(response.status_code, content_type, b''.join(chunks))
+
     async def _end_visit(self, visitor_id: str) -> None:
         task = self._sessions.pop(visitor_id, None)
         if task is None or not task.done() or task.cancelled() or task.exception() is not None:
@@ -386,9 +443,9 @@ class AssistantClient:
         if self._breaker.state != 'closed':
             return  # best effort only: the backend's session simply stays idle
         try:
-            await self._http.delete(f'/v1/sessions/{task.result()}', timeout=self.deadline_s)
+            await self._send('DELETE', f'/v1/sessions/{task.result()}', httpx.Timeout(self.deadline_s))
             self._count('sessions_closed')
-        except httpx.HTTPError as exc:
+        except (httpx.HTTPError, BackendError) as exc:
             log.info('closing the backend session failed: %s', exc)
 
     def _fire_filler(self, on_filler: Callable[[str, str], None], language: str) -> None:
@@ -415,10 +472,10 @@ class AssistantClient:
         return fallback_reply(text, language, error, self._clock() - started)
 
 
-def _error_code(response: httpx.Response) -> str:
+def _error_code(response: _Response) -> str:
     try:
-        return str(response.json()['error']['code'])
-    except (ValueError, KeyError, TypeError):
+        return str(response.json()['error']['code'])[:64]
+    except (ValueError, KeyError, TypeError, RecursionError):
         return 'no_error_body'
 
 
@@ -430,12 +487,18 @@ def _request_body(model: type[BaseModel], payload: dict) -> dict:
         raise BackendError(f'rejected: invalid {model.__name__}: {_first_problem(exc)}', breaker=None) from None
 
 
-def _parse(model: type[BaseModel], response: httpx.Response, what: str):
-    """The response body as `model`; anything else (not JSON, a field missing or of the wrong kind) is malformed."""
+def _parse(model: type[BaseModel], response: _Response, what: str):
+    """The response body as `model`; anything else (not JSON, a field missing or of the wrong kind, too
+    deep, another media type) is malformed."""
+    if response.content_type != 'application/json' and not response.content_type.endswith('+json'):
+        raise BackendError(f'malformed: {what}: Content-Type {response.content_type[:64]!r}, '
+                           'expected application/json')
     try:
         return model.model_validate_json(response.content)
     except ValidationError as exc:
         raise BackendError(f'malformed: {what}: {_first_problem(exc)}') from None
+    except (ValueError, RecursionError) as exc:
+        raise BackendError(f'malformed: {what}: {type(exc).__name__}') from None
 
 
 def _first_problem(exc: ValidationError) -> str:

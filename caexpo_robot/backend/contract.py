@@ -6,14 +6,23 @@ document from the same classes, so the two cannot drift apart. Pure: pydantic on
 """
 from __future__ import annotations
 
+import json
+import re
 from typing import Annotated, Any, Literal, Optional
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from caexpo_robot.language.languages import LANGUAGES
 
 API_VERSION = '1.0.0'
 MAX_TEXT_CHARS = 500  # the limit on a turn's `text`; the client truncates longer utterances
+# Bounds on what the robot accepts back (a reply outside them is a failed turn): the answer's text fits a
+# robot message (messages.py caps spoken text at 2,000 characters), the actions fit one screen.
+MAX_REPLY_CHARS = 2000
+MAX_ACTIONS = 20
+MAX_ACTION_FIELDS = 32
+MAX_ACTION_BYTES = 32 * 1024
+MAX_ACTION_ITEMS = 100
 
 Language = Literal[LANGUAGES]  # type: ignore[valid-type]
 Identifier = Annotated[str, Field(pattern=r'^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$',
@@ -74,17 +83,62 @@ class TurnIn(BaseModel):
     visitor: Optional[VisitorHints] = None
 
 
+_HHMM = re.compile(r'^([01]\d|2[0-3]):[0-5]\d$')
+# What each action type must carry (field -> kind); every type may carry more (bounded in count and size).
+ACTION_FIELDS: dict[str, dict[str, str]] = {
+    'show_map': {'place': 'id'},
+    'show_exhibitors': {'items': 'items'},
+    'offer_slots': {'exhibitor_id': 'id', 'slots': 'times'},
+    'meeting_booked': {'id': 'id', 'code': 'id', 'exhibitor_id': 'id', 'start': 'time'},
+    'meeting_cancelled': {'id': 'id', 'code': 'id', 'exhibitor_id': 'id', 'start': 'time'},
+    'show_events': {'items': 'items'},
+    'call_staff': {'request_id': 'id'},
+    'offer_call_staff': {},
+}
+
+
+def _field_problem(kind: str, value: Any) -> str | None:
+    if kind == 'id':
+        ok = isinstance(value, str) and 0 < len(value) <= 128
+        return None if ok else 'a non-empty string of at most 128 characters'
+    if kind == 'time':
+        return None if isinstance(value, str) and _HHMM.match(value) else 'a time HH:MM'
+    if kind == 'times':
+        ok = isinstance(value, list) and len(value) <= MAX_ACTION_ITEMS and \
+            all(isinstance(v, str) and _HHMM.match(v) for v in value)
+        return None if ok else f'a list of at most {MAX_ACTION_ITEMS} times HH:MM'
+    ok = isinstance(value, list) and len(value) <= MAX_ACTION_ITEMS and all(isinstance(v, dict) for v in value)
+    return None if ok else f'a list of at most {MAX_ACTION_ITEMS} objects'
+
+
 class Action(BaseModel):
-    """Something for the robot to show or offer; fields beyond `type` depend on the type."""
+    """Something for the robot to show or offer; fields beyond `type` depend on the type (ACTION_FIELDS
+    lists the ones each type must carry; more are allowed, at most 32 of them and 32 kB in all)."""
     model_config = ConfigDict(extra='allow')
     type: Literal[ACTION_TYPES]  # type: ignore[valid-type]
+
+    @model_validator(mode='after')
+    def _well_formed(self) -> 'Action':
+        extra = self.model_extra or {}
+        if len(extra) > MAX_ACTION_FIELDS:
+            raise ValueError(f'{self.type}: more than {MAX_ACTION_FIELDS} fields')
+        for name, kind in ACTION_FIELDS[self.type].items():
+            if name not in extra:
+                raise ValueError(f'{self.type}: missing field {name!r}')
+            problem = _field_problem(kind, extra[name])
+            if problem:
+                raise ValueError(f'{self.type}: field {name!r} must be {problem}')
+        if len(json.dumps(extra, ensure_ascii=False, default=str)) > MAX_ACTION_BYTES:
+            raise ValueError(f'{self.type}: more than {MAX_ACTION_BYTES} bytes of fields')
+        return self
 
 
 class TurnOut(BaseModel):
     turn_id: str
     session_id: str
-    reply: str = Field(min_length=1, pattern=r'\S', description='the answer in the visitor\'s language, ready for TTS')
-    language: Language
+    reply: str = Field(min_length=1, max_length=MAX_REPLY_CHARS, pattern=r'\S',
+                       description='the answer in the visitor\'s language, ready for TTS')
+    language: Language = Field(description='always the language the turn was asked in')
     intent: Literal[INTENTS]  # type: ignore[valid-type]
-    actions: list[Action]
+    actions: list[Action] = Field(max_length=MAX_ACTIONS)
     end_session: bool
