@@ -22,6 +22,32 @@ CANNED = {'en': 'Sorry, I cannot reach the expo system. Shall I call a staff mem
           'ko': '죄송합니다. 박람회 시스템에 연결할 수 없습니다. 직원을 불러 드릴까요?'}
 
 
+def _turn_json(asked, **overrides) -> bytes:
+    body = {'turn_id': 't', 'session_id': 's', 'reply': 'a reply', 'language': asked, 'intent': 'faq',
+            'actions': [], 'end_session': False}
+    return json.dumps({**body, **overrides}).encode()
+
+
+OTHER = {'en': 'ko'}
+# mode -> (body, Content-Type, Content-Encoding) for a visitor asking in `language`: replies that an
+# HTTP 200 carries but that the robot must not use (each a failed turn: canned answer, breaker counts it).
+BAD_REPLIES = {
+    'wrong_language': lambda lang: (_turn_json(lang, language=OTHER.get(lang, 'en')), 'application/json', None),
+    'null_language': lambda lang: (_turn_json(lang, language=None), 'application/json', None),
+    'numeric_language': lambda lang: (_turn_json(lang, language=7), 'application/json', None),
+    'deep_json': lambda lang: (b'{"reply": ' + b'[' * 100_000, 'application/json', None),
+    'bad_encoding': lambda lang: (b'these bytes are not gzip', 'application/json', 'gzip'),
+    'huge_reply': lambda lang: (_turn_json(lang, reply='x' * 3_000_000), 'application/json', None),
+    'long_text': lambda lang: (_turn_json(lang, reply='y' * 2001), 'application/json', None),
+    'html': lambda lang: (b'<html><body>502 Bad Gateway</body></html>', 'text/html', None),
+    'bad_action': lambda lang: (_turn_json(lang, actions=[{'type': 'offer_slots', 'exhibitor_id': 'x',
+                                                             'slots': [{'a': 1}]}]), 'application/json', None),
+    'many_action_fields': lambda lang: (_turn_json(lang, actions=[{'type': 'show_map', 'place': 'hall_1',
+                                                                     **{f'f{i}': i for i in range(40)}}]),
+                                        'application/json', None),
+}
+
+
 class FaultServer(ThreadingHTTPServer):
     """Speaks just enough of the /v1 contract; `mode` decides how it misbehaves on the turn endpoint."""
     daemon_threads = True
@@ -82,6 +108,19 @@ class FaultHandler(BaseHTTPRequestHandler):
             self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack('ii', 1, 0))
             self.close_connection = True
             self.connection.close()  # RST instead of an answer
+            return
+        elif mode in BAD_REPLIES:
+            body, content_type, encoding = BAD_REPLIES[mode](payload['language'])
+            self.send_response(200)
+            self.send_header('Content-Type', content_type)
+            if encoding:
+                self.send_header('Content-Encoding', encoding)
+            self.send_header('Content-Length', str(len(body)))
+            self.end_headers()
+            try:
+                self.wfile.write(body)
+            except OSError:  # the client stopped reading a body over its cap
+                pass
             return
         elif mode == 'lose_session_once':
             with server.lock:
@@ -297,3 +336,64 @@ def test_a_reply_outside_the_contract_is_a_failed_turn_counted_by_the_breaker(fa
         assert all(e.startswith('malformed: reply: ') for e in errors), errors
         assert ('intent' in errors[0] and 'reply' in errors[1] and 'actions.0.type' in errors[2]), errors
         assert client.status()['breaker'] == 'open'
+
+
+@pytest.mark.parametrize('mode,error', [
+    ('wrong_language', "malformed: reply: language 'ko', asked 'en'"), ('null_language', 'malformed: reply: language'),
+    ('numeric_language', 'malformed: reply: language'), ('deep_json', 'malformed: reply: Invalid JSON'),
+    ('bad_encoding', 'decoding: DecodingError'), ('huge_reply', 'oversized: reply of 3000'),
+    ('long_text', 'malformed: reply: reply: String should have at most 2000'),
+    ('html', "malformed: reply: Content-Type 'text/html'"),
+    ('bad_action', "malformed: reply: actions.0: Value error, offer_slots: field 'slots'"),
+    ('many_action_fields', 'malformed: reply: actions.0: Value error, show_map: more than 32 fields')])
+def test_a_200_reply_the_robot_cannot_use_is_a_failed_turn_answered_once_in_the_visitors_language(
+        fault, mode, error):
+    """Before: a wrong-language reply was spoken, a huge one read whole, a bad Content-Encoding left the
+    visitor without any answer (httpx.DecodingError escaped the turn: no callback, breaker clean)."""
+    fault.mode = mode
+    with make_client(fault.url, retries=0, breaker_failures=2) as client:
+        recorder, handle = ask(client, 'where is hall 1', 'en')
+        at, reply = recorder.wait(3.0)
+        assert at <= 1.0 * 1.10, f'{mode}: canned answer after {at:.3f} s'
+        assert reply.source == 'canned' and reply.text == CANNED['en'] and reply.language == 'en'
+        assert reply.error.startswith(error), reply.error
+        assert handle.result(1) is reply
+        time.sleep(0.1)
+        assert len(recorder.replies) == 1, 'on_reply must fire exactly once'
+        status = client.status()
+        assert status['failures'] == 1 and status['consecutive_failures'] == 1 and status['backend_replies'] == 0
+        assert sum(status['errors'].values()) == 1
+        ask(client, 'again', 'en', visitor='v2')[0].wait(3.0)
+        assert client.status()['breaker'] == 'open'
+
+
+def test_any_exception_while_answering_still_fires_on_reply_once_with_the_canned_answer(fault, monkeypatch):
+    """Whatever escapes the exchange (a RecursionError in a decoder, a bug) is a failed turn, not a lost one."""
+    from caexpo_robot.backend import client as client_module
+
+    def explode(*_args, **_kwargs):
+        raise RecursionError('maximum recursion depth exceeded')
+    monkeypatch.setattr(client_module, '_parse', explode)
+    with make_client(fault.url, retries=0) as client:
+        recorder, handle = ask(client, 'xin chào', 'vi')
+        at, reply = recorder.wait(3.0)
+        assert reply.source == 'canned' and reply.language == 'vi' and reply.text == CANNED['vi']
+        assert reply.error.startswith('internal: RecursionError') and at <= 1.1
+        time.sleep(0.1)
+        assert len(recorder.replies) == 1 and client.status()['consecutive_failures'] == 1
+
+
+def test_every_reply_of_the_reference_assistant_passes_the_contracts_action_checks():
+    """The stricter contract (action fields, bounded text) accepts what the reference assistant says."""
+    questions = [('Where is the AI zone?', 'en'), ('durian', 'en'), ('Book a meeting with LionSat', 'en'),
+                 ('Book a meeting with LionSat at 10:00', 'en'), ('cancel my meeting', 'en'),
+                 ('What events are on today?', 'en'), ('I need a staff member', 'en'), ('where is the toilet', 'en'),
+                 ('Sự kiện hôm nay', 'vi'), ('กิจกรรมวันนี้', 'th')]
+    with start_in_thread(today='2025-09-17') as running:
+        with make_client(running.url, deadline_s=5.0, connect_timeout_s=1.0) as client:
+            replies = [client.ask('v1', text, lang, lambda r: None, visitor={'name': 'Lim Wei Ling'}).result(10)
+                       for text, lang in questions]
+    assert all(r.source == 'backend' for r in replies), [(r.intent, r.error) for r in replies]
+    kinds = {a['type'] for r in replies for a in r.actions}
+    assert {'show_map', 'show_exhibitors', 'offer_slots', 'meeting_booked', 'meeting_cancelled', 'show_events',
+            'call_staff'} <= kinds, kinds
