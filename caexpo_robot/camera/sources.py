@@ -16,13 +16,27 @@ IMAGE_SUFFIXES = {'.jpg', '.jpeg', '.png', '.bmp', '.webp', '.tif', '.tiff'}
 VIDEO_SUFFIXES = {'.mp4', '.avi', '.mkv', '.mov', '.webm', '.m4v'}
 
 
+# The largest frame side the camera node publishes (8K); a source frame larger than MAX_PIXELS (4096 x
+# 4096, the face detector's default max_image_pixels) is scaled down when its size is kept (width or
+# height 0), so a huge image in a folder is never published, nor cached, at full size.
+MAX_SIDE = 7680
+MAX_PIXELS = 4096 * 4096
+
+
 class CameraError(RuntimeError):
     """The source cannot be opened or read."""
 
 
 def _resized(frame: np.ndarray, width: int, height: int) -> np.ndarray:
-    if width > 0 and height > 0 and (frame.shape[1], frame.shape[0]) != (width, height):
-        return cv2.resize(frame, (width, height), interpolation=cv2.INTER_AREA)
+    if width > 0 and height > 0:
+        if (frame.shape[1], frame.shape[0]) != (width, height):
+            return cv2.resize(frame, (width, height), interpolation=cv2.INTER_AREA)
+        return frame
+    pixels = frame.shape[0] * frame.shape[1]
+    if pixels > MAX_PIXELS:
+        scale = (MAX_PIXELS / pixels) ** 0.5
+        size = (max(1, int(frame.shape[1] * scale)), max(1, int(frame.shape[0] * scale)))
+        return cv2.resize(frame, size, interpolation=cv2.INTER_AREA)
     return frame
 
 

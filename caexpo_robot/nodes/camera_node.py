@@ -13,8 +13,8 @@ from rclpy.exceptions import InvalidHandle
 from rclpy.impl.implementation_singleton import rclpy_implementation
 from sensor_msgs.msg import CameraInfo, Image
 
-from caexpo_robot.camera.sources import CameraError, ReconnectingSource, make_source
-from caexpo_robot.nodes.common import CAMERA_OUT, ERROR, OK, WARN, CaexpoNode, Param, run_node
+from caexpo_robot.camera.sources import MAX_SIDE, CameraError, ReconnectingSource, make_source
+from caexpo_robot.nodes.common import CAMERA_OUT, ERROR, OK, WARN, CaexpoNode, Param, Range, run_node
 from caexpo_robot.nodes.conversions import camera_info_msg, image_msg
 
 # A context shut down under a running callback: the publisher is destroyed (InvalidHandle) or its
@@ -25,12 +25,13 @@ SHUTDOWN_ERRORS = (InvalidHandle, rclpy_implementation.RCLError)
 class CameraNode(CaexpoNode):
     PARAMS = (
         Param('source', '/dev/video0', 'V4L2 device (/dev/videoN or N), a video file, or a folder of images'),
-        Param('fps', 15.0, 'frames published per second'),
-        Param('width', 640, 'frame width in pixels (frames are resized; 0 keeps the source size)'),
-        Param('height', 480, 'frame height in pixels (0 keeps the source size)'),
-        Param('hfov_deg', 60.0, 'horizontal field of view, for the published CameraInfo'),
+        Param('fps', 15.0, 'frames published per second', check=Range(gt=0, le=120)),
+        Param('width', 640, 'frame width in pixels (frames are resized; 0 keeps the source size)',
+              check=Range(ge=0, le=MAX_SIDE)),
+        Param('height', 480, 'frame height in pixels (0 keeps the source size)', check=Range(ge=0, le=MAX_SIDE)),
+        Param('hfov_deg', 60.0, 'horizontal field of view, for the published CameraInfo', check=Range(gt=0, lt=180)),
         Param('frame_id', 'camera_optical_frame', 'frame_id of the published images'),
-        Param('retry_s', 2.0, 'seconds between attempts to reopen a lost or missing camera'),
+        Param('retry_s', 2.0, 'seconds between attempts to reopen a lost or missing camera', check=Range(gt=0)),
     )
 
     def __init__(self, **kwargs) -> None:
@@ -43,7 +44,7 @@ class CameraNode(CaexpoNode):
         self._info = None   # CameraInfo, rebuilt only when the frame size changes
         self.image_pub = self.create_publisher(Image, 'camera/image_raw', CAMERA_OUT)
         self.info_pub = self.create_publisher(CameraInfo, 'camera/camera_info', CAMERA_OUT)
-        self.timer = self.create_timer(1.0 / max(self.p.fps, 0.1), self.publish_frame)
+        self.timer = self.create_timer(1.0 / self.p.fps, self.publish_frame)
         self.get_logger().info(f'publishing {source.describe()} at {self.p.fps} fps')
 
     def publish_frame(self) -> None:

@@ -7,14 +7,14 @@ from std_msgs.msg import UInt8MultiArray
 
 from caexpo_robot.listening.audio import AudioDeviceError, MicrophoneCapture
 from caexpo_robot.nodes.audio_msgs import audio_msg
-from caexpo_robot.nodes.common import AUDIO, ERROR, OK, CaexpoNode, Param, run_node
+from caexpo_robot.nodes.common import AUDIO, ERROR, OK, CaexpoNode, Param, Range, run_node
 
 
 class MicrophoneNode(CaexpoNode):
     PARAMS = (
         Param('device', '', 'input device name (substring) or index; empty = the system default'),
-        Param('chunk_ms', 100, 'milliseconds of audio per published chunk'),
-        Param('retry_s', 5.0, 'seconds between attempts to open a missing microphone'),
+        Param('chunk_ms', 100, 'milliseconds of audio per published chunk', check=Range(ge=10, le=1000)),
+        Param('retry_s', 5.0, 'seconds between attempts to open a missing microphone', check=Range(gt=0)),
     )
 
     def __init__(self, **kwargs) -> None:

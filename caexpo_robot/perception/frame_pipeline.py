@@ -33,6 +33,35 @@ from caexpo_robot.perception.tracking import FaceTracker, Track
 # What a TrackedFace may carry (messages.py): a distance in (0, 1000] m. A box the size of the frame
 # under a very wide lens, or a speck far away, is clamped rather than refused.
 MIN_DISTANCE_M, MAX_DISTANCE_M = 0.01, 1000.0
+# A CameraInfo's focal length is believed only if it gives a horizontal field of view a real lens has
+# for the message's width (fx = 1e9 once put a face 1,184 km away).
+MIN_HFOV_DEG, MAX_HFOV_DEG = 10.0, 170.0
+
+
+def intrinsics_problem(k: object, width: int, height: int, max_pixels: int | None = None) -> str | None:
+    """What is wrong with a CameraInfo's intrinsic matrix `k` (9 numbers, fx = k[0]) for frames of
+    width x height, or None if it is usable: every entry finite, the size positive (and at most
+    `max_pixels`), fx positive and plausible (a horizontal field of view in [10, 170] degrees)."""
+    try:
+        values = [float(v) for v in k]
+    except (TypeError, ValueError):
+        return f'k is not a list of numbers: {str(k)[:80]}'
+    if len(values) != 9:
+        return f'k must hold 9 numbers, got {len(values)}'
+    if not all(math.isfinite(v) for v in values):
+        return f'k holds a non-finite number: {values}'
+    if not (width > 0 and height > 0):
+        return f'empty size {width}x{height}'
+    if max_pixels is not None and width * height > max_pixels:
+        return f'size {width}x{height} is larger than {max_pixels} pixels'
+    fx = values[0]
+    if fx <= 0:
+        return f'fx = {fx:g} (an uncalibrated or broken camera): not a focal length'
+    hfov = math.degrees(2.0 * math.atan(width / (2.0 * fx)))
+    if not MIN_HFOV_DEG <= hfov <= MAX_HFOV_DEG:
+        return (f'fx = {fx:g} px gives a {hfov:.3g}° field of view for {width} px, outside '
+                f'[{MIN_HFOV_DEG:g}, {MAX_HFOV_DEG:g}]°')
+    return None
 
 
 class Detector(Protocol):
@@ -90,12 +119,18 @@ class FramePipeline:
 
     # --- camera intrinsics ---------------------------------------------------------------------------
     def use_camera_info(self, fx: float, width: int, height: int) -> bool:
-        """Take a calibrated focal length (CameraInfo k[0], pixels) for frames of width x height;
-        False (and nothing changes) for an uncalibrated (k all 0) or nonsensical one."""
-        if not (math.isfinite(fx) and fx > 0 and width > 0 and height > 0):
+        """Take a calibrated focal length (CameraInfo k[0], pixels) for frames of width x height,
+        replacing any earlier one; False (and nothing changes) for an uncalibrated (k all 0) or
+        implausible one (see `intrinsics_problem`)."""
+        if intrinsics_problem([fx, 0, 0, 0, fx, 0, 0, 0, 1], width, height) is not None:
             return False
         self._intrinsics = (float(fx), int(width), int(height))
         return True
+
+    @property
+    def intrinsics(self) -> tuple[float, int, int] | None:
+        """(fx, width, height) of the CameraInfo in use, None while there is none."""
+        return self._intrinsics
 
     @property
     def camera_fx(self) -> float | None:
