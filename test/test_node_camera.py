@@ -1,6 +1,7 @@
 """camera node: publishes real frames from an image folder; a missing camera is reported, retried, never fatal."""
 from functools import partial
 
+import pytest
 import rclpy
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus
 from rclpy.parameter import Parameter
@@ -82,3 +83,29 @@ def test_unknown_source_is_a_clear_error(tmp_path):
     import pytest
     with pytest.raises(CameraError, match='not a device, a folder or a video file'):
         make_source(str(tmp_path / 'nothing-here'))
+
+
+@pytest.mark.parametrize('name, value, rule', [
+    ('hfov_deg', 0.0, r'must be > 0 and < 180'), ('hfov_deg', 180.0, r'< 180'), ('fps', 0.0, r'> 0'),
+    ('fps', -15.0, r'> 0'), ('fps', 1000.0, r'<= 120'), ('width', -1, r'>= 0'), ('height', 100000, r'<= 7680'),
+    ('retry_s', 0.0, r'> 0')])
+def test_a_bad_parameter_refuses_to_start_naming_it(shared_data, name, value, rule):
+    """hfov_deg:=0 used to crash with a ZeroDivisionError traceback and fps:=0 ran silently at 10 fps."""
+    factory = partial(CameraNode, parameter_overrides=[
+        Parameter('source', value=str(shared_data / 'faces')), Parameter(name, value=value)])
+    with pytest.raises(SystemExit, match=rf'camera: parameter {name} = .* {rule}'):
+        with ros_graph(factory):
+            pass
+
+
+def test_a_huge_source_image_is_scaled_down_when_the_source_size_is_kept(tmp_path):
+    import cv2
+    import numpy as np
+
+    from caexpo_robot.camera.sources import MAX_PIXELS
+    cv2.imwrite(str(tmp_path / 'big.png'), np.zeros((5000, 6000, 3), np.uint8))
+    source = make_source(str(tmp_path), width=0, height=0)
+    source.open()
+    frame = source.read()
+    assert frame.shape[0] * frame.shape[1] <= MAX_PIXELS
+    assert abs(frame.shape[1] / frame.shape[0] - 6000 / 5000) < 0.01

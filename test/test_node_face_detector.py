@@ -144,3 +144,77 @@ def test_frames_arrive_from_a_best_effort_driver_and_from_our_reliable_camera(sh
         last = frame_of(faces[-1])
         assert (last.width, last.height, last.frame_id) == (photo.shape[1], photo.shape[0], 'camera')
         assert [f.confirmed for f in last.faces] == [True]
+
+
+def test_bad_camera_infos_are_counted_drops_and_a_changed_one_is_taken(shared_data):
+    """k[0] = +inf crashed the node; fx = 1e9 was believed (a face 1,184 km away) and kept forever."""
+    from sensor_msgs.msg import CameraInfo
+
+    from caexpo_robot.nodes.conversions import camera_info_msg
+    photo = load_image_file(shared_data / 'faces' / 'obama.jpg')
+    width, height = photo.shape[1], photo.shape[0]
+    with ros_graph(FaceDetectorNode) as g:
+        faces = g.listen(FacesFrame.TOPIC)
+        images = g.publisher('camera/image_raw', Image, 10)
+        infos = g.publisher('camera/camera_info', CameraInfo, 10)
+        g.wait_for_subscribers(infos)
+        node = g.nodes[0]
+        g.wait_until_heard(node.advertise(FacesFrame))
+        good = camera_info_msg(width, height, 60.0, Image().header.stamp, 'camera')
+        bad = []
+        for fx in (float('inf'), float('nan'), 0.0, -500.0, 1e9, 1e-3):
+            info = camera_info_msg(width, height, 60.0, Image().header.stamp, 'camera')
+            info.k[0] = fx
+            bad.append(info)
+        huge = camera_info_msg(width, height, 60.0, Image().header.stamp, 'camera')
+        huge.width, huge.height = 100000, 100000
+        bad.append(huge)
+        for k, info in enumerate(bad):
+            infos.publish(info)
+            assert g.spin_until(lambda k=k: node.counters['dropped_camera_info'] == k + 1), info.k[0]
+        assert node.pipeline.camera_fx is None and node.info_sub is not None
+        infos.publish(good)
+        assert g.spin_until(lambda: node.info_sub is None)
+        assert node.pipeline.camera_fx == pytest.approx(good.k[0])
+        for k in range(4):
+            images.publish(frame_msg(photo, 1.0 + k / 15))
+            assert g.spin_until(lambda k=k: len(faces) == k + 1)
+        assert all(0 < f.distance_m < 10 for f in frame_of(faces[-1]).faces)
+        # The camera is recalibrated (a narrower lens): taken at the next re-check (every INFO_RECHECK_S).
+        node._listen_for_camera_info()
+        g.wait_for_subscribers(infos)
+        narrow = camera_info_msg(width, height, 30.0, Image().header.stamp, 'camera')
+        infos.publish(narrow)
+        assert g.spin_until(lambda: node.info_sub is None)
+        assert node.pipeline.camera_fx == pytest.approx(narrow.k[0]) and node.counters['camera_info_taken'] == 2
+
+
+def test_a_huge_frame_header_is_dropped_before_any_conversion():
+    """8000x8000 frames took 1.8 GB: the size in the header is checked before the data is touched."""
+    with ros_graph(FaceDetectorNode) as g:
+        pub = g.publisher('camera/image_raw', Image, 10)
+        g.wait_for_subscribers(pub)
+        node = g.nodes[0]
+        for k, (w, h) in enumerate([(8000, 8000), (100000, 100000), (2**31, 2)]):
+            pub.publish(Image(width=w, height=h, encoding='rgb8', step=w * 3 % 2**32, data=bytes(12)))
+            assert g.spin_until(lambda k=k: node.counters['dropped_image'] == k + 1)
+        assert 'max_image_pixels' in node.health.last_problem
+
+
+@pytest.mark.parametrize('name, value, rule', [
+    ('min_score', 1.5, '<= 1'), ('confirm_hits', 0, '>= 1'), ('engage_distance_m', 0.0, '> 0'),
+    ('hfov_deg', 0.0, '> 0 and < 180'), ('max_image_pixels', 0, '> 0'), ('idle_detect_hz', -1.0, '>= 0'),
+    ('model', 'huge', "'full' or 'short'"), ('min_facing', float('nan'), 'finite')])
+def test_a_bad_parameter_refuses_to_start_naming_it(name, value, rule):
+    factory = partial(FaceDetectorNode, parameter_overrides=[Parameter(name, value=value)])
+    with pytest.raises(SystemExit, match=f'face_detector: parameter {name} = .*{rule}'):
+        with ros_graph(factory):
+            pass
+
+
+def test_disengaging_nearer_than_engaging_is_refused():
+    factory = partial(FaceDetectorNode, parameter_overrides=[
+        Parameter('engage_distance_m', value=3.0), Parameter('disengage_distance_m', value=2.0)])
+    with pytest.raises(SystemExit, match='disengage_distance_m must be >= engage_distance_m'):
+        with ros_graph(factory):
+            pass

@@ -254,3 +254,21 @@ def test_real_detector_an_empty_image_has_no_faces(mediapipe_detector):
     core = FramePipeline(mediapipe_detector, SETTINGS)
     frame = core.process(np.full((480, 640, 3), 128, np.uint8), 0.0, 'camera')
     assert frame.faces == [] and frame.detect_ms is not None
+
+
+def test_implausible_intrinsics_are_refused_with_the_reason():
+    from caexpo_robot.perception.frame_pipeline import intrinsics_problem
+    fx = focal_length_px(640, 60.0)
+    assert intrinsics_problem([fx, 0, 320, 0, fx, 240, 0, 0, 1], 640, 480) is None
+    cases = {'non-finite': [math.inf, 0, 320, 0, fx, 240, 0, 0, 1],
+             'non-finite ': [fx, 0, math.nan, 0, fx, 240, 0, 0, 1],
+             'not a focal length': [0.0] * 9,
+             'field of view': [1e9, 0, 320, 0, 1e9, 240, 0, 0, 1],
+             'field of view ': [1.0, 0, 320, 0, 1.0, 240, 0, 0, 1],
+             '9 numbers': [fx, 0, 320]}
+    for reason, k in cases.items():
+        assert reason.strip() in intrinsics_problem(k, 640, 480), reason
+    assert 'empty size' in intrinsics_problem([fx, 0, 0, 0, fx, 0, 0, 0, 1], 0, 480)
+    assert 'larger than' in intrinsics_problem([fx * 100, 0, 0, 0, fx, 0, 0, 0, 1], 64000, 48000, 4096 * 4096)
+    core, _ = pipeline([face_at(2.0)])
+    assert not core.use_camera_info(1e9, 640, 480) and core.camera_fx is None
