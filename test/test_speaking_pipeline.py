@@ -104,9 +104,10 @@ def test_refusals_are_events_with_the_reason_and_the_tag(table):
     p = pipeline(table, max_chars=40, queue_capacity=2)
     tag = {'purpose': 'answer', 'visitor': 'v7'}
     assert ids(p.say(request('empty', '   '), 0.0), 'utterance_dropped') == ['empty']
-    [long] = p.say(request('long', 'word ' * 20, tag=tag), 0.0)
+    # Too long and for nobody in particular: refused (a visitor's is shortened: see below).
+    [long] = p.say(request('long', 'word ' * 20, tag={'purpose': 'announcement'}), 0.0)
     assert long.type == 'utterance_dropped' and 'max_chars=40' in long.reason
-    assert long.tag.visitor == 'v7' and long.language == 'en'
+    assert long.tag.purpose == 'announcement' and long.language == 'en'
     assert p.say(request('a'), 0.0) == [] and p.say(request('b'), 0.0) == []
     [full] = p.say(request('c', tag=tag), 0.0)
     assert (full.type, full.id, full.reason, full.tag.purpose) == ('utterance_dropped', 'c', 'queue full', 'answer')
@@ -339,3 +340,34 @@ def test_the_pipeline_does_not_need_rclpy():
     code = 'import sys, caexpo_robot.speaking.pipeline; print("rclpy" in sys.modules)'
     assert subprocess.run([sys.executable, '-c', code], capture_output=True, text=True,
                           check=True).stdout.strip() == 'False'
+
+
+def test_a_visitors_long_answer_is_shortened_at_a_sentence_and_shown_in_full(table):
+    """Before: refused (utterance_dropped, max_chars), and the visitor heard nothing."""
+    p = pipeline(table, max_chars=60)
+    text = 'The forum starts at ten. It is in hall five. Lunch is served at noon in the east wing restaurant.'
+    tag = {'purpose': 'answer', 'visitor': 'v7'}
+    assert p.say(request('long', text, tag=tag), 0.0) == []
+    synthesize_all(p)
+    out = p.advance(0.0)
+    [started] = events(out, 'utterance_started')
+    assert started.text == 'The forum starts at ten. It is in hall five.'
+    assert started.detail.startswith('shortened') and started.tag.visitor == 'v7'
+    assert [m.text for m in out if isinstance(m, ScreenText)] == [text]
+    assert ids(play_out(p), 'utterance_finished') == ['long']
+
+
+def test_full_queues_hold_queue_capacity_in_all_and_a_higher_priority_displaces_the_last(table):
+    """Before: the ready queue had no bound (1,265 synthesized utterances held against a capacity of 32)."""
+    p = pipeline(table, queue_capacity=3)
+    for name in 'abc':
+        assert p.say(request(name), 0.0) == []
+    synthesize_all(p)                       # all three ready, none started
+    [refused] = p.say(request('d'), 0.0)
+    assert (refused.id, refused.reason) == ('d', 'queue full')
+    assert p.queued == 3
+    out = p.say(request('urgent', priority=3), 0.0)
+    assert [(e.id, e.type) for e in out] == [('c', 'utterance_dropped')] and 'displaced' in out[0].reason
+    assert p.queued == 3
+    synthesize_all(p)
+    assert ids(play_out(p), 'utterance_finished') == ['urgent', 'a', 'b']

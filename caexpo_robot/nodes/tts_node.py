@@ -30,8 +30,10 @@ class TtsNode(CaexpoNode):
         Param('device', '', 'sound output device name or index; empty = the system default'),
         Param('engine', 'espeak-ng', "speech engine: 'espeak-ng' (its command line, one process per "
               "utterance: a crash costs one utterance) or 'pyttsx3' (driving libespeak-ng in process)"),
-        Param('max_chars', 800, 'longer requests are refused (counted drop): the assistant should summarise'),
-        Param('queue_capacity', 32, 'requests waiting beyond this are refused (counted drop)'),
+        Param('max_chars', 800, "a visitor's longer text is said shortened (whole sentences) and shown in full; "
+              'other longer requests are refused (counted drop)'),
+        Param('queue_capacity', 32, 'utterances queued, in synthesis and ready together; beyond it a request is '
+              'refused or displaces one of lower priority (counted drop)'),
         Param('voices_file', '', 'voice table YAML; empty = the packaged config/voices.yaml'),
     )
 
@@ -100,7 +102,7 @@ class TtsNode(CaexpoNode):
 
     def diagnostic_state(self):
         values = {'queued': self.core.queued, 'speaking': self.speaking, 'engine': self.p.engine,
-                  'audio_output': self.p.audio_output}
+                  'audio_output': self.p.audio_output, 'cancel_reports_lost': self.core.lost_reports}
         if self.core.player_problem:
             return ERROR, f'cannot play audio: {self.core.player_problem}', values
         return OK, 'speaking' if self.speaking else 'idle', values

@@ -28,6 +28,7 @@ import numpy as np
 
 from caexpo_robot.messages import CancelSpeech, ScreenText, SpeakRequest, SpeechEvent
 from caexpo_robot.speaking.players import PlayerError
+from caexpo_robot.speaking.shorten import shorten
 from caexpo_robot.speaking.speech_queue import QueuedUtterance, SpeechQueue, cancel_matches
 from caexpo_robot.speaking.synthesizer import Audio, Synthesizer, write_wav
 from caexpo_robot.speaking.voices import SpeechPlan, VoiceTable
@@ -54,8 +55,8 @@ class Prepared:
 
 @dataclass(frozen=True)
 class PipelineConfig:
-    max_chars: int = 800              # longer requests are refused: the assistant should summarise
-    queue_capacity: int = 32          # per stage; beyond it a request is refused
+    max_chars: int = 800              # a visitor's longer text is shortened (rest on screen); others refused
+    queue_capacity: int = 32          # queued + in synthesis + ready; beyond it a request is refused
     wav_dir: str | None = None        # keep a WAV of every utterance really started here
 
 
@@ -76,7 +77,8 @@ class SpeakingPipeline:
         self._in_flight = 0                # queued + in synthesis
         self._synthesizing: QueuedUtterance | None = None
         self._cancel_synthesizing = False
-        self._cancelled_late: list[QueuedUtterance] = []
+        self._cancelled_late: list[QueuedUtterance] = []   # at most queue_capacity, payloads freed
+        self.lost_reports = 0              # cancellations not reported because that list was full
         self._stopping = threading.Event()
         self._wake = threading.Event()
         self._worker: threading.Thread | None = None
@@ -86,24 +88,53 @@ class SpeakingPipeline:
 
     # --- requests ---------------------------------------------------------------------------------
     def say(self, request: SpeakRequest, now: float) -> list[Output]:
-        """Queue a request for synthesis, or refuse it (an `utterance_dropped` event with the reason)."""
+        """Queue a request for synthesis, or refuse it (an `utterance_dropped` event with the reason).
+
+        A visitor's text over max_chars is shortened (whole sentences up to the limit; the full text goes
+        to the screen when it is said); anyone else's is refused. When the queues are full, a request of
+        higher priority displaces the one that would be said last; otherwise it is refused."""
         utterance_id = request.id or f'u{next(self._ids)}'
-        text = request.text.strip()
-        reason = ('empty text' if not text else
-                  f'{len(text)} characters is more than max_chars={self.config.max_chars}'
-                  if len(text) > self.config.max_chars else '')
+        text, full_text, reason = request.text.strip(), None, ''
+        if not text:
+            reason = 'empty text'
+        elif len(text) > self.config.max_chars and request.tag.visitor:
+            text, full_text = shorten(text, self.config.max_chars), text
+        elif len(text) > self.config.max_chars:
+            reason = f'{len(text)} characters is more than max_chars={self.config.max_chars}'
+        displaced: list[QueuedUtterance] = []
         if not reason:
             with self._lock:
-                item = self.waiting.push(utterance_id, text, request.language, request.priority, request.tag,
-                                         request.interrupt)
+                item = None
+                if self._make_room(request.priority, displaced):
+                    item = self.waiting.push(utterance_id, text, request.language, request.priority, request.tag,
+                                             request.interrupt, full_text)
                 if item is not None:
                     self._in_flight += 1
             reason = '' if item is not None else 'queue full'
+        out = [_event(now, 'utterance_dropped', old.id, language=old.language, tag=old.tag,
+                      reason='queue full: displaced by a request of higher priority') for old in displaced]
         if reason:
-            return [_event(now, 'utterance_dropped', utterance_id, language=request.language, reason=reason,
-                           tag=request.tag)]
+            return out + [_event(now, 'utterance_dropped', utterance_id, language=request.language, reason=reason,
+                                 tag=request.tag)]
         self._wake.set()
-        return []
+        return out
+
+    def _make_room(self, priority: int, displaced: list[QueuedUtterance]) -> bool:
+        """Whether one more request fits (queued, in synthesis and ready together stay within
+        queue_capacity), displacing the one that would be said last if it has a lower priority. Locked."""
+        if self._in_flight + len(self.ready) < self.config.queue_capacity:
+            return True
+        last = max((q for q in (self.waiting.last(), self.ready.last()) if q is not None), default=None)
+        if last is None or last.priority >= priority:
+            return False
+        if last.payload is None:
+            self.waiting.remove(last)
+            self._in_flight -= 1
+        else:
+            self.ready.remove(last)
+        last.payload = None   # its audio is freed now, not when the caller lets go of the event
+        displaced.append(last)
+        return True
 
     def cancel(self, request: CancelSpeech, now: float) -> list[Output]:
         """Cancel matching utterances in every stage; those in synthesis are reported when it ends."""
@@ -137,7 +168,11 @@ class SpeakingPipeline:
             self._in_flight -= 1
             self._synthesizing = None
             if self._cancel_synthesizing:
-                self._cancelled_late.append(item)
+                item.payload = None   # never said: its audio is freed at once
+                if len(self._cancelled_late) < self.config.queue_capacity:
+                    self._cancelled_late.append(item)
+                else:   # nobody calls advance(): the report is lost, counted (memory stays bounded)
+                    self.lost_reports += 1
             else:
                 self.ready.requeue(item)
         self.on_synthesized()
@@ -192,10 +227,10 @@ class SpeakingPipeline:
             return [_event(now, 'utterance_failed', item.id, language=item.language, reason=prepared.error,
                            tag=item.tag)]
         out: list[Output] = []
-        if prepared.plan.screen_text:
-            out += [ScreenText(text=prepared.plan.screen_text, language=item.language, id=item.id),
-                    _event(now, 'screen_text', item.id, language=item.language, text=prepared.plan.screen_text,
-                           tag=item.tag)]
+        screen = item.full_text or prepared.plan.screen_text   # a shortened text is shown in full
+        if screen:
+            out += [ScreenText(text=screen, language=item.language, id=item.id),
+                    _event(now, 'screen_text', item.id, language=item.language, text=screen, tag=item.tag)]
         if prepared.audio is None:
             return out
         try:
@@ -249,7 +284,9 @@ def _event(now: float, kind: str, utterance_id: str, **fields) -> SpeechEvent:
 def _describe(item: QueuedUtterance) -> dict:
     prepared: Prepared = item.payload
     plan = prepared.plan
+    detail = plan.detail if item.full_text is None else (
+        f'shortened: {len(item.text)} of {len(item.full_text)} characters said, all on screen; {plan.detail}')
     return {'language': item.language, 'spoken_language': plan.spoken_language, 'voice': plan.voice,
-            'text': item.text, 'fallback': plan.fallback, 'detail': plan.detail,
+            'text': item.text, 'fallback': plan.fallback, 'detail': detail,
             'duration_s': round(prepared.audio.duration_s, 3), 'wav': prepared.wav, 'tag': item.tag,
             'priority': item.priority}

@@ -20,6 +20,7 @@ class QueuedUtterance:
     tag: Any = field(compare=False, default=None)        # echoed in every event about it
     interrupt: bool = field(compare=False, default=False)
     payload: Any = field(compare=False, default=None)    # set by synthesis (the pipeline's Prepared)
+    full_text: str | None = field(compare=False, default=None)   # set when `text` is a shortened form
 
 
 def cancel_matches(item: QueuedUtterance, utterance_id: str | None, everything: bool,
@@ -37,10 +38,11 @@ class SpeechQueue:
         self._seq = itertools.count()
 
     def push(self, utterance_id: str, text: str, language: str, priority: int = 1, tag: Any = None,
-             interrupt: bool = False) -> QueuedUtterance | None:
+             interrupt: bool = False, full_text: str | None = None) -> QueuedUtterance | None:
         if len(self._heap) >= self.capacity:
             return None
-        item = QueuedUtterance((-priority, next(self._seq)), utterance_id, text, language, priority, tag, interrupt)
+        item = QueuedUtterance((-priority, next(self._seq)), utterance_id, text, language, priority, tag, interrupt,
+                               full_text=full_text)
         heapq.heappush(self._heap, item)
         return item
 
@@ -53,6 +55,14 @@ class SpeechQueue:
 
     def peek(self) -> QueuedUtterance | None:
         return self._heap[0] if self._heap else None
+
+    def last(self) -> QueuedUtterance | None:
+        """The item that would be said last (lowest priority, latest arrival)."""
+        return max(self._heap) if self._heap else None
+
+    def remove(self, item: QueuedUtterance) -> None:
+        self._heap.remove(item)
+        heapq.heapify(self._heap)
 
     def cancel(self, utterance_id: str | None = None, everything: bool = False,
                below_priority: int | None = None) -> list[QueuedUtterance]:
