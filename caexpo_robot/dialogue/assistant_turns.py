@@ -9,6 +9,7 @@ counts the questions still out, so the simulator's clock waits for them. Pure: n
 """
 from __future__ import annotations
 
+import itertools
 import queue
 import threading
 from typing import Callable, Protocol
@@ -16,7 +17,7 @@ from typing import Callable, Protocol
 from pydantic import ValidationError
 
 from caexpo_robot.backend.client import AssistantReply, fallback_reply
-from caexpo_robot.dialogue.interaction import Action, Ask, InteractionManager
+from caexpo_robot.dialogue.interaction import Abandon, Action, Ask, EndVisit, InteractionManager
 from caexpo_robot.language.languages import LANGUAGES
 from caexpo_robot.messages import ScreenAction
 
@@ -46,38 +47,68 @@ class AssistantTurns:
         self.count = count
         self.drop = drop
         self._inbox: queue.SimpleQueue = queue.SimpleQueue()
-        self._outstanding = 0
+        self._outstanding: dict[int, tuple[str, object]] = {}   # question -> (visitor, the client's handle)
+        self._tokens = itertools.count(1)
         self._lock = threading.Lock()
 
     @property
     def busy(self) -> int:
         """Questions handed to the client whose reply has not been fed to the dialogue yet."""
         with self._lock:
-            return self._outstanding
+            return len(self._outstanding)
+
+    def route(self, actions) -> list[Action]:
+        """Carry out the dialogue's actions for the assistant (Ask, EndVisit, Abandon); the rest, and
+        whatever an Ask gives at once (the canned answer), are returned to be published."""
+        out: list[Action] = []
+        for action in actions:
+            if isinstance(action, Ask):
+                out += self.route(self.ask(action))
+            elif isinstance(action, EndVisit):
+                self.end_visit(action.visitor)
+            elif isinstance(action, Abandon):
+                self.abandon(action.visitor)
+            else:
+                out.append(action)
+        return out
+
+    def abandon(self, visitor: str) -> None:
+        """The dialogue stopped waiting (its own THINKING bound): the question is no longer out; a late
+        reply is ignored by the dialogue."""
+        with self._lock:
+            mine = [token for token, (owner, _) in self._outstanding.items() if owner == visitor]
+            handles = [self._outstanding.pop(token)[1] for token in mine]
+        for handle in handles:
+            cancel = getattr(handle, 'cancel', None)
+            if cancel is not None:
+                cancel()
 
     def ask(self, action: Ask) -> list[Action]:
         """Hand the question over; the canned answer's actions at once if there is nobody to ask."""
         if self.client is None:
             return self._reply(action.visitor, self._canned(action.language))
-        visitor = action.visitor
+        visitor, token = action.visitor, next(self._tokens)
 
         def on_reply(reply: AssistantReply) -> None:
-            self._inbox.put(('reply', visitor, reply))
+            self._inbox.put(('reply', visitor, token, reply))
             self.wake()
 
         def on_filler(text: str, language: str) -> None:
-            self._inbox.put(('filler', visitor, (text, language)))
+            self._inbox.put(('filler', visitor, token, (text, language)))
             self.wake()
 
         with self._lock:   # before ask(): the reply may arrive on the client's thread at once
-            self._outstanding += 1
+            self._outstanding[token] = (visitor, None)
         try:
-            self.client.ask(visitor, action.text, action.language, on_reply=on_reply, on_filler=on_filler)
+            handle = self.client.ask(visitor, action.text, action.language, on_reply=on_reply, on_filler=on_filler)
         except (ValueError, RuntimeError) as exc:   # refused before sending: the visitor still gets an answer
             with self._lock:
-                self._outstanding -= 1
+                self._outstanding.pop(token, None)
             self.drop('question', str(exc))
             return self._reply(visitor, self._canned(action.language))
+        with self._lock:
+            if token in self._outstanding:
+                self._outstanding[token] = (visitor, handle)
         return []
 
     def drain(self) -> list[Action]:
@@ -85,14 +116,18 @@ class AssistantTurns:
         actions: list[Action] = []
         while True:
             try:
-                kind, visitor, payload = self._inbox.get_nowait()
+                kind, visitor, token, payload = self._inbox.get_nowait()
             except queue.Empty:
                 return actions
+            with self._lock:
+                current = token in self._outstanding
+                if kind == 'reply':
+                    self._outstanding.pop(token, None)
+            if not current:      # abandoned: the visitor already heard the canned answer
+                continue
             if kind == 'filler':
                 actions += self.manager.on_filler(visitor, payload[0], payload[1], self.now())
                 continue
-            with self._lock:
-                self._outstanding -= 1
             actions += self._reply(visitor, payload)
 
     def end_visit(self, visitor: str) -> None:

@@ -27,6 +27,8 @@ import itertools
 from dataclasses import dataclass, field
 from typing import Callable, Iterable, NamedTuple, Protocol, Sequence
 
+from caexpo_robot.backend.contract import FALLBACK_INTENT
+from caexpo_robot.dialogue.language_evidence import LanguageState, accept
 from caexpo_robot.language.langid import identify
 from caexpo_robot.language.languages import LANGUAGES
 from caexpo_robot.messages import ScreenAction, SpeechEvent
@@ -60,13 +62,20 @@ class Emit(NamedTuple):
     fields: dict
 
 
+class Abandon(NamedTuple):
+    """The dialogue stopped waiting for this visitor's answer (it said the canned one): forget the question."""
+    visitor: str
+
+
 class StartConversation(NamedTuple):
     """The robot starts listening to a visitor other than the last one: listening state is per visitor."""
     visitor: str
     language: str | None
 
 
-Action = Say | Cancel | Ask | EndVisit | Emit | StartConversation
+Action = Say | Cancel | Ask | EndVisit | Emit | StartConversation | Abandon
+ENDED = ('utterance_finished', 'utterance_failed', 'utterance_cancelled', 'utterance_dropped')
+LOST = ('utterance_failed', 'utterance_dropped')   # never (fully) heard: the visitor needs another way
 
 PRIORITY_NORMAL, PRIORITY_HIGH = 1, 2
 
@@ -111,6 +120,11 @@ class InteractionConfig:
     max_turns: int = 12
     forget_after_s: float = 120.0    # a robot runs all day: visitors who left are forgotten after this
     malay_indonesian_default: str = 'ms'   # typed text that could be either is taken as this
+    # No stage waits for ever: the dialogue's own bound on the assistant (then the canned answer), and
+    # how long a speaking stage (greeting, answer, farewell, a prompt) waits without news from tts
+    # beyond what is playing before it moves on as if the speech had ended.
+    thinking_timeout_s: float = 3.3
+    speech_timeout_s: float = 15.0
 
     def __post_init__(self) -> None:
         unknown = [code for code in [*self.opener_languages, self.default_language] if code not in LANGUAGES]
@@ -132,6 +146,11 @@ class Visitor:
     prompted: bool = False
     turns: int = 0
     left_at: float | None = None
+    stage_since: float = 0.0          # when the visitor entered `stage`
+    progress_at: float = 0.0          # the last speech event about the visitor's utterances
+    speech_until: float = 0.0         # when what is playing for the visitor should end
+    farewell_done: bool = False
+    speech: LanguageState = field(default_factory=LanguageState)
 
 
 @dataclass
@@ -141,14 +160,19 @@ class Group:
     started: float
     greeting_ids: list[str] = field(default_factory=list)
     started_speaking: bool = False
+    greeting_done: bool = False
     farewell_said: bool = False
 
 
 class InteractionManager:
-    def __init__(self, config: InteractionConfig, phrase: Callable[..., str]) -> None:
-        """`phrase(key, language, **values) -> str` gives the robot's own sentences (the phrasebook)."""
+    def __init__(self, config: InteractionConfig, phrase: Callable[..., str],
+                 canned: Callable[[str], str] | None = None) -> None:
+        """`phrase(key, language, **values) -> str` gives the robot's own sentences (the phrasebook);
+        `canned(language)` the canned answer (Phrasebook.canned_answer)."""
         self.config = config
         self.phrase = phrase
+        self.canned = canned or (lambda language: phrase('canned_answer', language))
+        self.retries: set[str] = set()    # canned answers said because an answer was lost: never retried
         self.visitors: dict[str, Visitor] = {}
         self.groups: dict[str, Group] = {}
         self.addressed: str | None = None
@@ -177,7 +201,8 @@ class InteractionManager:
                 actions.append(self._emit('visitor_detected', now, visitor, distance_m=round(face.distance_m, 2)))
             if visitor.stage is Stage.LEFT and face.engaged:
                 # Stepped back, then came forward again: served again, not greeted again.
-                visitor.stage, visitor.left_at, visitor.engaged = Stage.WAITING, None, False
+                visitor.left_at, visitor.engaged = None, False
+                self._enter(visitor, Stage.WAITING, now)
                 visitor.listening_since, visitor.prompted = None, False
                 group = self.groups.get(visitor.group)
                 if group is not None:
@@ -212,60 +237,69 @@ class InteractionManager:
         if not purpose or visitor is None:
             return []
         kind = event.type
+        group = self.groups.get(visitor.group)
+        for member in [self.visitors[m] for m in group.members if m in self.visitors] if (
+                group is not None and purpose == 'greeting') else [visitor]:
+            member.progress_at = now
+            if kind == 'utterance_started':
+                member.speech_until = max(member.speech_until, now + (event.duration_s or 0.0))
         if kind == 'utterance_started':
             self.started.add(event.id)
         actions: list[Action] = []
-        group = self.groups.get(visitor.group)
         if purpose == 'greeting' and group is not None:
             if kind == 'utterance_started' and not group.started_speaking:
                 group.started_speaking = True
                 actions.append(self._emit('greeting_started', now, visitor, group=list(group.members),
                                           language=event.language, text=event.text))
-            elif kind in ('utterance_finished', 'utterance_failed', 'utterance_cancelled',
-                          'utterance_dropped') and event.id == group.greeting_ids[-1]:
-                actions.append(self._emit('greeting_finished', now, visitor, group=list(group.members)))
-                for member_id in group.members:
-                    member = self.visitors[member_id]
-                    if member.stage is Stage.GREETING:
-                        member.stage = Stage.WAITING
-                addressed = self.visitors.get(self.addressed or '')
-                if addressed is not None and addressed.id in group.members and addressed.stage is Stage.WAITING:
-                    actions += self._start_listening(addressed, now)
+            elif kind in ENDED and event.id == group.greeting_ids[-1]:
+                actions += self._greeting_done(group, visitor, now)
         elif purpose == 'answer':
             if kind == 'utterance_started':
                 actions.append(self._emit('answer_started', now, visitor, language=event.language,
                                           text=event.text))
-            elif kind in ('utterance_finished', 'utterance_failed', 'utterance_cancelled', 'utterance_dropped'):
-                actions.append(self._emit('answer_finished', now, visitor))
+            elif kind in LOST and visitor.stage is Stage.ANSWERING and event.id not in self.retries:
+                # Refused or failed by tts: the visitor hears the canned line instead, once.
+                language = event.language or self._language(visitor)
+                retry = self._say_text(visitor, self.canned(language), language, 'answer',
+                                       extra={'intent': FALLBACK_INTENT, 'source': 'canned'})
+                self.retries.add(retry.id)
+                actions.append(retry)
+            elif kind in ENDED:
+                actions.append(self._emit('answer_finished', now, visitor, detail=event.reason))
                 if visitor.stage is Stage.ANSWERING:
                     actions += self._start_listening(visitor, now)
         elif purpose == 'farewell' and kind == 'utterance_started':
             actions.append(self._emit('farewell_started', now, visitor, language=event.language,
                                       text=event.text, group=list(group.members) if group else []))
-        elif purpose == 'farewell' and kind == 'utterance_finished':
-            actions.append(self._emit('farewell_finished', now, visitor))
-        elif purpose in ('prompt', 'not_understood') and kind == 'utterance_finished':
-            if visitor.stage is Stage.LISTENING:
+        elif purpose == 'farewell' and kind in ENDED and not visitor.farewell_done:
+            visitor.farewell_done = True
+            actions.append(self._emit('farewell_finished', now, visitor, detail=event.reason))
+        elif purpose in ('prompt', 'not_understood') and kind in ENDED:
+            if visitor.stage is Stage.LISTENING:   # said, dropped or failed: the listening clock starts
                 visitor.listening_since = now
-        if kind in ('utterance_finished', 'utterance_failed', 'utterance_cancelled', 'utterance_dropped'):
+        if kind in ENDED:
             self.utterances.pop(event.id, None)
             self.started.discard(event.id)
+            self.retries.discard(event.id)
         return actions
 
     def on_heard(self, text: str, language: str | None, confidence: float, now: float,
-                 source: str = 'speech') -> list[Action]:
-        """A final recognition result or kiosk text for the addressed visitor."""
+                 source: str = 'speech', recognizers: int | None = None) -> list[Action]:
+        """A final recognition result or kiosk text for the addressed visitor. `recognizers`: how many
+        recognizers produced a hypothesis (None: unknown); with one, or one speech model loaded, the
+        language must be proven (dialogue/language_evidence.py)."""
         visitor = self.visitors.get(self.addressed or '')
         if visitor is None or visitor.stage not in (Stage.LISTENING, Stage.WAITING, Stage.GREETING):
             return [Emit('utterance_heard', {'t': now, 'text': text, 'language': language, 'source': source,
                                              'detail': 'ignored: nobody is being addressed'})]
         actions: list[Action] = []
         if not text.strip() or language is None or confidence < self.config.min_confidence:
-            reply_language = visitor.language or self.config.default_language
-            actions.append(self._emit('not_understood', now, visitor, text=text,
-                                      confidence=round(confidence, 3), source=source))
-            actions.append(self._say(visitor, 'not_understood', reply_language, 'not_understood'))
-            return actions
+            return self._not_understood(visitor, text, confidence, source, now)
+        lone = len(self.hearable) <= 1 or (recognizers is not None and recognizers <= 1)
+        visitor.speech.language = visitor.language
+        why_not = accept(visitor.speech, text, language, source, lone, self.config.malay_indonesian_default)
+        if why_not:
+            return self._not_understood(visitor, text, confidence, source, now, why_not)
         if visitor.language != language:
             visitor.language = language
             actions.append(self._emit('language_identified', now, visitor, language=language, source=source,
@@ -275,11 +309,17 @@ class InteractionManager:
                                             ('greeting', 'prompt'), including_playing=False)
         actions.append(self._emit('utterance_heard', now, visitor, text=text, language=language,
                                   confidence=round(confidence, 3), source=source))
-        visitor.stage = Stage.THINKING
+        self._enter(visitor, Stage.THINKING, now)
         visitor.turns += 1
         actions.append(self._emit('question_sent', now, visitor, text=text, language=language))
         actions.append(Ask(visitor.id, text, language))
         return actions
+
+    def _not_understood(self, visitor: Visitor, text: str, confidence: float, source: str, now: float,
+                        detail: str | None = None) -> list[Action]:
+        return [self._emit('not_understood', now, visitor, text=text, confidence=round(confidence, 3),
+                           source=source, detail=detail),
+                self._say(visitor, 'not_understood', self._language(visitor), 'not_understood')]
 
     def on_typed(self, text: str, language: str | None, now: float) -> list[Action]:
         """Text typed on the screen, in the language chosen there or else identified from the text."""
@@ -305,9 +345,11 @@ class InteractionManager:
             return []
         out: list[Action] = [self._emit('staff_called', now, visitor, source=source)
                              ] if any(a.type == 'call_staff' for a in actions_) else []
-        visitor.stage = Stage.ANSWERING
-        out.append(self._say_text(visitor, text, language, 'answer',
-                                  extra={'intent': intent or '', 'source': source}))
+        self._enter(visitor, Stage.ANSWERING, now)
+        # The deadline is for what the visitor hears: the answer never waits behind "one moment".
+        fillers = self._cancel_pending({visitor.id}, ('filler',), including_playing=True)
+        answer = self._say_text(visitor, text, language, 'answer', extra={'intent': intent or '', 'source': source})
+        out += [*fillers, answer._replace(interrupt=any(c.id in self.started for c in fillers))]
         if end_session or visitor.turns >= self.config.max_turns:
             out += self._farewell(visitor, now, leaving=False)
         return out
@@ -315,6 +357,8 @@ class InteractionManager:
     def tick(self, now: float) -> list[Action]:
         actions: list[Action] = []
         self._forget_departed(now)
+        for visitor in list(self.visitors.values()):
+            actions += self._stage_timeout(visitor, now)
         visitor = self.visitors.get(self.addressed or '')
         if visitor is not None and visitor.stage is Stage.LISTENING and visitor.listening_since is not None:
             if now - visitor.listening_since >= self.config.listen_timeout_s:
@@ -329,6 +373,49 @@ class InteractionManager:
         return actions
 
     # --- internals ------------------------------------------------------------------------------
+    def _enter(self, visitor: Visitor, stage: Stage, now: float) -> None:
+        visitor.stage, visitor.stage_since = stage, now
+
+    def _stage_timeout(self, visitor: Visitor, now: float) -> list[Action]:
+        """Move a conversation on whose stage has waited too long (tts or the assistant never answered)."""
+        if visitor.stage is Stage.THINKING:
+            if now - visitor.stage_since < self.config.thinking_timeout_s:
+                return []
+            language = self._language(visitor)
+            return [Abandon(visitor.id), *self.on_reply(visitor.id, self.canned(language), language,
+                                                        FALLBACK_INTENT, [], False, 'canned', now)]
+        quiet = now - max(visitor.stage_since, visitor.progress_at, visitor.speech_until)
+        if quiet < self.config.speech_timeout_s:
+            return []
+        visitor.progress_at = now
+        if visitor.stage is Stage.GREETING:
+            group = self.groups.get(visitor.group)
+            return self._greeting_done(group, visitor, now) if group is not None else []
+        if visitor.stage is Stage.ANSWERING:
+            return [self._emit('answer_finished', now, visitor, detail='timeout: no word from tts'),
+                    *self._start_listening(visitor, now)]
+        if visitor.stage is Stage.LISTENING and visitor.listening_since is None:
+            visitor.listening_since = now          # the prompt was never reported: listen from now
+        elif visitor.stage is Stage.FAREWELL and not visitor.farewell_done:
+            visitor.farewell_done = True
+            return [self._emit('farewell_finished', now, visitor, detail='timeout: no word from tts')]
+        return []
+
+    def _greeting_done(self, group: Group, visitor: Visitor, now: float) -> list[Action]:
+        """The group's greeting is over (said, lost, or timed out): members wait, the addressed one is heard."""
+        if group.greeting_done:
+            return []
+        group.greeting_done = True
+        actions: list[Action] = [self._emit('greeting_finished', now, visitor, group=list(group.members))]
+        for member_id in group.members:
+            member = self.visitors.get(member_id)
+            if member is not None and member.stage is Stage.GREETING:
+                self._enter(member, Stage.WAITING, now)
+        addressed = self.visitors.get(self.addressed or '')
+        if addressed is not None and addressed.id in group.members and addressed.stage is Stage.WAITING:
+            actions += self._start_listening(addressed, now)
+        return actions
+
     def _on_engaged(self, visitor: Visitor, now: float) -> list[Action]:
         if visitor.greeted or visitor.stage is not Stage.SEEN:
             if self.addressed is None and visitor.stage is Stage.WAITING:
@@ -338,7 +425,8 @@ class InteractionManager:
         recent = self._latest_group()
         if recent is not None and now - recent.started < self.config.greeting_cooldown_s:
             recent.members.append(visitor.id)
-            visitor.group, visitor.greeted, visitor.stage = recent.id, True, Stage.WAITING
+            visitor.group, visitor.greeted = recent.id, True
+            self._enter(visitor, Stage.WAITING, now)
             if self.addressed is None:
                 return self._address(visitor, now)
             return [self._emit('asked_to_wait', now, visitor, detail=f'joined group {recent.id}')]
@@ -349,7 +437,8 @@ class InteractionManager:
         group = Group(f'g{next(self._group_ids)}', [visitor.id] + [v.id for v in companions], now)
         self.groups[group.id] = group
         for member in (visitor, *companions):
-            member.group, member.greeted, member.stage = group.id, True, Stage.GREETING
+            member.group, member.greeted = group.id, True
+            self._enter(member, Stage.GREETING, now)
         return self._greet(group, now)
 
     def _greet(self, group: Group, now: float) -> list[Action]:
@@ -388,7 +477,7 @@ class InteractionManager:
                 *self._start_listening(visitor, now)]
 
     def _start_listening(self, visitor: Visitor, now: float) -> list[Action]:
-        visitor.stage = Stage.LISTENING
+        self._enter(visitor, Stage.LISTENING, now)
         visitor.listening_since = now
         actions: list[Action] = []
         if visitor.id != self.conversation:   # the same visitor again keeps their language and voice
@@ -409,7 +498,7 @@ class InteractionManager:
         actions += self._cancel_pending({visitor.id}, purposes, including_playing=True)
         if visitor.greeted and group is not None and not others_here and not group.farewell_said:
             actions += self._farewell(visitor, now, leaving=True)
-        visitor.stage = Stage.LEFT
+        self._enter(visitor, Stage.LEFT, now)
         visitor.left_at = now
         if was_addressed:
             self.addressed = None
@@ -431,9 +520,10 @@ class InteractionManager:
         language = visitor.language or next(
             (self.visitors[m].language for m in (group.members if group else ())
              if m in self.visitors and self.visitors[m].language), None) or self.config.default_language
+        visitor.farewell_done = False
         actions: list[Action] = [self._say(visitor, 'farewell', language, 'farewell')]
         if not leaving:
-            visitor.stage = Stage.FAREWELL
+            self._enter(visitor, Stage.FAREWELL, now)
             actions.append(EndVisit(visitor.id))
             if self.addressed == visitor.id:
                 self.addressed = None

@@ -8,7 +8,7 @@ from pydantic import ValidationError
 from caexpo_robot.backend.client import AssistantClient
 from caexpo_robot.capabilities import diagnostic_values, language_rows
 from caexpo_robot.dialogue.assistant_turns import AssistantTurns
-from caexpo_robot.dialogue.interaction import Ask, Emit, EndVisit, InteractionConfig, InteractionManager
+from caexpo_robot.dialogue.interaction import Emit, InteractionConfig, InteractionManager
 from caexpo_robot.dialogue.outputs import OUTPUTS, as_message
 from caexpo_robot.language.phrasebook import Phrasebook
 from caexpo_robot.messages import FacesFrame, HearableLanguages, HeardSpeech, SpeechEvent, TypedQuestion
@@ -30,6 +30,10 @@ class InteractionNode(CaexpoNode):
         Param('listen_timeout_s', 8.0, 'silence before the robot prompts, and again before it says goodbye'),
         Param('min_confidence', 0.5, 'recognition results below this get "sorry, I did not catch that"'),
         Param('max_turns', 12, 'questions per visitor before the robot politely ends the conversation'),
+        Param('thinking_timeout_s', 3.3, "the dialogue's own bound on waiting for the assistant (deadline + 10 %): "
+              'then the canned answer, even if the client never calls back'),
+        Param('speech_timeout_s', 15.0, 'a greeting, answer, farewell or prompt moves on after this long without '
+              'news from tts beyond what is playing (tts lost or refused it)'),
         Param('assistant_url', '', 'assistant backend base URL; empty = no backend (canned answers only)'),
         Param('assistant_deadline_s', 3.0, 'the visitor hears an answer (real or canned) within this'),
         Param('assistant_filler_after_s', 1.2, 'say "one moment please" if the answer takes longer'),
@@ -51,7 +55,7 @@ class InteractionNode(CaexpoNode):
         self.phrasebook = Phrasebook.load()
         # What the robot can do in each language, for operators (diagnostics); hearing comes from asr.
         self.language_rows = language_rows(None, phrasebook=self.phrasebook)
-        self.manager = InteractionManager(config, self.phrase)
+        self.manager = InteractionManager(config, self.phrase, self.phrasebook.canned_answer)
         # No backend configured: every question gets the canned answer at once, with no network attempt.
         # The assistant_* parameters are AssistantClient's settings, named alike (assistant_url its base_url).
         settings = {name.removeprefix('assistant_'): value for name, value in vars(self.p).items()
@@ -69,12 +73,14 @@ class InteractionNode(CaexpoNode):
             self.advertise(model)
         self.subscribe(FacesFrame, lambda frame: self.apply(self.manager.on_faces(frame.faces, self.now())))
         self.subscribe(SpeechEvent, lambda event: self.apply(self.manager.on_tts_event(event, self.now())))
-        self.subscribe(HeardSpeech, self.on_heard)
+        self.subscribe(HeardSpeech, lambda heard: heard.final and self.apply(self.manager.on_heard(
+            heard.text, heard.language, 1.0 if heard.confidence is None else heard.confidence, self.now(),
+            'speech', len(heard.candidates) or None)))
         self.subscribe(TypedQuestion, lambda typed: self.apply(self.manager.on_typed(typed.text, typed.language,
                                                                                       self.now())))
         self.subscribe(HearableLanguages, self.on_hearable)
-        # Every faces message ticks the dialogue; this only keeps time when no frames arrive (camera gone).
-        self.create_timer(0.5, lambda: self.apply(self.manager.tick(self.now())))
+        # Every faces message ticks the dialogue; this keeps time when no frames arrive (camera gone).
+        self.create_timer(0.1, lambda: self.apply(self.manager.tick(self.now())))
 
     def now(self) -> float:
         return self.get_clock().now().nanoseconds * 1e-9
@@ -82,30 +88,20 @@ class InteractionNode(CaexpoNode):
     def phrase(self, key: str, language: str, **values) -> str:
         return self.phrasebook.say(key, language, **values).text
 
-    def on_heard(self, heard: HeardSpeech) -> None:
-        if heard.final:
-            confidence = 1.0 if heard.confidence is None else heard.confidence
-            self.apply(self.manager.on_heard(heard.text, heard.language, confidence, self.now(), 'speech'))
-
     def on_hearable(self, languages: HearableLanguages) -> None:
         self.manager.set_hearable(languages.hearable)
         self.get_logger().info(f'visitors can speak in: {" ".join(sorted(self.manager.hearable)) or "none"}; '
                                'other languages are offered the screen')
 
     def apply(self, actions) -> None:
-        for action in actions:
-            if isinstance(action, Ask):
-                self.apply(self.turns.ask(action))
-            elif isinstance(action, EndVisit):
-                self.turns.end_visit(action.visitor)
-            else:
-                try:
-                    self.publish(as_message(action, self.now()))
-                except ValidationError as exc:   # a dialogue bug: reported, the robot goes on
-                    self.drop(type(action).__name__, str(exc.errors(include_url=False)[0]))
-                    continue
-                if isinstance(action, Emit):
-                    self.count(f'events_{action.type}')
+        for action in self.turns.route(actions):   # Ask, EndVisit, Abandon go to the assistant side
+            try:
+                self.publish(as_message(action, self.now()))
+            except ValidationError as exc:   # a dialogue bug: reported, the robot goes on
+                self.drop(type(action).__name__, str(exc.errors(include_url=False)[0]))
+                continue
+            if isinstance(action, Emit):
+                self.count(f'events_{action.type}')
 
     def diagnostic_state(self):
         status = self.turns.status()
