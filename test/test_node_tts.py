@@ -91,3 +91,26 @@ def test_cancel_and_interrupt(tmp_path):
         assert g.spin_until(lambda: 'urgent' in ids('utterance_finished'), timeout=15)
         assert 'long' in ids('utterance_cancelled')
         assert 'queued' not in ids('utterance_started')
+
+
+def test_a_visitors_answer_over_max_chars_is_said_shortened_and_shown_in_full(tmp_path):
+    """Before: refused (utterance_dropped, max_chars) and the visitor heard nothing (9 of 11 languages'
+    events answers were 870-1,121 characters)."""
+    factory = partial(TtsNode, parameter_overrides=[
+        Parameter('audio_output', value='file'), Parameter('wav_dir', value=str(tmp_path)),
+        Parameter('max_chars', value=120)])
+    with ros_graph(factory) as g:
+        tts_events = g.listen(SpeechEvent.TOPIC)
+        screen = g.listen(ScreenText.TOPIC)
+        pub = g.publisher(SpeakRequest.TOPIC)
+        g.wait_for_subscribers(pub)
+        node = g.nodes[0]
+        g.wait_until_heard(node.advertise(SpeechEvent), node.advertise(ScreenText))
+        text = ' '.join(f'Sự kiện số {n} bắt đầu lúc {n + 8} giờ tại hội trường {n}.' for n in range(1, 9))
+        say(pub, text, 'vi', id='events', tag={'purpose': 'answer', 'visitor': 'v1'})
+        assert g.spin_until(lambda: any(e.type == 'utterance_started' for e in speech_events(tts_events)))
+        started = [e for e in speech_events(tts_events) if e.type == 'utterance_started'][0]
+        assert started.detail.startswith('shortened') and started.text.endswith('.')
+        assert len(started.text) <= 120 and text.startswith(started.text)
+        assert [decode(ScreenText, m.data).text for m in screen] == [text]
+        assert node.counters['dropped_request'] == 0

@@ -52,6 +52,8 @@ class InteractionNode(CaexpoNode):
                                           if hasattr(self.p, f.name)})
         except ValueError as exc:
             raise SystemExit(f'interaction: {exc}') from None
+        if self.p.thinking_timeout_s < self.p.assistant_deadline_s:   # else the backend's answer never counts
+            raise SystemExit('interaction: thinking_timeout_s must be >= assistant_deadline_s')
         self.phrasebook = Phrasebook.load()
         # What the robot can do in each language, for operators (diagnostics); hearing comes from asr.
         self.language_rows = language_rows(None, phrasebook=self.phrasebook)
