@@ -182,3 +182,38 @@ def test_every_documented_operation_answers_with_a_documented_status(http):
         assert str(response.status_code) in allowed, (method, path, response.status_code, response.text)
         assert 200 <= response.status_code < 300, (method, path, response.text)
         assert response.json() is not None
+
+
+def test_bodies_json_cannot_decode_are_malformed_json_not_http_error(http, session):
+    """Before: bytes that are not UTF-8, or JSON nested past Python's recursion limit, got FastAPI's
+    400 `http_error` "There was an error parsing the body" instead of the documented code."""
+    for body in (b'{"text": "\xff\xfe\xfa", "language": "en"}', b'[' * 30_000 + b']' * 30_000):
+        error = assert_error(http.post(f'/v1/sessions/{session}/turns', content=body,
+                                       headers={'Content-Type': 'application/json'}), 400, 'malformed_json')
+        assert error['message'] == 'the request body is not valid JSON'
+
+
+def test_a_method_not_allowed_says_which_are(http):
+    """Before: TRACE (or PUT) answered 405 without the Allow header HTTP requires."""
+    for method, path, allowed in (('TRACE', '/v1/meetings', {'POST'}), ('PUT', '/v1/meetings/m1', {'GET', 'DELETE'}),
+                                  ('PATCH', '/v1/sessions', {'POST'}), ('POST', '/v1/health', {'GET'})):
+        response = http.request(method, path)
+        assert_error(response, 405, 'method_not_allowed')
+        assert allowed <= {m.strip() for m in response.headers['Allow'].split(',')}, response.headers
+
+
+@pytest.mark.parametrize('day', ['0', '1', '-1', '20250918', '1726617600', '2025-9-18', '2025-02-30'])
+def test_a_day_is_a_real_date_written_yyyy_mm_dd(http, day):
+    """Before: `day=0` was read as a Unix time, 1970-01-01 (events answered 200 with no events)."""
+    for path in ('/v1/events', '/v1/exhibitors/liuzhou-ev/slots'):
+        error = assert_error(http.get(path, params={'day': day}), 422, 'invalid_request')
+        assert error['details'][0]['loc'] == ['query', 'day'], error
+    error = assert_error(http.post('/v1/meetings', json=meeting(day=int(day) if day.lstrip('-').isdigit() else day)),
+                         422, 'invalid_request')
+    assert error['details'][0]['loc'] == ['body', 'day'], error
+
+
+def test_events_of_a_day_outside_the_expo_are_refused_like_slots(http):
+    assert_error(http.get('/v1/events', params={'day': '2025-10-01'}), 422, 'not_an_expo_day')
+    assert_error(http.get('/v1/exhibitors/liuzhou-ev/slots', params={'day': '2025-10-01'}), 422, 'not_an_expo_day')
+    assert http.get('/v1/events', params={'day': DAY}).status_code == 200

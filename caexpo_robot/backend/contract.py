@@ -112,8 +112,11 @@ def _field_problem(kind: str, value: Any) -> str | None:
 
 
 class Action(BaseModel):
-    """Something for the robot to show or offer; fields beyond `type` depend on the type (ACTION_FIELDS
-    lists the ones each type must carry; more are allowed, at most 32 of them and 32 kB in all)."""
+    """Something for the robot to show or offer. Fields beyond `type` depend on the type; each type must
+    carry: show_map place; show_exhibitors items (objects); offer_slots exhibitor_id, slots (HH:MM);
+    meeting_booked and meeting_cancelled id, code, exhibitor_id, start (HH:MM); show_events items
+    (objects); call_staff request_id. More fields are allowed: at most 32, 32 kB in all, lists of at
+    most 100. An action outside these rules makes the whole reply malformed for the robot."""
     model_config = ConfigDict(extra='allow')
     type: Literal[ACTION_TYPES]  # type: ignore[valid-type]
 

@@ -14,7 +14,7 @@ from fastapi import FastAPI, Header, Query, Request
 from fastapi import Path as PathParam
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, BeforeValidator, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from caexpo_robot.backend.contract import (
@@ -38,6 +38,16 @@ log = logging.getLogger('caexpo_assistant')
 
 # The models the robot sends and reads (sessions, turns, errors) are the robot's contract module;
 # the structured endpoints below are the assistant's own (the robot does not call them).
+def _iso_day(value: Any) -> Any:
+    """Only a YYYY-MM-DD string is a day: pydantic would read a number (`day=0`) as a Unix time (1970-01-01)."""
+    if isinstance(value, dt.date):
+        return value
+    if not isinstance(value, str) or len(value) != 10 or value[4] != '-' or value[7] != '-':
+        raise ValueError('a day is a date written YYYY-MM-DD')
+    return value
+
+
+Day = Annotated[dt.date, BeforeValidator(_iso_day)]
 IdempotencyKey = Annotated[Optional[str], Header(
     alias='Idempotency-Key', max_length=128, pattern=r'^[A-Za-z0-9_.:-]{1,128}$',
     description='retry-safe writes: the same key returns the first answer')]
@@ -74,7 +84,7 @@ class SlotOut(BaseModel):
 
 class MeetingCreate(BaseModel):
     exhibitor_id: Identifier
-    day: dt.date
+    day: Day
     start: str = Field(pattern=r'^([01]\d|2[0-3]):[0-5]\d$', description='slot start, HH:MM')
     visitor_name: PlainText
     contact: Optional[PlainText] = None
@@ -217,9 +227,19 @@ def create_app(storage: Storage, replies: dict, *, today: str | None = None, max
         return error_response(422, 'invalid_request', f'invalid or missing fields: {fields}', details)
 
     @app.exception_handler(StarletteHTTPException)
-    async def http_error(_request: Request, exc: StarletteHTTPException):
-        codes = {404: 'not_found', 405: 'method_not_allowed'}
-        return error_response(exc.status_code, codes.get(exc.status_code, 'http_error'), str(exc.detail))
+    async def http_error(request: Request, exc: StarletteHTTPException):
+        if exc.status_code == 400:
+            # FastAPI's "error parsing the body": bytes that are not UTF-8, JSON nested too deep to decode.
+            return error_response(400, 'malformed_json', 'the request body is not valid JSON')
+        if exc.status_code == 405:
+            response = error_response(405, 'method_not_allowed', f'{request.method} is not allowed here')
+            response.headers['Allow'] = ', '.join(allowed_methods(app, request.scope))
+            return response
+        codes = {404: 'not_found'}
+        response = error_response(exc.status_code, codes.get(exc.status_code, 'http_error'), str(exc.detail))
+        for name, value in (exc.headers or {}).items():
+            response.headers[name] = value
+        return response
 
     @app.exception_handler(StorageError)
     async def storage_error(_request: Request, exc: StorageError):
@@ -285,7 +305,7 @@ def create_app(storage: Storage, replies: dict, *, today: str | None = None, max
 
     @app.get('/v1/exhibitors/{exhibitor_id}/slots', response_model=list[SlotOut], tags=['meetings'],
              responses=ERRORS)
-    def exhibitor_slots(exhibitor_id: Annotated[str, PathParam(max_length=64)], day: Optional[dt.date] = None):
+    def exhibitor_slots(exhibitor_id: Annotated[str, PathParam(max_length=64)], day: Optional[Day] = None):
         """Every meeting slot of the exhibitor on an expo day (default today), with free/taken."""
         catalog = catalogs.get()
         return service.slots(storage, catalog, exhibitor_id, day.isoformat() if day else catalog.expo_today(today))
@@ -317,10 +337,13 @@ def create_app(storage: Storage, replies: dict, *, today: str | None = None, max
         return service.list_staff_requests(storage, entrance)
 
     @app.get('/v1/events', response_model=list[EventOut], tags=['events'], responses=ERRORS)
-    def events(day: Optional[dt.date] = None, language: Language = 'en'):
-        """Forums and ceremonies of an expo day (default today)."""
+    def events(day: Optional[Day] = None, language: Language = 'en'):
+        """Forums and ceremonies of an expo day (default today); another date is 422 not_an_expo_day."""
         catalog = catalogs.get()
         chosen = day.isoformat() if day else catalog.expo_today(today)
+        if chosen not in catalog.doc['expo']['days']:
+            raise service.ApiError(422, 'not_an_expo_day', f'{chosen} is not an expo day: '
+                                   + ', '.join(catalog.doc['expo']['days']))
         return [{'id': e['id'], 'day': e['day'], 'start': e['start'], 'end': e['end'], 'kind': e['kind'],
                  'title': catalog.localized(e['titles'], language), 'place': e['place'],
                  'place_name': catalog.place_name(e['place'], language)} for e in catalog.events_on(chosen)]
@@ -340,6 +363,16 @@ def create_app(storage: Storage, replies: dict, *, today: str | None = None, max
                 'reply': catalog.template(language, 'directions').format(place=name, direction=way.text)}
 
     return BodyLimit(app, max_body_bytes) if max_body_bytes else app
+
+
+def allowed_methods(app: FastAPI, scope: dict) -> list[str]:
+    """The methods the routes matching this path accept (for a 405's Allow header)."""
+    from starlette.routing import Match
+    methods: set[str] = set()
+    for route in app.router.routes:  # a route whose path matches answers FULL or PARTIAL (other method)
+        if route.matches({**scope, 'method': 'GET'})[0] != Match.NONE:
+            methods |= set(getattr(route, 'methods', None) or ())
+    return sorted(methods)
 
 
 def fastapi_app(app) -> FastAPI:

@@ -18,6 +18,7 @@ from caexpo_robot.config_files import ConfigModel, load_config, validate_config
 
 from .app import create_app
 from .catalog import load_replies
+from .guard import default_max_connections, guarded_h11, throttle_server_logs
 from .paths import data_path
 from .service import load_seed
 from .storage import Storage, open_storage
@@ -36,6 +37,25 @@ class ServerSettings(ConfigModel):
     auto_seed: bool = True
     log_level: Literal['critical', 'error', 'warning', 'info', 'debug', 'trace'] = 'warning'
     catalog_refresh_s: float = Field(1.0, ge=0)
+    max_connections: Optional[int] = Field(None, ge=1, le=65536)
+    header_timeout_s: float = Field(5.0, gt=0, le=300)
+    keep_alive_s: float = Field(5.0, gt=0, le=300)
+    max_header_bytes: int = Field(16384, ge=1024, le=1048576)
+
+
+def uvicorn_config(app, settings: ServerSettings, **kwargs) -> uvicorn.Config:
+    """uvicorn's settings with the connection bounds (guard.py): a cap on open connections (default: half
+    the open-file limit), a time limit on each request head, a keep-alive limit, a cap on a head's size,
+    a small accept batch, and one throttled log line per flood instead of one per socket."""
+    max_connections = settings.max_connections or default_max_connections()
+    throttle_server_logs()
+    return uvicorn.Config(app, log_level=settings.log_level,
+                          http=guarded_h11(max_connections, settings.header_timeout_s),
+                          limit_concurrency=max_connections + 8, timeout_keep_alive=settings.keep_alive_s,
+                          h11_max_incomplete_event_size=settings.max_header_bytes,
+                          # accept() takes at most this many sockets per loop pass, so the cap is applied
+                          # between passes (uvicorn's 2,048 could exhaust the open-file limit in one pass)
+                          backlog=max(16, min(1024, max_connections // 2)), **kwargs)
 
 
 def load_server_config(path: str | Path | None = None) -> ServerSettings:
@@ -122,8 +142,7 @@ def start_in_thread(db_url: str | None = None, host: str = '127.0.0.1', port: in
         raise
     sock = listen_socket(host, port)
     bound_port = sock.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app, log_level=settings.log_level, access_log=False,
-                                           timeout_graceful_shutdown=2))
+    server = uvicorn.Server(uvicorn_config(app, settings, access_log=False, timeout_graceful_shutdown=2))
     thread = threading.Thread(target=server.run, kwargs={'sockets': [sock]}, name='caexpo-assistant', daemon=True)
     thread.start()
     url = f'http://{"[" + host + "]" if ":" in host else host}:{bound_port}'
@@ -159,7 +178,7 @@ def serve(settings: ServerSettings) -> None:
     storage, app = build(settings)
     sock = listen_socket(settings.host, settings.port)
     try:
-        server = uvicorn.Server(uvicorn.Config(app, log_level=settings.log_level, timeout_graceful_shutdown=5))
+        server = uvicorn.Server(uvicorn_config(app, settings, timeout_graceful_shutdown=5))
         server.run(sockets=[sock])
     finally:
         sock.close()
