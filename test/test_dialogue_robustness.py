@@ -246,3 +246,18 @@ def test_several_recognizers_still_switch_a_heard_language_at_once():
     out = m.on_heard('ห้องน้ำอยู่ที่ไหน', 'th', 0.9, 4.0, recognizers=3)
     assert [a.language for a in out if isinstance(a, Ask)] == ['th']
 
+
+
+def test_an_answer_interrupts_the_rest_of_a_welcome_the_visitor_cut_short_with_a_question():
+    """Found by the soak: a visitor typed while the welcome's last sentence played, and the answer waited
+    5.5 s behind it (the deadline is for what is heard)."""
+    m = make(opener_languages=('vi', 'en'))
+    greeting = said(m.on_faces([FaceObservation('a', 1.2, True)], 0.0))
+    tell(m, greeting[0], 'utterance_started', 0.1, text=greeting[0].text)
+    tell(m, greeting[0], 'utterance_finished', 2.0)
+    tell(m, greeting[1], 'utterance_started', 2.0, text=greeting[1].text)        # still playing ...
+    m.on_heard('Di manakah tandas?', 'ms', 1.0, 3.0, 'kiosk')                    # ... when she types
+    out = m.on_reply('a', 'Tandas di dewan A.', 'ms', 'faq', [], False, 'backend', 3.1)
+    [answer] = said(out)
+    assert answer.interrupt and answer.language == 'ms'
+    assert greeting[1].id in [a.id for a in out if isinstance(a, Cancel)]

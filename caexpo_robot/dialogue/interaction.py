@@ -346,8 +346,11 @@ class InteractionManager:
         out: list[Action] = [self._emit('staff_called', now, visitor, source=source)
                              ] if any(a.type == 'call_staff' for a in actions_) else []
         self._enter(visitor, Stage.ANSWERING, now)
-        # The deadline is for what the visitor hears: the answer never waits behind "one moment".
-        fillers = self._cancel_pending({visitor.id}, ('filler',), including_playing=True)
+        # The deadline is for what the visitor hears: the answer never waits behind "one moment", nor
+        # behind the rest of a welcome the visitor interrupted with their question (their group's too).
+        group = self.groups.get(visitor.group)
+        fillers = self._cancel_pending(set(group.members) if group else {visitor.id}, ('filler', 'greeting'),
+                                       including_playing=True)
         answer = self._say_text(visitor, text, language, 'answer', extra={'intent': intent or '', 'source': source})
         out += [*fillers, answer._replace(interrupt=any(c.id in self.started for c in fillers))]
         if end_session or visitor.turns >= self.config.max_turns:
