@@ -5,7 +5,8 @@ executor's. `AssistantTurns.ask` hands a question over, the client's callbacks o
 the executor, and `drain()` (on the executor) feeds what arrived to the manager. Without a client, or
 when the client refuses a question, the visitor gets the canned answer at once: the phrasebook's
 `canned_answer` in the shape of backend.client.fallback_reply, as the client itself gives it. `busy`
-counts the questions still out, so the simulator's clock waits for them. Pure: no rclpy.
+counts the questions still out, so the simulator's clock waits for them (sim/backend_latency.py
+models the backend's latency on the sim clock). Pure: no rclpy.
 """
 from __future__ import annotations
 
@@ -53,7 +54,13 @@ class AssistantTurns:
 
     @property
     def busy(self) -> int:
-        """Questions handed to the client whose reply has not been fed to the dialogue yet."""
+        """Questions handed to the client whose reply has not been fed to the dialogue yet. A client that
+        counts its own `in_flight` exchanges (the simulator's, which holds replies until their modelled
+        latency has passed on the sim clock) says which of those are still work: then only they, and what
+        arrived but is not drained yet, count."""
+        in_flight = getattr(self.client, 'in_flight', None)
+        if in_flight is not None:
+            return in_flight + self._inbox.qsize()
         with self._lock:
             return len(self._outstanding)
 

@@ -30,6 +30,7 @@ from caexpo_robot.nodes.audio_msgs import audio_msg
 from caexpo_robot.nodes.common import AUDIO, CAMERA_OUT, LATCHED, TypedNode
 from caexpo_robot.nodes.conversions import camera_info_msg, image_msg
 from caexpo_robot.perception.geometry import iou
+from caexpo_robot.sim.backend_latency import SimulatedBackendLatency
 from caexpo_robot.sim.entrance import EntranceRenderer
 from caexpo_robot.sim.microphone import SimulatedMicrophone
 from caexpo_robot.sim.scenario import Scenario, VisitorInput
@@ -182,6 +183,21 @@ def voiced_duration(samples: np.ndarray, frame: int = 320, threshold_dbfs: float
     return (voiced[-1] + 1) * frame / SAMPLE_RATE if voiced.size else 0.0
 
 
+def _model_backend_latency(nodes: list, latency_s: float) -> SimulatedBackendLatency | None:
+    """Put the interaction node's assistant client behind the sim-clock latency model (see
+    sim/backend_latency.py); None when the scenario runs without a backend."""
+    interaction = next(node for node in nodes if node.get_name() == 'interaction')
+    if interaction.turns.client is None:
+        return None
+    backend = SimulatedBackendLatency(
+        interaction.turns.client, interaction.now, latency_s=latency_s,
+        filler_after_s=interaction.p.assistant_filler_after_s, deadline_s=interaction.p.assistant_deadline_s,
+        filler_text=lambda language: interaction.phrase('one_moment', language),
+        canned_text=interaction.phrasebook.canned_answer)
+    interaction.turns.client = backend
+    return backend
+
+
 def _overrides(values: dict) -> list[Parameter]:
     return [Parameter(name, value=value) for name, value in values.items()] + [
         Parameter('use_sim_time', value=True)]
@@ -224,6 +240,7 @@ def run_simulation(scenario: Scenario, out_dir: Path, *, log: Callable[[str], No
             # No parameter services: nobody can call them in this process, and each is polled every wait.
             nodes.append(graph.node_class(name)(context=context, parameter_overrides=_overrides(params.get(name, {})),
                                                 start_parameter_services=False))
+        backend = _model_backend_latency(nodes, scenario.assistant_latency_s)
         microphone = SimulatedMicrophone()
         driver = SimDriver(context, recorder, lambda t_ns: frames_cache.get(t_ns, {}), log, microphone)
         voices = VoiceTable.load()
@@ -261,8 +278,9 @@ def run_simulation(scenario: Scenario, out_dir: Path, *, log: Callable[[str], No
             ends = recorder.utterance_ends_ns
             while ends and ends[0] <= t_ns:
                 heapq.heappop(ends)
+            reply_due = backend.due() if backend is not None else None
             due = min([next_frame_ns, next_audio_ns, end_ns] + ([typing[0][0]] if typing else [])
-                      + ([ends[0]] if ends else []))
+                      + ([ends[0]] if ends else []) + ([int(reply_due * NS)] if reply_due is not None else []))
             return -(-max(due, t_ns + 1) // TICK_NS) * TICK_NS
 
         settle(lambda: True, 'start-up')
@@ -270,6 +288,9 @@ def run_simulation(scenario: Scenario, out_dir: Path, *, log: Callable[[str], No
             t_ns = next_instant()
             driver.publish_clock(t_ns)
             settle(lambda now=t_ns: all(n.get_clock().now().nanoseconds >= now for n in nodes), 'clock')
+            if backend is not None:    # the assistant's fillers, replies and deadlines due by now
+                backend.tick(t_ns / NS)
+                settle(lambda: True, 'assistant')
             if t_ns >= next_frame_ns:
                 next_frame_ns += frame_ns
                 t = t_ns / NS
@@ -290,6 +311,8 @@ def run_simulation(scenario: Scenario, out_dir: Path, *, log: Callable[[str], No
             while typing and typing[0][0] <= t_ns:
                 _, name, utterance = typing.pop(0)
                 plan = next(p for p in scenario.visitors if p.name == name)
+                if backend is not None and utterance.assistant_latency_s is not None:
+                    backend.next_latency_s = utterance.assistant_latency_s   # for the question this asks
                 if utterance.via == 'kiosk':
                     log(f'[{t_ns / NS:7.2f}] {name} types: "{utterance.text}"')
                     driver.type_at_kiosk(utterance.text)

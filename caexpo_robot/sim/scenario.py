@@ -27,6 +27,7 @@ class VisitorInput:
     text: str
     via: str           # 'speech' (synthesized in the visitor's language, heard by asr) or 'kiosk' (typed)
     wav: str | None = None   # a recording to play instead of synthesizing `text`
+    assistant_latency_s: float | None = None   # the backend's latency for the question this asks
 
 
 @dataclass(frozen=True)
@@ -63,6 +64,7 @@ class Scenario:
     robot: dict = field(default_factory=dict)     # {node: {param: value}} over config/greeter.yaml
     assistant: str = 'embedded'                   # 'embedded', 'none', or a backend URL
     video: str | None = None                      # play a video file instead of rendering visitors
+    assistant_latency_s: float = 0.0              # the backend's answer time, on the sim clock
     source: str = ''
 
 
@@ -123,6 +125,7 @@ class VisitorInputFile(_FileModel):
     text: str = ''
     via: Annotated[str, AfterValidator(_speech_or_kiosk)] = 'speech'
     wav: str | None = None
+    assistant_latency_s: Annotated[Number, _at_least(0)] | None = None
 
     @model_validator(mode='after')
     def _says_something(self) -> 'VisitorInputFile':
@@ -165,6 +168,7 @@ class ScenarioFile(_FileModel):
     fps: Annotated[Number, _at_least(1)] = 15.0
     camera: CameraFile = CameraFile()
     assistant: str = 'embedded'
+    assistant_latency_s: Annotated[Number, _at_least(0)] = 0.0
     robot: dict[str, dict[str, Any] | None] = {}         # checked against the nodes' declared parameters
     video: str | None = None
     visitors: list[VisitorFile] = []
@@ -205,7 +209,8 @@ def load_scenario(path: str | Path | None = None) -> Scenario:
         fps=min(scenario.fps, 50.0),   # the sim clock ticks at 50 Hz
         width=int(scenario.camera.width), height=int(scenario.camera.height), hfov_deg=scenario.camera.hfov_deg,
         visitors=tuple(visitors), robot=robot,
-        assistant=scenario.assistant, video=video, source=str(path))
+        assistant=scenario.assistant, assistant_latency_s=scenario.assistant_latency_s, video=video,
+        source=str(path))
 
 
 def _visitor(entry: VisitorFile, where: str, base: Path) -> VisitorPlan:
@@ -227,6 +232,6 @@ def _visitor(entry: VisitorFile, where: str, base: Path) -> VisitorPlan:
             wav = str(wav_path)
         if item.via == 'speech' and wav is None and _voice_kind(entry.language) == 'screen_only':
             raise ScenarioError(f'{where}: says[{k}]: no voice speaks {entry.language}; give a wav or use via: kiosk')
-        says.append(VisitorInput(item.at, item.text, item.via, wav))
+        says.append(VisitorInput(item.at, item.text, item.via, wav, item.assistant_latency_s))
     return VisitorPlan(name=entry.name, photo=photo, language=entry.language, path=path, mirror=entry.mirror,
                        tint=tuple(entry.tint), says=tuple(sorted(says, key=lambda u: u.at)))

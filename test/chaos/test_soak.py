@@ -61,3 +61,21 @@ def test_the_robot_never_hears_itself_and_no_node_counts_an_error(soak):
         bad = {k: v for k, v in counters.items() if v and (k.startswith(('dropped_', 'callback_error', 'lost_'))
                                                            or 'failed' in k)}
         assert not bad, (node, bad)
+
+
+def test_a_slow_and_a_hanging_backend_on_the_sim_clock(soak):
+    """The backend's latency is modelled on the sim clock: a slow answer (2 s) comes after "one moment",
+    a hanging one (30 s) becomes the canned answer at the 3 s deadline, both in the visitor's language."""
+    _, events = soak
+    interaction = [e for e in events if e['topic'] == 'greeter/events']
+    for who in ('aung', 'hana'):
+        question = next(e for e in interaction if e['type'] == 'question_sent' and e.get('scenario_visitor') == who)
+        filler = next(e for e in interaction if e['type'] == 'filler_started' and e.get('scenario_visitor') == who)
+        answer = next(e for e in events if e['topic'] == 'greeter/speech_events'
+                      and e['type'] == 'utterance_started' and e.get('purpose') == 'answer'
+                      and e['t'] >= question['t'] and e['language'] == filler['language'])
+        assert abs(filler['t'] - question['t'] - 1.2) < 0.05, (who, question, filler)
+        assert answer['t'] - question['t'] <= DEADLINE_S, (who, answer)
+    hana_answer = next(e for e in events if e['topic'] == 'greeter/speech_events' and e['type'] == 'utterance_started'
+                       and e.get('purpose') == 'answer' and e['t'] > 218)
+    assert hana_answer['t'] == pytest.approx(221.0, abs=0.05) and hana_answer['language'] == 'ko'
