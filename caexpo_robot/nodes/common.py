@@ -71,6 +71,18 @@ class Range:
         return ' and '.join(part for part in (low, high) if part) or 'any number'
 
 
+class OneOf:
+    """A parameter that must be one of a few values: `OneOf('device', 'file')`."""
+    def __init__(self, *values: Any) -> None:
+        self.values = values
+
+    def __call__(self, value: Any) -> str | None:
+        return None if value in self.values else f'must be {self.describe()}'
+
+    def describe(self) -> str:
+        return 'one of ' + ', '.join(repr(v) for v in self.values)
+
+
 @dataclass(frozen=True)
 class Param:
     """One declared parameter: the default here equals the value in config/greeter.yaml (a test checks).

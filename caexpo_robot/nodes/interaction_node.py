@@ -12,7 +12,9 @@ from caexpo_robot.dialogue.interaction import Emit, InteractionConfig, Interacti
 from caexpo_robot.dialogue.outputs import OUTPUTS, as_message
 from caexpo_robot.language.phrasebook import Phrasebook
 from caexpo_robot.messages import FacesFrame, HearableLanguages, HeardSpeech, SpeechEvent, TypedQuestion
-from caexpo_robot.nodes.common import OK, WARN, CaexpoNode, Param, run_node
+from caexpo_robot.nodes.common import OK, WARN, CaexpoNode, Param, ParamRule, Range, run_node
+
+POSITIVE = Range(gt=0)
 
 
 class InteractionNode(CaexpoNode):
@@ -24,26 +26,40 @@ class InteractionNode(CaexpoNode):
         Param('default_language', 'en', 'language used when the visitor\'s is unknown'),
         Param('malay_indonesian_default', 'ms', 'ms or id: which to prefer when a text could be either'),
         Param('group_distance_m', 3.0, 'visitors not yet greeted and this near when someone engages share '
-              'the greeting (a group arriving together)'),
-        Param('greeting_cooldown_s', 6.0, 'visitors engaging within this after a greeting join that group'),
-        Param('leave_after_s', 2.0, 'a visitor disengaged this long has left'),
-        Param('listen_timeout_s', 8.0, 'silence before the robot prompts, and again before it says goodbye'),
-        Param('min_confidence', 0.5, 'recognition results below this get "sorry, I did not catch that"'),
-        Param('max_turns', 12, 'questions per visitor before the robot politely ends the conversation'),
+              'the greeting (a group arriving together)', check=POSITIVE),
+        Param('greeting_cooldown_s', 6.0, 'visitors engaging within this after a greeting join that group',
+              check=Range(ge=0)),
+        Param('leave_after_s', 2.0, 'a visitor disengaged this long has left', check=POSITIVE),
+        Param('listen_timeout_s', 8.0, 'silence before the robot prompts, and again before it says goodbye',
+              check=POSITIVE),
+        Param('min_confidence', 0.5, 'recognition results below this get "sorry, I did not catch that"',
+              check=Range(ge=0, le=1)),
+        Param('max_turns', 12, 'questions per visitor before the robot politely ends the conversation',
+              check=Range(ge=1)),
         Param('thinking_timeout_s', 3.3, "the dialogue's own bound on waiting for the assistant (deadline + 10 %): "
-              'then the canned answer, even if the client never calls back'),
+              'then the canned answer, even if the client never calls back', check=POSITIVE),
         Param('speech_timeout_s', 15.0, 'a greeting, answer, farewell or prompt moves on after this long without '
-              'news from tts beyond what is playing (tts lost or refused it)'),
+              'news from tts beyond what is playing (tts lost or refused it)', check=POSITIVE),
         Param('assistant_url', '', 'assistant backend base URL; empty = no backend (canned answers only)'),
-        Param('assistant_deadline_s', 3.0, 'the visitor hears an answer (real or canned) within this'),
-        Param('assistant_filler_after_s', 1.2, 'say "one moment please" if the answer takes longer'),
-        Param('assistant_connect_timeout_s', 0.5, 'give up on a TCP connect after this long (a dead host fails fast)'),
-        Param('assistant_retries', 2, 'extra attempts on connection errors and 5xx (writes carry an Idempotency-Key)'),
-        Param('assistant_backoff_s', 0.1, 'first pause between attempts; doubles each retry; never past the deadline'),
+        Param('assistant_deadline_s', 3.0, 'the visitor hears an answer (real or canned) within this',
+              check=Range(gt=0, le=60)),
+        Param('assistant_filler_after_s', 1.2, 'say "one moment please" if the answer takes longer', check=POSITIVE),
+        Param('assistant_connect_timeout_s', 0.5, 'give up on a TCP connect after this long (a dead host fails fast)',
+              check=POSITIVE),
+        Param('assistant_retries', 2, 'extra attempts on connection errors and 5xx (writes carry an Idempotency-Key)',
+              check=Range(ge=0, le=10)),
+        Param('assistant_backoff_s', 0.1, 'first pause between attempts; doubles each retry; never past the deadline',
+              check=Range(ge=0)),
         Param('assistant_breaker_failures', 3, 'consecutive failed turns that open the circuit breaker '
-              '(then canned answers at once, no network)'),
-        Param('assistant_breaker_reset_s', 20.0, 'after this long open, one trial turn probes the backend'),
+              '(then canned answers at once, no network)', check=Range(ge=1)),
+        Param('assistant_breaker_reset_s', 20.0, 'after this long open, one trial turn probes the backend',
+              check=POSITIVE),
     )
+    PARAM_RULES = (  # else the backend's answer never counts, or the filler never plays
+        ParamRule('thinking_timeout_s must be >= assistant_deadline_s',
+                  lambda p: p.thinking_timeout_s >= p.assistant_deadline_s),
+        ParamRule('assistant_filler_after_s must be < assistant_deadline_s',
+                  lambda p: p.assistant_filler_after_s < p.assistant_deadline_s))
 
     def __init__(self, **kwargs) -> None:
         super().__init__('interaction', **kwargs)
@@ -52,8 +68,6 @@ class InteractionNode(CaexpoNode):
                                           if hasattr(self.p, f.name)})
         except ValueError as exc:
             raise SystemExit(f'interaction: {exc}') from None
-        if self.p.thinking_timeout_s < self.p.assistant_deadline_s:   # else the backend's answer never counts
-            raise SystemExit('interaction: thinking_timeout_s must be >= assistant_deadline_s')
         self.phrasebook = Phrasebook.load()
         # What the robot can do in each language, for operators (diagnostics); hearing comes from asr.
         self.language_rows = language_rows(None, phrasebook=self.phrasebook)

@@ -13,7 +13,7 @@ from std_srvs.srv import Trigger
 
 from caexpo_robot.language.phrasebook import Phrasebook
 from caexpo_robot.messages import CancelSpeech, ScreenText, SpeakRequest, SpeechEvent
-from caexpo_robot.nodes.common import ERROR, LATCHED, OK, CaexpoNode, Param, run_node
+from caexpo_robot.nodes.common import ERROR, LATCHED, OK, CaexpoNode, OneOf, Param, Range, run_node
 from caexpo_robot.speaking.pipeline import PipelineConfig, SpeakingPipeline
 from caexpo_robot.speaking.players import ClockPlayer, PlayerError, SoundDevicePlayer
 from caexpo_robot.speaking.synthesizer import create_synthesizer
@@ -25,15 +25,17 @@ COUNTED = {'utterance_finished': 'utterances_spoken', 'utterance_failed': 'utter
 class TtsNode(CaexpoNode):
     PARAMS = (
         Param('audio_output', 'device', "'device': play on the sound device; 'file': write WAV files to "
-              "wav_dir and let each utterance last its duration on the node clock (simulation)"),
+              "wav_dir and let each utterance last its duration on the node clock (simulation)",
+              check=OneOf('device', 'file')),
         Param('wav_dir', '', 'folder for a WAV file of every utterance (required for audio_output=file)'),
         Param('device', '', 'sound output device name or index; empty = the system default'),
         Param('engine', 'espeak-ng', "speech engine: 'espeak-ng' (its command line, one process per "
-              "utterance: a crash costs one utterance) or 'pyttsx3' (driving libespeak-ng in process)"),
+              "utterance: a crash costs one utterance) or 'pyttsx3' (driving libespeak-ng in process)",
+              check=OneOf('espeak-ng', 'pyttsx3')),
         Param('max_chars', 800, "a visitor's longer text is said shortened (whole sentences) and shown in full; "
-              'other longer requests are refused (counted drop)'),
+              'other longer requests are refused (counted drop)', check=Range(ge=20, le=20000)),
         Param('queue_capacity', 32, 'utterances queued, in synthesis and ready together; beyond it a request is '
-              'refused or displaces one of lower priority (counted drop)'),
+              'refused or displaces one of lower priority (counted drop)', check=Range(ge=1, le=1000)),
         Param('voices_file', '', 'voice table YAML; empty = the packaged config/voices.yaml'),
     )
 
