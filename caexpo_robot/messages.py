@@ -198,6 +198,16 @@ class TypedQuestion(Message):
     text: Annotated[str, Field(min_length=1, max_length=2000)]
     language: Language | None = None     # chosen on the screen; None: identified from the text
     visitor: Id | None = None
+    via: Literal['typed', 'tap'] = 'typed'   # typed in the text box, or a tapped button (quick question, slot)
+
+
+class LanguageChosen(Message):
+    """greeter/language_chosen: the visitor tapped a language on the screen: it is theirs at once (it
+    outranks anything recognized), the rest of the opener is cancelled and the robot stops talking."""
+    TOPIC: ClassVar[str] = 'greeter/language_chosen'
+    FLOW: ClassVar[str] = 'screen, simulator → interaction'
+    language: Language
+    visitor: Id | None = None            # None: the visitor being addressed (or the next to engage)
 
 
 # --- the conversation -------------------------------------------------------------------------------
@@ -236,9 +246,28 @@ class InteractionEvent(Message):
     utterance: Id | None = None
 
 
+ScreenCardKind = Literal['attract', 'greeting', 'listening', 'thinking', 'answer', 'farewell']
+
+
+class ScreenCard(Message):
+    """greeter/screen: what the touchscreen shows for the conversation now. The robot speaks short; the
+    screen carries the rest: the multilingual welcome and picker, the full answer and its cards."""
+    TOPIC: ClassVar[str] = 'greeter/screen'
+    QOS: ClassVar[str] = 'latched'       # a page (re)connecting shows the current state at once
+    FLOW: ClassVar[str] = 'interaction → screen'
+    t: Seconds
+    kind: ScreenCardKind
+    visitor: Id | None = None
+    language: Language | None = None     # the visitor's language, once known
+    languages: Annotated[list[Language], Field(max_length=len(LANGUAGES))] = []   # greeting: the opener's
+    text: Text | None = None             # answer: the full text (the robot says its short form)
+    actions: Annotated[list[ScreenAction], Field(max_length=50)] = []   # answer: cards for the screen
+    can_hear: bool | None = None         # False: the visitor's language cannot be heard: type or tap
+
+
 MESSAGES: tuple[type[Message], ...] = (
     FacesFrame, SpeakRequest, CancelSpeech, SpeechEvent, ScreenText, HeardSpeech, HearableLanguages,
-    ConversationStarted, TypedQuestion, InteractionEvent)
+    ConversationStarted, TypedQuestion, LanguageChosen, InteractionEvent, ScreenCard)
 
 M = TypeVar('M', bound=Message)
 
