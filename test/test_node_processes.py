@@ -21,12 +21,14 @@ def node_args(name, tmp_path, shared_faces):
         'interaction': [],
         'microphone': [],            # no sound card here: it must run, report and retry
         'asr': [],
+        'screen': ['-p', 'port:=0'],  # any free port: tests may run beside a robot or a simulation
     }[name]
 
 
 @pytest.mark.parametrize('name,sig', [('camera', signal.SIGINT), ('face_detector', signal.SIGTERM),
                                       ('tts', signal.SIGINT), ('interaction', signal.SIGTERM),
-                                      ('microphone', signal.SIGINT), ('asr', signal.SIGTERM)])
+                                      ('microphone', signal.SIGINT), ('asr', signal.SIGTERM),
+                                      ('screen', signal.SIGINT)])
 def test_node_runs_and_exits_cleanly_on_signal(name, sig, tmp_path, shared_data):
     args = [str(BIN / name), '--ros-args', *node_args(name, tmp_path, shared_data / 'faces')]
     process = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
