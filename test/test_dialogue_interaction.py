@@ -10,6 +10,7 @@ from caexpo_robot.dialogue.interaction import (
     InteractionConfig,
     InteractionManager,
     Say,
+    Show,
     StartConversation,
 )
 from caexpo_robot.messages import ScreenAction, SpeechEvent
@@ -22,6 +23,7 @@ def phrase(key, language, **values):
 def make(hearable=('vi', 'en', 'zh', 'th'), **config):
     manager = InteractionManager(InteractionConfig(**{'opener_languages': ('vi', 'en'), **config}), phrase)
     manager.set_hearable(hearable)
+    assert manager.start(0.0) == [Show('attract')]     # as the node does: the screen shows the attract card
     return manager
 
 
@@ -48,15 +50,16 @@ def finish_all(manager, says, now):
     return out
 
 
-def test_single_visitor_is_greeted_once_with_the_multilingual_opener():
+def test_single_visitor_is_greeted_once_with_a_short_hello_and_the_welcome_on_the_screen():
     m = make()
     out = m.on_faces([FaceObservation('f1', 3.0, False)], 0.0)
     assert [e.type for e in emitted(out)] == ['visitor_detected']
     out = m.on_faces([FaceObservation('f1', 1.5, True)], 1.0)
     assert [e.type for e in emitted(out)] == ['visitor_engaged']
     says = said(out)              # at once: no waiting to see who else comes
-    assert [s.text for s in says] == ['<opener:vi>', '<greeting:en>', '<offer_help:en>']
-    assert [s.language for s in says] == ['vi', 'en', 'en']
+    # Spoken: a hello in the first opener language; the multilingual welcome and the menu are on the screen.
+    assert [(s.text, s.language) for s in says] == [('<hello:vi>', 'vi')]
+    assert [a for a in out if isinstance(a, Show)] == [Show('greeting', 'f1', None, languages=('vi', 'en'))]
     out = finish_all(m, says, 1.7)
     assert [e.type for e in emitted(out)] == ['greeting_started', 'greeting_finished', 'listening_started']
     # Staying engaged for a long time never greets again.
@@ -69,7 +72,7 @@ def test_two_visitors_arriving_together_get_one_group_greeting():
     m.on_faces([FaceObservation('a', 2.8, False), FaceObservation('b', 2.9, False)], 0.0)
     out = m.on_faces([FaceObservation('a', 1.8, True), FaceObservation('b', 1.4, False)], 0.6)
     says = said(out)
-    assert says[-2].text == '<group_greeting:en>'
+    assert [s.text for s in says] == ['<group_hello:vi>']
     assert says[0].tag['visitor'] == 'b'             # the closest one is addressed
     started = emitted(finish_all(m, says, 0.7), 'greeting_started')
     assert len(started) == 1 and set(started[0].fields['group']) == {'a', 'b'}
@@ -84,14 +87,14 @@ def test_a_visitor_arriving_during_a_conversation_is_greeted_briefly_and_asked_t
     finish_all(m, said(m.on_faces([FaceObservation('a', 1.2, True)], 0.0)), 0.7)
     assert m.addressed == 'a'
     out = m.on_faces([FaceObservation('a', 1.2, True), FaceObservation('b', 1.8, True)], 5.0)
-    assert [s.text for s in said(out)][-1] == '<please_wait:en>'
+    assert [s.text for s in said(out)][-1] == '<please_wait:vi>'
     assert emitted(out, 'asked_to_wait')
     finish_all(m, said(out), 5.7)
     assert m.addressed == 'a'
     # a leaves: farewell to a, then b is addressed without a second greeting.
     out = m.on_faces([FaceObservation('b', 1.8, True)], 9.0)
     texts = [s.text for s in said(out)]
-    assert '<farewell:en>' in texts and '<offer_help:en>' in texts and '<greeting:en>' not in texts
+    assert '<farewell:en>' in texts and '<listening_prompt:vi>' in texts and '<hello:vi>' not in texts
     assert m.addressed == 'b'
     assert any(isinstance(a, EndVisit) and a.visitor == 'a' for a in out)
 
@@ -127,7 +130,7 @@ def test_quiet_visitor_is_prompted_then_bid_farewell():
     m = make(listen_timeout_s=5.0)
     finish_all(m, said(m.on_faces([FaceObservation('a', 1.2, True)], 0.0)), 0.7)
     prompt = said(m.tick(5.8))
-    assert [s.text for s in prompt] == ['<listening_prompt:en>']
+    assert [s.text for s in prompt] == ['<listening_prompt:vi>']      # language unknown: the hello's
     finish_all(m, prompt, 6.0)
     assert not said(m.tick(10.0))
     assert [s.text for s in said(m.tick(11.1))] == ['<farewell:en>']
@@ -180,12 +183,18 @@ def test_group_farewell_uses_the_language_a_member_spoke():
 
 
 def test_languages_the_robot_cannot_hear_get_the_use_the_screen_offer():
-    m = make(hearable=('ko',))
+    """Only in the visitor's own language, and only once it is known and cannot be heard."""
+    m = make(hearable=('ko',), listen_timeout_s=5.0)
     says = said(m.on_faces([FaceObservation('a', 1.2, True)], 0.0))
-    assert [s.text for s in says][-2:] == ['<offer_help:en>', '<use_screen:en>']
+    assert [s.text for s in says] == ['<hello:vi>']                     # language unknown: no "type"
+    finish_all(m, says, 0.5)
+    m.on_typed('Nhà vệ sinh ở đâu vậy?', None, 2.0)                     # now it is known: Vietnamese
+    finish_all(m, said(m.on_reply('a', 'Ở sảnh A', 'vi', 'faq', [], False, 'backend', 2.5)), 3.0)
+    assert [s.text for s in said(m.tick(8.1))] == ['<use_screen:vi>']
+    # Unknown yet, and not hearable either: "please ask" in the hello's language, never "please type".
     m2 = make(hearable=('en',), listen_timeout_s=5.0)
     finish_all(m2, said(m2.on_faces([FaceObservation('a', 1.2, True)], 0.0)), 0.5)
-    assert [s.text for s in said(m2.tick(6.0))] == ['<listening_prompt:en>']
+    assert [s.text for s in said(m2.tick(6.0))] == ['<listening_prompt:vi>']
 
 
 def test_a_new_arrival_interrupts_a_farewell_to_someone_walking_away():
@@ -207,7 +216,7 @@ def test_a_visitor_who_steps_back_and_returns_is_served_again_without_a_second_g
     assert [s.text for s in said(out)] == ['<farewell:en>']
     out = m.on_faces([FaceObservation('a', 1.3, True)], 6.0)            # back again
     texts = [s.text for s in said(out)]
-    assert texts == ['<offer_help:en>'] and m.addressed == 'a'
+    assert texts == ['<listening_prompt:vi>'] and m.addressed == 'a'
     assert not emitted(out, 'greeting_started')
     out = m.on_faces([], 9.0)                                            # and a goodbye when leaving again
     assert [s.text for s in said(out)] == ['<farewell:en>']

@@ -87,7 +87,7 @@ def test_a_dropped_listening_prompt_does_not_leave_the_next_visitor_waiting():
         t += 0.1
         out += m.on_faces(faces, t)
     assert m.addressed == 'b' and t < 12.0
-    assert [s.text for s in said(out)][:2] == ['<farewell:en>', '<offer_help:en>']
+    assert [s.text for s in said(out)][:2] == ['<farewell:en>', '<listening_prompt:en>']
 
 
 def test_with_a_silent_tts_every_stage_times_out_and_the_next_visitor_is_served():
@@ -250,14 +250,13 @@ def test_several_recognizers_still_switch_a_heard_language_at_once():
 
 def test_an_answer_interrupts_the_rest_of_a_welcome_the_visitor_cut_short_with_a_question():
     """Found by the soak: a visitor typed while the welcome's last sentence played, and the answer waited
-    5.5 s behind it (the deadline is for what is heard)."""
+    5.5 s behind it (the deadline is for what is heard). The greeting is one short hello now; a question
+    that reaches the dialogue while it plays still cuts it short when the answer comes."""
     m = make(opener_languages=('vi', 'en'))
-    greeting = said(m.on_faces([FaceObservation('a', 1.2, True)], 0.0))
-    tell(m, greeting[0], 'utterance_started', 0.1, text=greeting[0].text)
-    tell(m, greeting[0], 'utterance_finished', 2.0)
-    tell(m, greeting[1], 'utterance_started', 2.0, text=greeting[1].text)        # still playing ...
-    m.on_heard('Di manakah tandas?', 'ms', 1.0, 3.0, 'kiosk')                    # ... when she types
-    out = m.on_reply('a', 'Tandas di dewan A.', 'ms', 'faq', [], False, 'backend', 3.1)
+    [greeting] = said(m.on_faces([FaceObservation('a', 1.2, True)], 0.0))
+    tell(m, greeting, 'utterance_started', 0.1, text=greeting.text)              # still playing ...
+    m.on_heard('Di manakah tandas?', 'ms', 1.0, 0.5, 'kiosk')                    # ... when she types
+    out = m.on_reply('a', 'Tandas di dewan A.', 'ms', 'faq', [], False, 'backend', 0.6)
     [answer] = said(out)
     assert answer.interrupt and answer.language == 'ms'
-    assert greeting[1].id in [a.id for a in out if isinstance(a, Cancel)]
+    assert greeting.id in [a.id for a in out if isinstance(a, Cancel)]

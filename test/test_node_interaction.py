@@ -1,4 +1,5 @@
-"""interaction node with real topics: faces in, greeting requests and events out; languages in diagnostics."""
+"""interaction node with real topics: faces in, greeting requests, screen cards and events out; taps and
+typing from the screen in; languages in diagnostics."""
 from functools import partial
 
 from diagnostic_msgs.msg import DiagnosticArray
@@ -6,10 +7,13 @@ from rclpy.parameter import Parameter
 from std_msgs.msg import String
 
 from caexpo_robot.messages import (
+    CancelSpeech,
     ConversationStarted,
     FacesFrame,
     HearableLanguages,
     InteractionEvent,
+    LanguageChosen,
+    ScreenCard,
     SpeakRequest,
     SpeechEvent,
     TrackedFace,
@@ -31,12 +35,14 @@ def test_engaged_face_is_greeted_and_bad_messages_are_counted():
         node = g.nodes[0]
         requests = g.listen_messages(SpeakRequest)
         interaction_events = g.listen_messages(InteractionEvent)
+        screen = g.listen_messages(ScreenCard)
         diagnostics = g.listen('/diagnostics', DiagnosticArray, 10)
         raw_faces = g.publisher(FacesFrame.TOPIC)
         g.typed_publisher(HearableLanguages)
         g.wait_for_subscribers(raw_faces)
         g.wait_for_subscribers(g.typed_publisher(FacesFrame))
         g.wait_for_subscribers(g.typed_publisher(HearableLanguages))
+        g.wait_for_subscribers(g.typed_publisher(LanguageChosen))
         g.wait_until_heard(node.advertise(SpeakRequest), node.advertise(InteractionEvent))
         g.send(HearableLanguages(hearable=['ko']))
         assert g.spin_until(lambda: node.manager.hearable == {'ko'})
@@ -47,10 +53,17 @@ def test_engaged_face_is_greeted_and_bad_messages_are_counted():
 
         g.send(faces(1.0, ('f0001', 2.8, False)))
         g.send(faces(1.1, ('f0001', 1.5, True)))
-        assert g.spin_until(lambda: len(requests) >= 4)
-        assert [r.language for r in requests] == ['vi', 'en', 'en', 'en']
-        assert requests[-1].tag.purpose == 'greeting'
-        assert 'screen' in requests[-1].text              # English cannot be heard: "use the screen"
+        # Said: a short hello in the first opener language; the welcome in both is on the screen (latched).
+        assert g.spin_until(lambda: requests and any(c.kind == 'greeting' for c in screen))
+        hello = ('vi', 'greeting', node.phrase('hello', 'vi'))
+        assert [(r.language, r.tag.purpose, r.text) for r in requests] == [hello]
+        assert screen[0].kind == 'attract'
+        assert [(c.visitor, c.languages) for c in screen if c.kind == 'greeting'] == [('f0001', ['vi', 'en'])]
+        # English tapped on the screen, which the robot cannot hear: "please type", said in English.
+        g.send(LanguageChosen(language='en'))
+        assert g.spin_until(lambda: len(requests) >= 2)
+        assert requests[-1].language == 'en' and requests[-1].text == node.phrase('use_screen', 'en')
+        assert g.spin_until(lambda: screen[-1].kind == 'listening' and screen[-1].can_hear is False)
         kinds = [e.type for e in interaction_events]
         assert kinds[:2] == ['visitor_detected', 'visitor_engaged']
 
@@ -70,12 +83,14 @@ def test_without_a_backend_a_question_gets_the_canned_answer_in_the_visitors_lan
         node = g.nodes[0]
         requests = g.listen_messages(SpeakRequest)
         conversations = g.listen_messages(ConversationStarted)
+        cancels = g.listen_messages(CancelSpeech)
+        screen = g.listen_messages(ScreenCard)
         g.wait_for_subscribers(g.typed_publisher(FacesFrame))
         g.wait_for_subscribers(g.typed_publisher(TypedQuestion))
         g.wait_for_subscribers(g.typed_publisher(SpeechEvent))
         g.wait_until_heard(node.advertise(SpeakRequest), node.advertise(ConversationStarted))
         g.send(faces(1.0, ('f0001', 1.5, True)))
-        assert g.spin_until(lambda: len(requests) >= 3)
+        assert g.spin_until(lambda: len(requests) >= 1)
         # The greeting is spoken: the robot starts listening to f0001, a new conversation.
         for request in requests:
             for kind in ('utterance_started', 'utterance_finished'):
@@ -88,4 +103,12 @@ def test_without_a_backend_a_question_gets_the_canned_answer_in_the_visitors_lan
         assert answer.language == 'vi' and answer.tag.source == 'canned'
         assert answer.text.startswith(node.phrase('handoff_failed', 'vi'))
         assert node.counters['assistant_canned_replies'] == 1
+        assert g.spin_until(lambda: screen[-1].kind == 'answer')
+        assert screen[-1].text == node.phrasebook.canned_answer('vi')           # said: its spoken form
+        assert screen[-1].actions[0].type == 'offer_call_staff'
+        # Touch barge-in: a question tapped while the answer plays stops it at once.
+        g.send(SpeechEvent(t=2.0, type='utterance_started', id=answer.id, language='vi', duration_s=5.0))
+        g.send(TypedQuestion(text='Nhà hàng ở đâu?', language='vi', via='tap'))
+        assert g.spin_until(lambda: any(c.id == answer.id for c in cancels))
+        assert g.spin_until(lambda: len([r for r in requests if r.tag.purpose == 'answer']) == 2)
         assert node.pending_work() == 0

@@ -3,7 +3,9 @@
 The caller's thread (the ROS executor) only enqueues: every turn runs on the client's own asyncio
 loop thread, and the answer arrives through a callback. Whatever the backend does (down, slow, 5xx,
 garbage, connection reset), the visitor hears a reply in their language before the deadline: the
-backend's, or the canned one. A circuit breaker makes a dead backend cost nothing per visitor.
+backend's, or the canned one. Every reply carries its compact spoken form (`spoken`: the backend's,
+else the first sentences of its text within ~10 s of speech, contract.spoken_form); the full text
+and the actions are for the screen. A circuit breaker makes a dead backend cost nothing per visitor.
 Phrases are never hard-coded here: `filler_text(language)` and `canned_reply(language)` come from
 the robot's phrasebook. Requests and replies are the models of `contract.py`, the same ones the
 reference assistant serves: a reply that does not validate is a failed turn (canned answer, counted
@@ -34,6 +36,7 @@ from caexpo_robot.backend.contract import (
     SessionOut,
     TurnIn,
     TurnOut,
+    spoken_form,
 )
 from caexpo_robot.language.languages import LANGUAGES
 
@@ -50,6 +53,7 @@ class AssistantReply:
     source: Literal['backend', 'canned']
     error: Optional[str]
     latency_s: float
+    spoken: str = ''     # what the robot says (compact); `text` and the actions go to the screen
 
 
 def fallback_reply(text: str, language: str, error: str | None = None, latency_s: float = 0.0) -> AssistantReply:
@@ -57,7 +61,7 @@ def fallback_reply(text: str, language: str, error: str | None = None, latency_s
     phrasebook's canned answer; the shape (intent, the offer to call staff) is defined here once."""
     return AssistantReply(text=text, language=language, intent=FALLBACK_INTENT,
                           actions=[dict(a) for a in FALLBACK_ACTIONS], end_session=False, source='canned',
-                          error=error, latency_s=latency_s)
+                          error=error, latency_s=latency_s, spoken=spoken_form(text, language))
 
 
 class ClientClosed(RuntimeError):
@@ -342,7 +346,8 @@ class AssistantClient:
         self._count('backend_replies')
         return AssistantReply(text=body.reply, language=body.language, intent=body.intent,
                               actions=[action.model_dump() for action in body.actions], end_session=body.end_session,
-                              source='backend', error=None, latency_s=self._clock() - started)
+                              source='backend', error=None, latency_s=self._clock() - started,
+                              spoken=body.spoken or spoken_form(body.reply, body.language))
 
     async def _exchange(self, turn_id, visitor_id, payload, started) -> TurnOut:
         body = _request_body(TurnIn, payload)  # e.g. markup in a visitor's name: refused before sending

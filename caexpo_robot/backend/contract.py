@@ -13,6 +13,7 @@ from typing import Annotated, Any, Literal, Optional
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from caexpo_robot.language.languages import LANGUAGES
+from caexpo_robot.speaking.shorten import shorten
 
 API_VERSION = '1.0.0'
 MAX_TEXT_CHARS = 500  # the limit on a turn's `text`; the client truncates longer utterances
@@ -23,6 +24,14 @@ MAX_ACTIONS = 20
 MAX_ACTION_FIELDS = 32
 MAX_ACTION_BYTES = 32 * 1024
 MAX_ACTION_ITEMS = 100
+# The spoken form of an answer: at most about 10 s of speech (the full text and the lists are on the
+# screen). Characters per ~10 s with the robot's espeak-ng voices, measured per script: dense scripts
+# (Hanzi, Hangul, Burmese) say fewer characters a second. Khmer and Lao have no voice (screen text).
+SPOKEN_SECONDS = 10.0
+# (9 s at the rate measured on the phrasebook's longer phrases: en 13.3 chars/s, zh 3.2, ko 5.4, th 8.0.)
+SPOKEN_CHARS: dict[str, int] = {'vi': 125, 'th': 72, 'ms': 110, 'id': 105, 'fil': 113, 'my': 92, 'km': 110,
+                                'lo': 90, 'zh': 28, 'en': 120, 'ko': 48}
+MAX_SPOKEN_CHARS = 300
 
 Language = Literal[LANGUAGES]  # type: ignore[valid-type]
 Identifier = Annotated[str, Field(pattern=r'^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$',
@@ -145,3 +154,13 @@ class TurnOut(BaseModel):
     intent: Literal[INTENTS]  # type: ignore[valid-type]
     actions: list[Action] = Field(max_length=MAX_ACTIONS)
     end_session: bool
+    spoken: Optional[str] = Field(None, min_length=1, max_length=MAX_SPOKEN_CHARS, pattern=r'\S',
+                                  description='the compact form the robot says (one or two sentences, '
+                                  'lists: the top three); `reply` and the actions go to its screen. '
+                                  'Absent: the robot says the first sentences of `reply` that fit ~10 s')
+
+
+def spoken_form(text: str, language: str) -> str:
+    """What the robot says of an answer with no spoken form: its first sentence(s) within about
+    SPOKEN_SECONDS of speech in `language` (a sentence cut at a phrase break when even one is longer)."""
+    return shorten(text, SPOKEN_CHARS.get(language, min(SPOKEN_CHARS.values())))

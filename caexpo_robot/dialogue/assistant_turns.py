@@ -162,4 +162,4 @@ class AssistantTurns:
             except ValidationError as exc:
                 self.drop('assistant_action', str(exc.errors(include_url=False)[0]['msg']))
         return self.manager.on_reply(visitor, reply.text, reply.language, reply.intent, actions,
-                                     reply.end_session, reply.source, self.now())
+                                     reply.end_session, reply.source, self.now(), spoken=reply.spoken or None)

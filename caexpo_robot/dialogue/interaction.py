@@ -1,10 +1,11 @@
 """The greeter's behaviour, as a pure state machine fed with observations and returning actions.
 
-Inputs: tracked faces (per frame), speech events (`SpeechEvent`), what the visitor said or typed, the
-assistant's replies, and the passing of time. Outputs: `Say` / `Cancel` (to the tts node), `Ask` /
-`EndVisit` (to the assistant client), `StartConversation` (the listening side resets per visitor) and
-`Emit` (interaction events); `dialogue/outputs.py` turns them into messages. All times are passed in
-(sim or wall clock), so simulation tests are deterministic. No rclpy here.
+Inputs: tracked faces (per frame), speech events (`SpeechEvent`), what the visitor said, typed or
+tapped (a question, a language), the assistant's replies, and the passing of time. Outputs: `Say` /
+`Cancel` (to the tts node), `Ask` / `EndVisit` (to the assistant client), `StartConversation` (the
+listening side resets per visitor), `Show` (the touchscreen's card) and `Emit` (interaction events);
+`dialogue/outputs.py` turns them into messages. All times are passed in (sim or wall clock), so
+simulation tests are deterministic. No rclpy here.
 
 Rules (why they are so):
 - One greeting per visitor, said at once (no waiting to see who else comes); visitors approaching
@@ -12,9 +13,17 @@ Rules (why they are so):
   cooldown share one group greeting — a crowd must not get a greeting per face.
 - One visitor is addressed at a time (the closest engaged one); others get a brief greeting and are
   asked to wait, and are addressed in turn without being greeted again.
-- Before the visitor's language is known the robot greets with a short multilingual opener; from the
-  first thing the visitor says or types it switches to their language (the rest of the opener is
-  cancelled) and keeps it for that visitor.
+- The robot speaks short and the screen carries the rest: the spoken greeting is a hello of about a
+  second in the first opener language (the visitor's, if known); the multilingual welcome, the language
+  picker and the menu are on the screen (`Show('greeting')`), and the robot listens as soon as the hello
+  is said (within 3.5 s of engaging). Answers are said in their compact spoken form; the full text and
+  the assistant's actions go to the screen (`Show('answer')`).
+- From the first thing the visitor says, types or taps it switches to their language (the rest of the
+  greeting is cancelled) and keeps it for that visitor; a language tapped on the screen is theirs at
+  once and outranks recognition. "Please type on my screen" is said only in the visitor's own language,
+  once it is known and cannot be heard.
+- Touch barge-in: a tapped language or a typed/tapped question stops what the robot is saying to that
+  visitor at once (the playing utterance too).
 - A greeted visitor who leaves is no longer talked to (their pending utterances are cancelled) and
   gets one farewell (per group, in the group's language); a conversation ends after a quiet timeout.
 - A visitor who stepped away and comes forward again while still tracked is served again (offered
@@ -27,7 +36,7 @@ import itertools
 from dataclasses import dataclass, field
 from typing import Callable, Iterable, NamedTuple, Protocol, Sequence
 
-from caexpo_robot.backend.contract import FALLBACK_INTENT
+from caexpo_robot.backend.contract import FALLBACK_INTENT, spoken_form
 from caexpo_robot.dialogue.language_evidence import LanguageState, accept
 from caexpo_robot.language.langid import identify
 from caexpo_robot.language.languages import LANGUAGES
@@ -73,11 +82,25 @@ class StartConversation(NamedTuple):
     language: str | None
 
 
-Action = Say | Cancel | Ask | EndVisit | Emit | StartConversation | Abandon
+class Show(NamedTuple):
+    """The touchscreen's card for the conversation now (messages.ScreenCard)."""
+    kind: str                          # attract, greeting, listening, thinking, answer, farewell
+    visitor: str | None = None
+    language: str | None = None
+    languages: tuple[str, ...] = ()    # greeting: the opener languages
+    text: str | None = None            # answer: the full text
+    actions: tuple = ()                # answer: the assistant's actions (ScreenAction)
+    can_hear: bool | None = None       # listening: False when the visitor's language cannot be heard
+
+
+Action = Say | Cancel | Ask | EndVisit | Emit | StartConversation | Abandon | Show
 ENDED = ('utterance_finished', 'utterance_failed', 'utterance_cancelled', 'utterance_dropped')
 LOST = ('utterance_failed', 'utterance_dropped')   # never (fully) heard: the visitor needs another way
 
 PRIORITY_NORMAL, PRIORITY_HIGH = 1, 2
+# What the robot says to a visitor that a tap or a typed question stops at once (touch barge-in).
+SPOKEN_TO_VISITOR = ('greeting', 'prompt', 'not_understood', 'filler', 'answer')
+CHOICE_KEPT_S = 30.0    # a language tapped with nobody addressed is for the next visitor within this
 
 
 class Stage(enum.Enum):
@@ -182,6 +205,9 @@ class InteractionManager:
         self._group_ids = itertools.count(1)
         self.hearable: set[str] = set()    # languages the asr node has a model for (it tells us)
         self.conversation: str | None = None   # the visitor the robot last started listening to
+        self.card: Show | None = None          # the screen's current card
+        self.card_since = 0.0
+        self.chosen: tuple[str, float] | None = None   # a language tapped before anyone was addressed
 
     def set_hearable(self, languages) -> None:
         self.hearable = set(languages)
@@ -260,7 +286,7 @@ class InteractionManager:
             elif kind in LOST and visitor.stage is Stage.ANSWERING and event.id not in self.retries:
                 # Refused or failed by tts: the visitor hears the canned line instead, once.
                 language = event.language or self._language(visitor)
-                retry = self._say_text(visitor, self.canned(language), language, 'answer',
+                retry = self._say_text(visitor, spoken_form(self.canned(language), language), language, 'answer',
                                        extra={'intent': FALLBACK_INTENT, 'source': 'canned'})
                 self.retries.add(retry.id)
                 actions.append(retry)
@@ -312,6 +338,7 @@ class InteractionManager:
         self._enter(visitor, Stage.THINKING, now)
         visitor.turns += 1
         actions.append(self._emit('question_sent', now, visitor, text=text, language=language))
+        actions += self._show(Show('thinking', visitor.id, language), now)   # before Ask: its reply may be at once
         actions.append(Ask(visitor.id, text, language))
         return actions
 
@@ -322,7 +349,51 @@ class InteractionManager:
                 self._say(visitor, 'not_understood', self._language(visitor), 'not_understood')]
 
     def on_typed(self, text: str, language: str | None, now: float) -> list[Action]:
-        """Text typed on the screen, in the language chosen there or else identified from the text."""
+        """Text typed (or a button tapped) on the screen, in the language chosen there or else identified
+        from the text. It stops what the robot is saying to the visitor at once (touch barge-in)."""
+        stopped = self._barge_in(self.visitors.get(self.addressed or ''), now)
+        return stopped + self._typed(text, language, now)
+
+    def on_language_chosen(self, language: str, visitor_id: str | None, now: float) -> list[Action]:
+        """The visitor tapped a language on the screen: theirs at once (it outranks recognition); the rest
+        of the greeting and whatever the robot is saying to them stop, and the robot asks in it (or, if it
+        cannot hear it, says to type on the screen). With nobody addressed it is for the next visitor."""
+        visitor = self.visitors.get(visitor_id or self.addressed or '')
+        if visitor is None or visitor.stage in (Stage.SEEN, Stage.LEFT, Stage.FAREWELL):
+            self.chosen = (language, now)
+            return []
+        visitor.language = language
+        visitor.speech.language, visitor.speech.source = language, 'kiosk'
+        visitor.speech.pending, visitor.speech.pending_count = None, 0
+        actions: list[Action] = [self._emit('language_identified', now, visitor, language=language, source='tap',
+                                            confidence=1.0)]
+        stopped = self._barge_in(visitor, now)
+        actions += stopped
+        if visitor.id != self.addressed:
+            return actions
+        if visitor.stage is Stage.LISTENING:   # the robot asks in the chosen language, then listens
+            interrupt = any(isinstance(a, Cancel) and a.id in self.started for a in stopped)
+            actions.append(self._say(visitor, *self._prompt(visitor), 'prompt')._replace(interrupt=interrupt))
+            visitor.prompted = False
+            visitor.listening_since = None    # the listening clock starts when the prompt has been said
+        return actions + self._show(self._card_for(visitor), now)
+
+    def _barge_in(self, visitor: Visitor | None, now: float) -> list[Action]:
+        """Stop what the robot is saying to this visitor (and their group), the playing utterance too."""
+        if visitor is None or visitor.stage not in (Stage.GREETING, Stage.WAITING, Stage.LISTENING,
+                                                    Stage.THINKING, Stage.ANSWERING):
+            return []
+        group = self.groups.get(visitor.group)
+        actions = self._cancel_pending(set(group.members) if group else {visitor.id}, SPOKEN_TO_VISITOR,
+                                       including_playing=True)
+        if visitor.stage is Stage.GREETING and group is not None:
+            actions += self._greeting_done(group, visitor, now)
+        elif visitor.stage is Stage.ANSWERING:
+            actions.append(self._emit('answer_finished', now, visitor, detail='stopped: the visitor tapped or typed'))
+            actions += self._start_listening(visitor, now)
+        return actions
+
+    def _typed(self, text: str, language: str | None, now: float) -> list[Action]:
         confidence = 1.0
         if language is None:
             guess = identify(text, prefer=self.config.malay_indonesian_default)
@@ -339,7 +410,10 @@ class InteractionManager:
         return [self._emit('filler_started', now, visitor, text=text, language=language), say]
 
     def on_reply(self, visitor_id: str, text: str, language: str, intent: str | None,
-                 actions_: Sequence[ScreenAction], end_session: bool, source: str, now: float) -> list[Action]:
+                 actions_: Sequence[ScreenAction], end_session: bool, source: str, now: float,
+                 spoken: str | None = None) -> list[Action]:
+        """The assistant's answer: `spoken` (its compact spoken form; else `text`) is said, the full text
+        and the actions go to the screen."""
         visitor = self.visitors.get(visitor_id)
         if visitor is None or visitor.stage is not Stage.THINKING:
             return []
@@ -351,8 +425,10 @@ class InteractionManager:
         group = self.groups.get(visitor.group)
         fillers = self._cancel_pending(set(group.members) if group else {visitor.id}, ('filler', 'greeting'),
                                        including_playing=True)
-        answer = self._say_text(visitor, text, language, 'answer', extra={'intent': intent or '', 'source': source})
+        answer = self._say_text(visitor, spoken or text, language, 'answer',
+                                extra={'intent': intent or '', 'source': source})
         out += [*fillers, answer._replace(interrupt=any(c.id in self.started for c in fillers))]
+        out += self._show(Show('answer', visitor.id, language, text=text, actions=tuple(actions_)), now)
         if end_session or visitor.turns >= self.config.max_turns:
             out += self._farewell(visitor, now, leaving=False)
         return out
@@ -368,12 +444,45 @@ class InteractionManager:
                 if not visitor.prompted:
                     visitor.prompted = True
                     visitor.listening_since = None   # restarts when the prompt has been said
-                    language = self._language(visitor)
-                    key = 'listening_prompt' if language in self.hearable else 'use_screen'
-                    actions.append(self._say(visitor, key, language, 'prompt'))
+                    actions.append(self._say(visitor, *self._prompt(visitor), 'prompt'))
                 else:
                     actions += self._farewell(visitor, now, leaving=False)
-        return actions
+        return actions + self._attract(now)
+
+    def start(self, now: float) -> list[Action]:
+        """What the robot shows before anyone comes: the attract card."""
+        return self._attract(now)
+
+    # --- the screen -----------------------------------------------------------------------------
+    def _show(self, card: Show, now: float) -> list[Action]:
+        if card == self.card:
+            return []
+        self.card, self.card_since = card, now
+        return [card]
+
+    def _card_for(self, visitor: Visitor) -> Show:
+        """The listening card (or the stage's) for the addressed visitor, with what the robot can hear."""
+        if visitor.stage is Stage.THINKING:
+            return Show('thinking', visitor.id, visitor.language)
+        can_hear = None if visitor.language is None else visitor.language in self.hearable
+        return Show('listening', visitor.id, visitor.language, can_hear=can_hear)
+
+    def _attract(self, now: float) -> list[Action]:
+        """Nobody addressed and no goodbye playing (or it has had its time): the attract card."""
+        if self.addressed is not None or (self.card is not None and self.card.kind == 'attract'):
+            return []
+        farewell_playing = any(purpose == 'farewell' for purpose, _ in self.utterances.values())
+        if farewell_playing and now - self.card_since < self.config.speech_timeout_s:
+            return []
+        return self._show(Show('attract'), now)
+
+    def _prompt(self, visitor: Visitor) -> tuple[str, str]:
+        """(phrase key, language) of the prompt to speak: "please type on my screen" only in the visitor's own
+        language once it is known and cannot be heard; else "please ask", in the greeting's language when
+        the visitor's is unknown."""
+        if visitor.language is None:
+            return 'listening_prompt', self.config.opener_languages[0]
+        return ('listening_prompt' if visitor.language in self.hearable else 'use_screen'), visitor.language
 
     # --- internals ------------------------------------------------------------------------------
     def _enter(self, visitor: Visitor, stage: Stage, now: float) -> None:
@@ -384,9 +493,9 @@ class InteractionManager:
         if visitor.stage is Stage.THINKING:
             if now - visitor.stage_since < self.config.thinking_timeout_s:
                 return []
-            language = self._language(visitor)
-            return [Abandon(visitor.id), *self.on_reply(visitor.id, self.canned(language), language,
-                                                        FALLBACK_INTENT, [], False, 'canned', now)]
+            language, canned = self._language(visitor), self.canned(self._language(visitor))
+            return [Abandon(visitor.id), *self.on_reply(visitor.id, canned, language, FALLBACK_INTENT, [], False,
+                                                        'canned', now, spoken=spoken_form(canned, language))]
         quiet = now - max(visitor.stage_since, visitor.progress_at, visitor.speech_until)
         if quiet < self.config.speech_timeout_s:
             return []
@@ -448,36 +557,35 @@ class InteractionManager:
         members = [self.visitors[m] for m in group.members]
         primary = min(members, key=lambda v: v.distance_m)   # the closest one is addressed
         busy = self.addressed is not None
+        if self.chosen is not None and not primary.language and now - self.chosen[1] <= CHOICE_KEPT_S:
+            primary.language = primary.speech.language = self.chosen[0]   # tapped just before engaging
+            primary.speech.source = 'kiosk'
+        self.chosen = None
         languages = [primary.language] if primary.language else list(self.config.opener_languages)
-        key = 'group_greeting' if len(members) > 1 else 'greeting'
-        actions: list[Action] = []
-        for i, language in enumerate(languages):
-            last = i == len(languages) - 1
-            actions.append(self._say(primary, key if last else 'opener', language, 'greeting'))
+        # Spoken: a hello of about a second; the welcome, the picker and the menu are on the screen.
+        key = 'group_hello' if len(members) > 1 else 'hello'
+        actions: list[Action] = [self._say(primary, key, languages[0], 'greeting')]
         # A new arrival matters more than a goodbye to someone walking away.
         if any(self.utterances.get(u, ('', ''))[0] == 'farewell' for u in self.started):
             first = actions[0]
             actions[0] = first._replace(interrupt=True)
         if busy:
-            actions.append(self._say(primary, 'please_wait', languages[-1], 'greeting'))
+            actions.append(self._say(primary, 'please_wait', languages[0], 'greeting'))
             for member in members:
                 actions.append(self._emit('asked_to_wait', now, member))
         else:
             self.addressed = primary.id
-            actions += self._offer_help(primary, languages[-1], 'greeting')
+            if primary.language and primary.language not in self.hearable:   # chosen on the screen
+                actions.append(self._say(primary, 'use_screen', primary.language, 'greeting'))
         group.greeting_ids = [a.id for a in actions if isinstance(a, Say)]
+        if not busy:
+            actions += self._show(Show('greeting', primary.id, primary.language, languages=tuple(
+                languages if primary.language else self.config.opener_languages)), now)
         return actions
-
-    def _offer_help(self, visitor: Visitor, language: str, purpose: str) -> list[Say]:
-        says = [self._say(visitor, 'offer_help', language, purpose)]
-        if language not in self.hearable:   # no speech model: the visitor types on the screen
-            says.append(self._say(visitor, 'use_screen', language, purpose))
-        return says
 
     def _address(self, visitor: Visitor, now: float) -> list[Action]:
         self.addressed = visitor.id
-        return [*self._offer_help(visitor, self._language(visitor), 'prompt'),
-                *self._start_listening(visitor, now)]
+        return [self._say(visitor, *self._prompt(visitor), 'prompt'), *self._start_listening(visitor, now)]
 
     def _start_listening(self, visitor: Visitor, now: float) -> list[Action]:
         self._enter(visitor, Stage.LISTENING, now)
@@ -486,7 +594,10 @@ class InteractionManager:
         if visitor.id != self.conversation:   # the same visitor again keeps their language and voice
             self.conversation = visitor.id
             actions.append(StartConversation(visitor.id, visitor.language))
-        return actions + [self._emit('listening_started', now, visitor, language=visitor.language)]
+        group = self.groups.get(visitor.group)
+        actions.append(self._emit('listening_started', now, visitor, language=visitor.language,
+                                  group=list(group.members) if group else []))
+        return actions + (self._show(self._card_for(visitor), now) if visitor.id == self.addressed else [])
 
     def _on_left(self, visitor: Visitor, now: float) -> list[Action]:
         actions: list[Action] = [self._emit('visitor_left', now, visitor)]
@@ -525,6 +636,8 @@ class InteractionManager:
              if m in self.visitors and self.visitors[m].language), None) or self.config.default_language
         visitor.farewell_done = False
         actions: list[Action] = [self._say(visitor, 'farewell', language, 'farewell')]
+        if self.addressed == visitor.id or self.addressed is None:
+            actions += self._show(Show('farewell', visitor.id, language), now)
         if not leaving:
             self._enter(visitor, Stage.FAREWELL, now)
             actions.append(EndVisit(visitor.id))

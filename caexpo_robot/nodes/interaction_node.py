@@ -11,7 +11,7 @@ from caexpo_robot.dialogue.assistant_turns import AssistantTurns
 from caexpo_robot.dialogue.interaction import Emit, InteractionConfig, InteractionManager
 from caexpo_robot.dialogue.outputs import OUTPUTS, as_message
 from caexpo_robot.language.phrasebook import Phrasebook
-from caexpo_robot.messages import FacesFrame, HearableLanguages, HeardSpeech, SpeechEvent, TypedQuestion
+from caexpo_robot.messages import FacesFrame, HearableLanguages, HeardSpeech, LanguageChosen, SpeechEvent, TypedQuestion
 from caexpo_robot.nodes.common import OK, WARN, CaexpoNode, Param, ParamRule, Range, run_node
 
 POSITIVE = Range(gt=0)
@@ -21,8 +21,8 @@ class InteractionNode(CaexpoNode):
     PARAMS = (
         Param('robot_id', 'greeter-1', 'this robot, as the assistant backend knows it'),
         Param('entrance', 'entrance_a', 'where the robot stands (directions are given relative to it)'),
-        Param('opener_languages', ['zh', 'en'], 'languages of the opening greeting, before the visitor\'s '
-              'language is known; the last one also offers help'),
+        Param('opener_languages', ['zh', 'en'], 'before the visitor\'s language is known: the robot says hello in '
+              'the first, the screen welcomes in all of them'),
         Param('default_language', 'en', 'language used when the visitor\'s is unknown'),
         Param('malay_indonesian_default', 'ms', 'ms or id: which to prefer when a text could be either'),
         Param('group_distance_m', 3.0, 'visitors not yet greeted and this near when someone engages share '
@@ -92,11 +92,14 @@ class InteractionNode(CaexpoNode):
         self.subscribe(HeardSpeech, lambda heard: heard.final and self.apply(self.manager.on_heard(
             heard.text, heard.language, 1.0 if heard.confidence is None else heard.confidence, self.now(),
             'speech', len(heard.candidates) or None)))
-        self.subscribe(TypedQuestion, lambda typed: self.apply(self.manager.on_typed(typed.text, typed.language,
-                                                                                      self.now())))
+        # The screen: a typed or tapped question, or a tapped language, stops the robot's speech at once.
+        self.subscribe(TypedQuestion, lambda q: self.apply(self.manager.on_typed(q.text, q.language, self.now())))
+        self.subscribe(LanguageChosen, lambda chosen: self.apply(self.manager.on_language_chosen(
+            chosen.language, chosen.visitor, self.now())))
         self.subscribe(HearableLanguages, self.on_hearable)
         # Every faces message ticks the dialogue; this keeps time when no frames arrive (camera gone).
         self.create_timer(0.1, lambda: self.apply(self.manager.tick(self.now())))
+        self.apply(self.manager.start(self.now()))   # the screen's attract card (latched)
 
     def now(self) -> float:
         return self.get_clock().now().nanoseconds * 1e-9
