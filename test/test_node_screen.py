@@ -189,3 +189,23 @@ def test_bad_and_flooding_pages_are_counted_drops_and_the_node_stays_up(graph):
     for p in (page, *others):
         p.ws.close()
     assert g.spin_until(lambda: node.bridge.clients == 0)
+
+
+def test_a_taken_port_is_an_error_in_diagnostics_and_bad_parameters_stop_the_node(tmp_path, monkeypatch):
+    import socket
+
+    from caexpo_robot.nodes.common import ERROR
+    monkeypatch.chdir(tmp_path)
+    with socket.socket() as taken:
+        taken.bind(('127.0.0.1', 0))
+        taken.listen(1)
+        port = taken.getsockname()[1]
+        with ros_graph(partial(ScreenNode, parameter_overrides=[Parameter('port', value=port)])) as g:
+            node = g.nodes[0]
+            level, message, _ = node.diagnostic_state()
+            assert level == ERROR and str(port) in message and node.port is None
+            g.spin_for(0.2)                     # still spinning: the robot goes on without its page
+    for name, value in (('port', 70000), ('max_clients', 0), ('max_frames_per_s', 0.0), ('bind_address', ' ')):
+        with pytest.raises(SystemExit, match=f'screen: parameter {name}'):
+            with ros_graph(partial(ScreenNode, parameter_overrides=[Parameter(name, value=value)])):
+                pass

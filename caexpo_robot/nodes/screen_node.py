@@ -41,7 +41,7 @@ class ScreenNode(CaexpoNode):
         Param('bind_address', '127.0.0.1', "address the page's web server listens on: 127.0.0.1 serves only the "
               "robot's own kiosk browser; 0.0.0.0 (or ::) exposes the page to the network",
               check=lambda v: None if isinstance(v, str) and v.strip() else 'must be an address'),
-        Param('port', 8765, 'TCP port of the page (http://<bind_address>:<port>/); 0 = any free port (tests)',
+        Param('port', 8766, 'TCP port of the page (http://<bind_address>:<port>/); 0 = any free port (tests)',
               check=Range(ge=0, le=65535)),
         Param('max_clients', 4, 'page connections at once (the kiosk, an operator); more are refused (counted)',
               check=Range(ge=1, le=64)),

@@ -40,7 +40,7 @@ HEADERS = {'Content-Security-Policy': CSP, 'X-Content-Type-Options': 'nosniff', 
 
 class ScreenServer:
     def __init__(self, bridge: ScreenBridge, deliver: Callable[[list], None], *, host: str = '127.0.0.1',
-                 port: int = 8765, static_dir: Path = STATIC_DIR, log: Callable[[str], None] = print) -> None:
+                 port: int = 8766, static_dir: Path = STATIC_DIR, log: Callable[[str], None] = print) -> None:
         self.bridge, self.deliver, self.host, self.static_dir, self.log = bridge, deliver, host, static_dir, log
         self.requested_port = port
         self.port: int | None = None
