@@ -135,6 +135,10 @@ class ScreenServer:
             page = self.static_dir / 'index.html'
             return FileResponse(page) if page.is_file() else HTMLResponse(PLACEHOLDER_PAGE)
 
+        @app.get('/favicon.ico')
+        async def favicon():
+            return Response(status_code=204)      # no icon: a kiosk shows none; keeps the console clean
+
         @app.get('/healthz')
         async def healthz():
             return JSONResponse({'ok': True, 'clients': self.bridge.clients})
