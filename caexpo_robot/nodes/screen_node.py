@@ -97,7 +97,7 @@ class ScreenNode(CaexpoNode):
             self.publish(self.outbox.queue.popleft())
 
     def diagnostic_state(self):
-        counters = dict(self.bridge.counters)
+        counters = self.bridge.snapshot_counters()
         values = {'clients': self.bridge.clients, 'url': self.server.url if self.server.port else '',
                   'frames_in': counters.pop('frames_in', 0), 'frames_out': counters.pop('frames_out', 0),
                   'page_drops': sum(n for key, n in counters.items() if key.startswith('dropped_')), **counters}

@@ -174,6 +174,11 @@ class ScreenBridge:
     def clients(self) -> int:
         return len(self.connections)
 
+    def snapshot_counters(self) -> dict[str, int]:
+        """A copy of the counters (the server's thread may be counting meanwhile)."""
+        with self._lock:
+            return dict(self.counters)
+
     def count(self, key: str, n: int = 1) -> None:
         with self._lock:
             self.counters[key] += n
