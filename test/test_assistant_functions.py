@@ -5,6 +5,8 @@ import unicodedata
 
 import pytest
 
+from caexpo_robot.backend.contract import SPOKEN_CHARS
+
 DAY = '2025-09-17'
 
 SCRIPTS = {'th': (0x0E00, 0x0E7F), 'lo': (0x0E80, 0x0EFF), 'my': (0x1000, 0x109F), 'km': (0x1780, 0x17FF),
@@ -48,6 +50,8 @@ def ask(http, text, language, session=None, entrance='entrance_a', visitor=None)
     reply = response.json()
     assert reply['language'] == language and reply['reply'].strip()
     assert_in_language(reply['reply'], language)
+    # The robot says the compact form (about 10 s at most); the full reply is for its screen.
+    assert reply['spoken'] and len(reply['spoken']) <= min(len(reply['reply']), SPOKEN_CHARS[language])
     return reply
 
 
@@ -253,3 +257,22 @@ def test_every_language_answers_every_reply_template(http):
         assert 'CAEXPO-Free-WiFi' in ask(http, question, language)['reply']
         for text in ('durian', 'AI zone', 'xyzzy'):
             ask(http, text, language)
+
+
+@pytest.mark.parametrize('language, question', [
+    ('en', 'I am looking for durian suppliers'), ('vi', 'Tôi muốn tìm nhà xuất khẩu sầu riêng'),
+    ('th', 'อยากหาผู้ส่งออกทุเรียน'), ('zh', '我想找榴莲供应商'), ('en', "What events are on today?"),
+    ('ko', '오늘 행사가 뭐가 있어요?'), ('ms', 'Apakah acara hari ini?')])
+def test_lists_are_said_short_with_the_top_three_and_shown_in_full(http, language, question):
+    """Espeak-ng says the spoken form in at most about 10 s; the full list stays in the reply and the action."""
+    from caexpo_robot.sim.synthetic_audio import synthesize_speech
+    from caexpo_robot.speaking.voices import VoiceTable
+    reply = ask(http, question, language)
+    assert reply['intent'] in ('matchmaking', 'events') and reply['actions'], reply
+    items = reply['actions'][0]['items']
+    named = [item.get('local_name') or item.get('title') for item in items]
+    assert any(name in reply['spoken'] for name in named[:3])
+    assert not any(name in reply['spoken'] for name in named[3:] if not any(name in n for n in named[:3]))
+    plan = VoiceTable.load().plan(reply['spoken'], language)
+    seconds = len(synthesize_speech(plan.spoken_text, plan.voice, plan.rate_wpm)) / 2 / 16000
+    assert seconds <= 10.5, (seconds, reply['spoken'])

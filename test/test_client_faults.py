@@ -39,6 +39,8 @@ BAD_REPLIES = {
     'bad_encoding': lambda lang: (b'these bytes are not gzip', 'application/json', 'gzip'),
     'huge_reply': lambda lang: (_turn_json(lang, reply='x' * 3_000_000), 'application/json', None),
     'long_text': lambda lang: (_turn_json(lang, reply='y' * 2001), 'application/json', None),
+    'long_spoken': lambda lang: (_turn_json(lang, spoken='z' * 301), 'application/json', None),
+    'blank_spoken': lambda lang: (_turn_json(lang, spoken=' '), 'application/json', None),
     'html': lambda lang: (b'<html><body>502 Bad Gateway</body></html>', 'text/html', None),
     'bad_action': lambda lang: (_turn_json(lang, actions=[{'type': 'offer_slots', 'exhibitor_id': 'x',
                                                              'slots': [{'a': 1}]}]), 'application/json', None),
@@ -299,6 +301,7 @@ def test_against_the_reference_assistant_with_the_robots_defaults():
             at, reply = recorder.wait()
             assert reply.source == 'backend' and reply.intent == 'directions' and '人工智能专区' in reply.text
             assert reply.actions[0]['from_entrance'] == 'entrance_b' and at < 1.0
+            assert reply.spoken and len(reply.spoken) <= len(reply.text)   # the assistant's compact form
             booked = client.ask('v9', 'Book a meeting with LionSat at 10:00', 'en', lambda r: None,
                                 visitor={'name': 'Lim Wei Ling', 'company': 'Penang Logistics'}).result(5)
             assert booked.intent == 'meeting_booked' and 'D2-018' in booked.text
@@ -343,6 +346,8 @@ def test_a_reply_outside_the_contract_is_a_failed_turn_counted_by_the_breaker(fa
     ('numeric_language', 'malformed: reply: language'), ('deep_json', 'malformed: reply: Invalid JSON'),
     ('bad_encoding', 'decoding: DecodingError'), ('huge_reply', 'oversized: reply of 3000'),
     ('long_text', 'malformed: reply: reply: String should have at most 2000'),
+    ('long_spoken', 'malformed: reply: spoken: String should have at most 300'),
+    ('blank_spoken', 'malformed: reply: spoken: String should match pattern'),
     ('html', "malformed: reply: Content-Type 'text/html'"),
     ('bad_action', "malformed: reply: actions.0: Value error, offer_slots: field 'slots'"),
     ('many_action_fields', 'malformed: reply: actions.0: Value error, show_map: more than 32 fields')])
@@ -397,3 +402,33 @@ def test_every_reply_of_the_reference_assistant_passes_the_contracts_action_chec
     kinds = {a['type'] for r in replies for a in r.actions}
     assert {'show_map', 'show_exhibitors', 'offer_slots', 'meeting_booked', 'meeting_cancelled', 'show_events',
             'call_staff'} <= kinds, kinds
+
+
+def test_the_spoken_form_is_the_backends_or_else_the_first_sentences_within_about_ten_seconds(fault, monkeypatch):
+    """Backward compatible: a backend that sends no `spoken` still gets a short spoken answer (first
+    sentences within the language's budget); one that sends it is said as sent; the canned answer has one."""
+    from caexpo_robot.backend.contract import SPOKEN_CHARS, spoken_form
+    long_text = ('Hall 1 is straight ahead, past the registration desks. Take the escalator to the second floor. '
+                 'The AI zone is on your left, next to the robotics showcase, and it is open until six.')
+    spoken_by_backend = iter([None, 'Hall 1, second floor, on your left.'])
+
+    def reply_with(handler, status, obj):
+        if handler.path.endswith('/turns'):
+            obj = {**obj, 'reply': long_text}
+            spoken = next(spoken_by_backend)
+            if spoken:
+                obj['spoken'] = spoken
+        FaultHandler._reply(handler, status, json.dumps(obj).encode())
+    monkeypatch.setattr(FaultHandler, '_json', reply_with)
+    with make_client(fault.url, retries=0) as client:
+        derived = ask(client, 'where is the AI zone', 'en')[0].wait()[1]
+        assert derived.source == 'backend' and derived.text == long_text
+        assert derived.spoken == 'Hall 1 is straight ahead, past the registration desks. Take the escalator to the ' \
+            'second floor.'                                          # two whole sentences fit, the third does not
+        assert derived.spoken == spoken_form(long_text, 'en') and len(derived.spoken) <= SPOKEN_CHARS['en']
+        given = ask(client, 'where is the AI zone', 'en', visitor='v2')[0].wait()[1]
+        assert (given.text, given.spoken) == (long_text, 'Hall 1, second floor, on your left.')
+    fault.mode = '500'
+    with make_client(fault.url, retries=0) as client:
+        canned = ask(client, 'where is the AI zone', 'zh')[0].wait()[1]
+    assert canned.source == 'canned' and canned.text == CANNED['zh'] and canned.spoken == CANNED['zh']   # fits

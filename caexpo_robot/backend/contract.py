@@ -28,9 +28,10 @@ MAX_ACTION_ITEMS = 100
 # screen). Characters per ~10 s with the robot's espeak-ng voices, measured per script: dense scripts
 # (Hanzi, Hangul, Burmese) say fewer characters a second. Khmer and Lao have no voice (screen text).
 SPOKEN_SECONDS = 10.0
-# (9 s at the rate measured on the phrasebook's longer phrases: en 13.3 chars/s, zh 3.2, ko 5.4, th 8.0.)
-SPOKEN_CHARS: dict[str, int] = {'vi': 125, 'th': 72, 'ms': 110, 'id': 105, 'fil': 113, 'my': 92, 'km': 110,
-                                'lo': 90, 'zh': 28, 'en': 120, 'ko': 48}
+# (about 7.5-9 s at the rates measured on the phrasebook's phrases and on list replies: en 13.3 chars/s,
+# zh 3.2, ko 5.1-5.4, th 8.0-8.6; times, dates and numbers take longer to say than words, so the margin.)
+SPOKEN_CHARS: dict[str, int] = {'vi': 104, 'th': 72, 'ms': 91, 'id': 88, 'fil': 94, 'my': 77, 'km': 90,
+                                'lo': 75, 'zh': 30, 'en': 100, 'ko': 40}
 MAX_SPOKEN_CHARS = 300
 
 Language = Literal[LANGUAGES]  # type: ignore[valid-type]

@@ -285,7 +285,7 @@ def create_app(storage: Storage, replies: dict, *, today: str | None = None, max
                                      idempotency_key)
         return {'turn_id': new_turn_id(), 'session_id': session_id, 'reply': result.reply,
                 'language': body.language, 'intent': result.intent, 'actions': result.actions,
-                'end_session': result.end_session}
+                'end_session': result.end_session, 'spoken': result.spoken_in(body.language)}
 
     @app.get('/v1/exhibitors', response_model=list[ExhibitorOut], tags=['matchmaking'], responses=ERRORS)
     def exhibitors(q: Annotated[str, Query(min_length=1, max_length=200,

@@ -2,6 +2,9 @@
 
 Keyword routing is deliberately simple and predictable (the ASR output is short and noisy); the
 order below resolves overlaps, e.g. "where is the food court" is the food FAQ, not generic directions.
+Each reply has a compact spoken form beside its full text (the robot says it; the screen shows the
+text and the actions): lists say the top three by name only; any other reply says its first
+sentences within about 10 s of speech (contract.spoken_form).
 """
 from __future__ import annotations
 
@@ -9,7 +12,7 @@ import re
 import uuid
 from dataclasses import dataclass, field
 
-from caexpo_robot.backend.contract import INTENTS  # noqa: F401  (the intents a turn may answer with)
+from caexpo_robot.backend.contract import INTENTS, SPOKEN_CHARS, spoken_form  # noqa: F401  (INTENTS: answers)
 
 from . import service
 from .catalog import Catalog
@@ -29,6 +32,11 @@ class TurnResult:
     actions: list[dict] = field(default_factory=list)
     end_session: bool = False
     topic: str | None = None
+    spoken: str | None = None   # a list's compact spoken form (else the first sentences of `reply`)
+
+    def spoken_in(self, language: str) -> str:
+        """What the robot says: at most about 10 s of speech in `language`."""
+        return spoken_form(self.spoken or self.reply, language)
 
 
 class Conversation:
@@ -103,7 +111,9 @@ class Conversation:
         self._remember_exhibitor(shown[0]['id'])
         action = {'type': 'show_exhibitors',
                   'items': [{**c.exhibitor_public(ex, language), 'score': score} for ex, score in ranked]}
-        return TurnResult(reply, 'matchmaking', [action])
+        spoken = _top(language, [c.localized(ex['names'], language) for ex in shown], c.word(language, 'list_sep'),
+                      lambda names: _head(c.template(language, 'exhibitors')).format(count=len(ranked), items=names))
+        return TurnResult(reply, 'matchmaking', [action], spoken=spoken)
 
     def _remember_exhibitor(self, exhibitor_id: str) -> None:
         # "book 10:30" in the next turn refers to this exhibitor; write only when it changes.
@@ -178,12 +188,15 @@ class Conversation:
         if not events:
             return TurnResult(c.template(language, 'events_none'), 'events')
         items = c.word(language, 'list_sep').join(c.event_item(e, language) for e in events)
-        reply = c.template(language, 'events').format(day=c.format_date(language, self.today), items=items)
-        return TurnResult(reply, 'events', [{'type': 'show_events', 'day': self.today,
-                                             'items': [{'id': e['id'], 'start': e['start'], 'end': e['end'],
-                                                        'place': e['place'],
-                                                        'title': c.localized(e['titles'], language)}
-                                                       for e in events]}])
+        day = c.format_date(language, self.today)
+        reply = c.template(language, 'events').format(day=day, items=items)
+        top = _top(language, [c.localized(e['titles'], language) for e in events[:_SHOWN]],
+                   c.word(language, 'list_sep'), lambda titles: _head(c.template(language, 'events')).format(
+                       day=day, items=titles))
+        action = {'type': 'show_events', 'day': self.today,
+                  'items': [{'id': e['id'], 'start': e['start'], 'end': e['end'], 'place': e['place'],
+                             'title': c.localized(e['titles'], language)} for e in events]}
+        return TurnResult(reply, 'events', [action], spoken=top)
 
     def call_staff(self, language: str, key: str | None, reason: str) -> TurnResult:
         c = self.catalog
@@ -193,6 +206,22 @@ class Conversation:
         entrance = c.localized(c.entrances[self._entrance()]['names'], language)
         return TurnResult(c.template(language, 'staff').format(entrance=entrance), 'call_staff',
                           [{'type': 'call_staff', 'request_id': request['id'], 'entrance': self._entrance()}])
+
+
+def _head(template: str) -> str:
+    """A list reply's template up to its list and the mark ending that sentence (the rest is on the screen)."""
+    end = template.index('{items}') + len('{items}')
+    return template[:end + (template[end:end + 1] in ('.', '。', '!', '?', '။', '។'))]
+
+
+def _top(language: str, names: list[str], separator: str, sentence) -> str:
+    """The spoken form of a list: `sentence(names)` with the top three names (no details: they are on the
+    screen), or the top two or one when three do not fit about 10 s of speech in `language`."""
+    for count in range(min(_SHOWN, len(names)), 1, -1):
+        text = sentence(separator.join(names[:count])).replace('..', '.')
+        if len(text) <= SPOKEN_CHARS[language]:
+            return text
+    return sentence(names[0]).replace('..', '.')
 
 
 def new_turn_id() -> str:
