@@ -29,7 +29,15 @@ def _sim(args) -> int:
         latency = visitor['greeting_latency_ms']
         print(f'  {name:<10} [{visitor["language"]}] greeted {visitor["greetings"]}x'
               + (f', {latency:.0f} ms after engaging' if latency is not None else '')
-              + f', {len(visitor["answers"])} answer(s)' + (', farewell' if visitor['farewell'] else ''))
+              + f', {len(visitor["answers"])} answer(s)' + (', farewell' if visitor['farewell'] else '')
+              + (f'; listening {visitor["engaged_to_listening_s"]:.2f} s after engaging'
+                 if visitor.get('engaged_to_listening_s') is not None else '')
+              + f'; {visitor.get("speech_s", 0):.1f} s of speech to them'
+              + (f', longest answer {visitor["longest_answer_s"]:.1f} s' if visitor.get('longest_answer_s') else ''))
+    pacing = summary.get('engaged_to_listening_s')
+    if pacing:
+        print(f'pacing: engaged -> listening at most {pacing["max"]:.2f} s (mean {pacing["mean"]:.2f} s); '
+              f'longest spoken answer {summary.get("longest_answer_s") or 0:.1f} s')
     print(f'output: {args.out}/events.jsonl, {args.out}/summary.json, {args.out}/speech/')
     return 0
 

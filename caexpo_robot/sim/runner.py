@@ -24,8 +24,10 @@ from sensor_msgs.msg import CameraInfo, Image
 from std_msgs.msg import UInt8MultiArray
 
 from caexpo_robot import graph
+from caexpo_robot.language import LANGUAGES
+from caexpo_robot.language.phrasebook import Phrasebook
 from caexpo_robot.listening.audio import SAMPLE_RATE
-from caexpo_robot.messages import FacesFrame, InteractionEvent, SpeechEvent, TypedQuestion
+from caexpo_robot.messages import FacesFrame, InteractionEvent, LanguageChosen, SpeechEvent, TypedQuestion
 from caexpo_robot.nodes.audio_msgs import audio_msg
 from caexpo_robot.nodes.common import AUDIO, CAMERA_OUT, LATCHED, TypedNode
 from caexpo_robot.nodes.conversions import camera_info_msg, image_msg
@@ -89,6 +91,7 @@ class SimDriver(TypedNode):
         self.image_pub = self.create_publisher(Image, 'camera/image_raw', CAMERA_OUT)
         self.info_pub = self.create_publisher(CameraInfo, 'camera/camera_info', CAMERA_OUT)
         self.advertise(TypedQuestion)
+        self.advertise(LanguageChosen)
         self.subscribe(FacesFrame, self.on_faces)
         self.subscribe(InteractionEvent, self.on_interaction_event)
         self.subscribe(SpeechEvent, self.on_tts_event)
@@ -160,6 +163,16 @@ class SimDriver(TypedNode):
 
     def type_at_kiosk(self, text: str) -> None:
         self.publish(TypedQuestion(text=text))
+
+    def tap(self, what: str, language: str, phrasebook: Phrasebook) -> str:
+        """A tap on the screen as the screen node sends it: a language, or a quick question's phrase in the
+        visitor's language (via='tap'). Returns what was tapped, for the log."""
+        if what in LANGUAGES:
+            self.publish(LanguageChosen(language=what))
+            return f'language {what}'
+        text = phrasebook.say(what, language).text
+        self.publish(TypedQuestion(text=text, language=language, via='tap'))
+        return f'{what}: "{text}"'
 
 
 def visitor_voice(utterance: VisitorInput, language: str, voices: VoiceTable) -> 'np.ndarray':
@@ -244,6 +257,7 @@ def run_simulation(scenario: Scenario, out_dir: Path, *, log: Callable[[str], No
         microphone = SimulatedMicrophone()
         driver = SimDriver(context, recorder, lambda t_ns: frames_cache.get(t_ns, {}), log, microphone)
         voices = VoiceTable.load()
+        phrasebook = Phrasebook.load()
         for node in (*nodes, driver):
             executor.add_node(node)
         if scenario.video:
@@ -317,6 +331,9 @@ def run_simulation(scenario: Scenario, out_dir: Path, *, log: Callable[[str], No
                     log(f'[{t_ns / NS:7.2f}] {name} types: "{utterance.text}"')
                     driver.type_at_kiosk(utterance.text)
                     settle(lambda: True, 'visitor input')
+                elif utterance.via == 'tap':
+                    log(f'[{t_ns / NS:7.2f}] {name} taps {driver.tap(utterance.text, plan.language, phrasebook)}')
+                    settle(lambda: True, 'visitor input')
                 else:
                     samples = visitor_voice(utterance, plan.language, voices)
                     microphone.add(t_ns / NS, samples)
@@ -352,10 +369,27 @@ def run_simulation(scenario: Scenario, out_dir: Path, *, log: Callable[[str], No
     return summary
 
 
+def spoken_seconds(events: list[dict]) -> dict[str, tuple[str | None, str, float]]:
+    """{utterance id: (visitor, purpose, seconds heard)} of every utterance the robot started: its duration,
+    or until it was cancelled (a visitor who taps stops it)."""
+    heard = {}
+    for event in events:
+        if event['topic'] != SpeechEvent.TOPIC:
+            continue
+        if event['type'] == 'utterance_started':
+            heard[event['id']] = (event.get('visitor'), event.get('purpose') or '', event['t'],
+                                  event.get('duration_s') or 0.0)
+        elif event['type'] == 'utterance_cancelled' and event['id'] in heard:
+            visitor, purpose, start, duration = heard[event['id']]
+            heard[event['id']] = (visitor, purpose, start, min(duration, max(0.0, event['t'] - start)))
+    return {key: (visitor, purpose, round(seconds, 2)) for key, (visitor, purpose, _, seconds) in heard.items()}
+
+
 def summarize(scenario: Scenario, recorder: Recorder, frames: int, wall_s: float, counters: dict) -> dict:
     interaction = [e for e in recorder.events if e['topic'] == InteractionEvent.TOPIC]
     visitors = {}
-    latencies = []
+    latencies, to_listening, answer_seconds = [], [], []
+    spoken = spoken_seconds(recorder.events)
     for plan in scenario.visitors:
         tracks = sorted({e['visitor'] for e in interaction
                          if e.get('scenario_visitor') == plan.name and e.get('visitor')})
@@ -376,6 +410,19 @@ def summarize(scenario: Scenario, recorder: Recorder, frames: int, wall_s: float
             latency_ms = round(max(0.0, greetings[0]['t'] - engaged) * 1000, 1)
             latencies.append(latency_ms)
         answers = [e for e in interaction if e['type'] == 'answer_started' and e.get('visitor') in tracks]
+        # Engaged -> the robot listening to them (or to their group): the pacing of the greeting.
+        listening = next((e['t'] for e in interaction if e['type'] == 'listening_started' and involves(e)
+                          and engaged is not None and e['t'] >= engaged), None)
+        listening_s = round(listening - engaged, 2) if listening is not None else None
+        if listening_s is not None:
+            to_listening.append(listening_s)
+        # What the robot said to them: to them, and its greeting to their group (said to the closest member).
+        group = {m for e in interaction if e['type'] in ('greeting_started', 'greeting_finished') and involves(e)
+                 for m in e.get('group') or []}
+        mine = [(purpose, seconds) for visitor, purpose, seconds in spoken.values()
+                if visitor in tracks or purpose == 'greeting' and visitor in group]
+        answer_s = [seconds for purpose, seconds in mine if purpose == 'answer']
+        answer_seconds += answer_s
         # End of the visitor's voice → first audio of the answer (includes the endpointer's silence wait).
         responses = []
         for name, _start, voice_end in recorder.speech:
@@ -392,8 +439,12 @@ def summarize(scenario: Scenario, recorder: Recorder, frames: int, wall_s: float
             'answers': [{'t': e['t'], 'language': e.get('language'), 'text': e.get('text')} for e in answers],
             'speech_to_answer_ms': responses,
             'farewell': any(e['type'] == 'farewell_started' and involves(e) for e in interaction),
+            'engaged_to_listening_s': listening_s,
+            'speech_s': round(sum(seconds for _, seconds in mine), 2),       # what the robot said to them
+            'greeting_speech_s': round(sum(seconds for purpose, seconds in mine if purpose == 'greeting'), 2),
+            'longest_answer_s': max(answer_s, default=None),
         }
-    spoken = [e for e in recorder.events if e['topic'] == SpeechEvent.TOPIC and e['type'] == 'utterance_started']
+    started = [e for e in recorder.events if e['topic'] == SpeechEvent.TOPIC and e['type'] == 'utterance_started']
     return {
         'scenario': scenario.name, 'sim_duration_s': scenario.duration_s, 'wall_s': round(wall_s, 2),
         'speedup_vs_realtime': round(scenario.duration_s / wall_s, 2) if wall_s > 0 else None,
@@ -403,7 +454,11 @@ def summarize(scenario: Scenario, recorder: Recorder, frames: int, wall_s: float
         'greetings': sum(1 for e in interaction if e['type'] == 'greeting_started'),
         'greeting_latency_ms': {'max': max(latencies), 'mean': round(sum(latencies) / len(latencies), 1)}
         if latencies else None,
-        'utterances': len(spoken),
-        'speech_s': round(sum(e.get('duration_s', 0.0) for e in spoken), 2),
+        'utterances': len(started),
+        'speech_s': round(sum(e.get('duration_s', 0.0) for e in started), 2),
+        # The pacing figures: every visitor listened to within 3.5 s of engaging, no answer over ~10 s.
+        'engaged_to_listening_s': {'max': max(to_listening), 'mean': round(sum(to_listening) / len(to_listening), 2)}
+        if to_listening else None,
+        'longest_answer_s': max(answer_seconds, default=None),
         'counters': counters,
     }

@@ -25,7 +25,8 @@ class ScenarioError(ConfigError):
 class VisitorInput:
     at: float          # sim time (s) the visitor starts speaking or typing
     text: str
-    via: str           # 'speech' (synthesized in the visitor's language, heard by asr) or 'kiosk' (typed)
+    via: str           # 'speech' (synthesized in the visitor's language, heard by asr), 'kiosk' (typed) or
+    #                    'tap' (on the screen: `text` is a language code, or a quick-question key like quick_toilets)
     wav: str | None = None   # a recording to play instead of synthesizing `text`
     assistant_latency_s: float | None = None   # the backend's latency for the question this asks
 
@@ -97,10 +98,16 @@ def _known_language(value: str) -> str:
     return value
 
 
-def _speech_or_kiosk(value: str) -> str:
-    if value not in ('speech', 'kiosk'):
-        raise PydanticCustomError('via', 'must be speech or kiosk, got {value!r}', {'value': value})
+def _speech_kiosk_or_tap(value: str) -> str:
+    if value not in ('speech', 'kiosk', 'tap'):
+        raise PydanticCustomError('via', 'must be speech, kiosk or tap, got {value!r}', {'value': value})
     return value
+
+
+def quick_question_keys() -> list[str]:
+    """The screen's quick-question buttons: the phrasebook's quick_* keys."""
+    from caexpo_robot.language.phrasebook import Phrasebook
+    return [key for key in Phrasebook.load().keys() if key.startswith('quick_')]
 
 
 class _FileModel(ConfigModel):
@@ -123,7 +130,7 @@ class CameraFile(_FileModel):
 class VisitorInputFile(_FileModel):
     at: Annotated[Number, _at_least(0)] | None = None
     text: str = ''
-    via: Annotated[str, AfterValidator(_speech_or_kiosk)] = 'speech'
+    via: Annotated[str, AfterValidator(_speech_kiosk_or_tap)] = 'speech'
     wav: str | None = None
     assistant_latency_s: Annotated[Number, _at_least(0)] | None = None
 
@@ -131,6 +138,13 @@ class VisitorInputFile(_FileModel):
     def _says_something(self) -> 'VisitorInputFile':
         if self.at is None or not (self.text or self.wav):
             raise PydanticCustomError('says', 'needs `at` and `text` (or `wav`)')
+        if self.via == 'tap' and self.text not in LANGUAGES:
+            quick = quick_question_keys()
+            if self.wav or self.text not in quick:
+                raise PydanticCustomError('tap', 'via: tap needs `text` a language code ({languages}) or a quick '
+                                          'question ({quick}), got {value!r}',
+                                          {'languages': ' '.join(LANGUAGES), 'quick': ' '.join(quick),
+                                           'value': self.text})
         return self
 
 
