@@ -1,4 +1,4 @@
-"""interaction: greets engaged visitors, holds the conversation, says goodbye; a shell around InteractionManager."""
+"""interaction: greets, converses, says goodbye, drives the screen's card; a shell around InteractionManager."""
 from __future__ import annotations
 
 from dataclasses import fields
@@ -94,8 +94,8 @@ class InteractionNode(CaexpoNode):
             'speech', len(heard.candidates) or None)))
         # The screen: a typed or tapped question, or a tapped language, stops the robot's speech at once.
         self.subscribe(TypedQuestion, lambda q: self.apply(self.manager.on_typed(q.text, q.language, self.now())))
-        self.subscribe(LanguageChosen, lambda chosen: self.apply(self.manager.on_language_chosen(
-            chosen.language, chosen.visitor, self.now())))
+        self.subscribe(LanguageChosen, lambda c: self.apply(self.manager.on_language_chosen(c.language, c.visitor,
+                                                                                              self.now())))
         self.subscribe(HearableLanguages, self.on_hearable)
         # Every faces message ticks the dialogue; this keeps time when no frames arrive (camera gone).
         self.create_timer(0.1, lambda: self.apply(self.manager.tick(self.now())))
