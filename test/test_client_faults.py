@@ -432,3 +432,17 @@ def test_the_spoken_form_is_the_backends_or_else_the_first_sentences_within_abou
     with make_client(fault.url, retries=0) as client:
         canned = ask(client, 'where is the AI zone', 'zh')[0].wait()[1]
     assert canned.source == 'canned' and canned.text == CANNED['zh'] and canned.spoken == CANNED['zh']   # fits
+
+
+@pytest.mark.parametrize('language, text, spoken', [
+    ('en', 'Short answer.', 'Short answer.'),
+    ('zh', '已为您呼叫工作人员到A入口（南广场），请在这里稍候，工作人员很快就到。',
+     '已为您呼叫工作人员到A入口（南广场），请在这里稍候'),                  # cut at a comma, not said
+    ('en', 'Today, 17/9: Opening Ceremony of the 22nd China-ASEAN Expo; China-ASEAN Business and Investment '
+           'Summit; China-ASEAN AI Cooperation Forum.', 'Today, 17/9: Opening Ceremony of the 22nd China-ASEAN Expo'),
+    ('th', 'ทานอาหารได้ที่ศูนย์อาหาร ห่างจากที่นี่ประมาณ 290 เมตร ตรงไปข้างหน้า อยู่ชั้น 2 มีอาหารฮาลาลด้วยครับ',
+     'ทานอาหารได้ที่ศูนย์อาหาร ห่างจากที่นี่ประมาณ 290 เมตร ตรงไปข้างหน้า'),     # no sentence marks: at a space
+])
+def test_the_derived_spoken_form_is_whole_sentences_or_phrases_within_the_languages_budget(language, text, spoken):
+    from caexpo_robot.backend.contract import SPOKEN_CHARS, spoken_form
+    assert spoken_form(text, language) == spoken and len(spoken) <= SPOKEN_CHARS[language]

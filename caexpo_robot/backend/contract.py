@@ -163,5 +163,7 @@ class TurnOut(BaseModel):
 
 def spoken_form(text: str, language: str) -> str:
     """What the robot says of an answer with no spoken form: its first sentence(s) within about
-    SPOKEN_SECONDS of speech in `language` (a sentence cut at a phrase break when even one is longer)."""
-    return shorten(text, SPOKEN_CHARS.get(language, min(SPOKEN_CHARS.values())))
+    SPOKEN_SECONDS of speech in `language` (a sentence cut at a phrase break when even one is longer; the
+    comma or colon it was cut at is not said)."""
+    spoken = shorten(text, SPOKEN_CHARS.get(language, min(SPOKEN_CHARS.values())))
+    return spoken.rstrip(' ,，、:：;；') or spoken
