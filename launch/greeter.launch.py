@@ -1,4 +1,5 @@
-"""The greeter robot: camera → face_detector, microphone → asr, interaction, tts; parameters from config/greeter.yaml.
+"""The greeter robot: camera → face_detector, microphone → asr, interaction, tts, screen (the touchscreen
+page); parameters from config/greeter.yaml.
 
     ros2 launch caexpo_robot greeter.launch.py namespace:=entrance_a camera_device:=/dev/video0 \
         opener_languages:='[vi, zh, en]'
