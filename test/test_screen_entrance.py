@@ -286,6 +286,7 @@ def test_a_meeting_is_offered_as_slots_and_a_tapped_slot_is_booked_with_its_code
     assert entrance.texts('.slots button') == slots.slots
 
     cards_before = len(entrance.cards)
+    requests_before = len(entrance.requests)
     page.locator('.slots button[data-start="10:30"]').tap()
     wait(lambda: len(entrance.typed) == 2, 'the tapped slot as a question')
     assert entrance.typed[1] == TypedQuestion(text=say('book_slot', 'en', time='10:30'), language='en',
@@ -294,6 +295,10 @@ def test_a_meeting_is_offered_as_slots_and_a_tapped_slot_is_booked_with_its_code
     [booked] = [a for a in booked_card.actions if a.type == 'meeting_booked']
     assert (booked.exhibitor_id, booked.day, booked.start) == ('angkor-golden-rice', DAY, '10:30')
     assert booked.code and booked.code in booked_card.text
+    # The robot says that it is booked and when ("Co., Ltd." in the name does not end its sentence).
+    said = entrance.started('answer', after=requests_before)
+    assert 'booked' in said.text and '10:30' in said.text, said.text
+    entrance.until(f'[...document.querySelectorAll("#captions li.robot")].at(-1)?.textContent === {said.text!r}')
     # The page: the booking code and a QR image of it (made on the robot).
     entrance.until('document.querySelector(".booked img.qr")?.src.startsWith("data:image/svg+xml")')
     entrance.until('document.querySelector(".booked img.qr").complete')

@@ -20,6 +20,8 @@ def test_short_text_is_unchanged():
     ('សូមស្វាគមន៍។ បន្ទប់ទឹកនៅខាងឆ្វេង។ អរគុណ', None, 'សូមស្វាគមន៍។ បន្ទប់ទឹកនៅខាងឆ្វេង។'),  # Khmer ។
     ('ကြိုဆိုပါတယ်။ အိမ်သာက ဘယ်ဘက်မှာပါ။ ကျေးဇူးပါ', None, 'ကြိုဆိုပါတယ်။ အိမ်သာက ဘယ်ဘက်မှာပါ။'),  # Burmese ။
     ('one very long sentence without any end mark at all', 20, 'one very long'),      # a phrase break
+    ('Your meeting with Angkor Golden Rice Co., Ltd. is booked for 10:30 on 17/9, at booth A1-012.', 76,
+     'Your meeting with Angkor Golden Rice Co., Ltd. is booked for 10:30 on 17/9,'),   # "Ltd." ends no sentence
     ('x' * 100, 30, 'x' * 30),                                                        # no break at all
 ])
 def test_long_text_is_cut_at_the_last_boundary_before_the_limit(text, limit, expected):

@@ -12,6 +12,8 @@ from __future__ import annotations
 CLOSING_MARKS = '。！？!?;；။។៕'
 # Marks that end a sentence when a space (or the end of the text) follows: "3.5" is not a sentence end.
 SPACED_MARKS = '.…'
+# Abbreviations whose dot ends no sentence ("Angkor Golden Rice Co., Ltd. is booked for 10:30").
+ABBREVIATIONS = frozenset({'Co', 'Ltd', 'Inc', 'Corp', 'Pte', 'Bhd', 'Mr', 'Mrs', 'Dr', 'St', 'No', 'Tbk', 'PT'})
 # Where a phrase may be cut when no sentence ends before the limit (Thai and Lao separate with spaces).
 BREAKS = ' \t\n,，、：:;；၊)）」』"'
 # A sentence end this early would throw most of the text away: cut at a break instead.
@@ -25,10 +27,17 @@ def shorten(text: str, limit: int) -> str:
         return text
     head = text[:limit]
     sentence_end = max((i + 1 for i, ch in enumerate(head) if ch in CLOSING_MARKS or (
-        ch in SPACED_MARKS and (i + 1 == len(text) or text[i + 1].isspace()))), default=0)
+        ch in SPACED_MARKS and (i + 1 == len(text) or text[i + 1].isspace()) and not _abbreviation(head, i))),
+        default=0)
     if sentence_end >= MIN_KEEP * limit:
         return head[:sentence_end].strip()
     phrase_end = max((i for i, ch in enumerate(head) if ch in BREAKS), default=0)
     if phrase_end > 0:
         return head[:phrase_end + (head[phrase_end] not in ' \t\n')].strip()
     return head.strip()
+
+
+def _abbreviation(text: str, i: int) -> bool:
+    """Whether the dot at `i` closes an abbreviation such as "Ltd." rather than a sentence."""
+    words = text[:i].split()
+    return text[i] == '.' and bool(words) and words[-1].lstrip('(') in ABBREVIATIONS
