@@ -134,7 +134,10 @@ class Entrance:
 
     # -- the page --------------------------------------------------------------------------------
     def until(self, js: str, timeout: float = TIMEOUT_S) -> None:
-        self.page.wait_for_function(js, timeout=timeout * 1000)
+        """Until the expression `js` is truthy in the page. Polled with page.evaluate (the devtools protocol):
+        Playwright's wait_for_function evaluates a string inside the page, which the page's CSP (no
+        'unsafe-eval') refuses whenever the first check is false."""
+        wait(lambda: self.page.evaluate(js), f'in the page: {js}', timeout)
 
     def text(self, selector: str) -> str:
         return self.page.locator(selector).first.text_content()
