@@ -14,8 +14,10 @@ CLOSING_MARKS = '。！？!?;；။។៕'
 SPACED_MARKS = '.…'
 # Abbreviations whose dot ends no sentence ("Angkor Golden Rice Co., Ltd. is booked for 10:30").
 ABBREVIATIONS = frozenset({'Co', 'Ltd', 'Inc', 'Corp', 'Pte', 'Bhd', 'Mr', 'Mrs', 'Dr', 'St', 'No', 'Tbk', 'PT'})
-# Where a phrase may be cut when no sentence ends before the limit (Thai and Lao separate with spaces).
-BREAKS = ' \t\n,，、：:;；၊)）」』"'
+# Where a phrase may be cut when no sentence ends before the limit (Thai and Lao separate with spaces);
+# a clause mark is preferred to a bare space ("..., booked for 10:30 on 17/9," not "... at booth A1 in").
+CLAUSE_BREAKS = ',，、：:;；၊'
+BREAKS = ' \t\n' + CLAUSE_BREAKS + ')）」』"'
 # A sentence end this early would throw most of the text away: cut at a break instead.
 MIN_KEEP = 0.3
 
@@ -31,6 +33,9 @@ def shorten(text: str, limit: int) -> str:
         default=0)
     if sentence_end >= MIN_KEEP * limit:
         return head[:sentence_end].strip()
+    clause_end = max((i for i, ch in enumerate(head) if ch in CLAUSE_BREAKS), default=0)
+    if clause_end >= MIN_KEEP * limit:
+        return head[:clause_end + 1].strip()
     phrase_end = max((i for i, ch in enumerate(head) if ch in BREAKS), default=0)
     if phrase_end > 0:
         return head[:phrase_end + (head[phrase_end] not in ' \t\n')].strip()
