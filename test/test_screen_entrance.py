@@ -13,7 +13,6 @@ import time
 from functools import partial
 
 import pytest
-from playwright.sync_api import sync_playwright
 from rclpy.parameter import Parameter
 from sensor_msgs.msg import Image
 
@@ -39,7 +38,6 @@ from caexpo_robot.sim.scenario import VisitorPlan
 from ros_harness import ros_graph
 
 DAY = '2025-09-17'        # an expo day: the reference assistant's "today" (conftest's `assistant` fixture)
-CHROMIUM = '/usr/bin/chromium'
 XSS = '<img src=x onerror=window.__xss=1>'
 FPS = 10.0
 OPENERS = ['zh', 'en']
@@ -49,14 +47,6 @@ TIMEOUT_S = 15.0          # the longest wait for one step (a loaded 2-core machi
 
 def say(key: str, code: str, **values) -> str:
     return PB.say(key, code, **values).text
-
-
-@pytest.fixture(scope='module')
-def browser():
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True)
-        yield browser
-        browser.close()
 
 
 @pytest.fixture(scope='module')

@@ -11,7 +11,6 @@ from functools import partial
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import sync_playwright
 from rclpy.parameter import Parameter
 from std_msgs.msg import Bool
 
@@ -30,7 +29,6 @@ from caexpo_robot.nodes.common import LATCHED
 from caexpo_robot.nodes.screen_node import ScreenNode
 from ros_harness import ros_graph
 
-CHROMIUM = '/usr/bin/chromium'
 ROOT = Path(__file__).resolve().parents[1]
 SHOTS = ROOT / 'build' / 'screen'
 XSS = '<img src=x onerror=window.__xss=1>'
@@ -44,14 +42,6 @@ PB = Phrasebook.load()
 
 def say(key: str, code: str, **values) -> str:
     return PB.say(key, code, **values).text
-
-
-@pytest.fixture(scope='module')
-def browser():
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True)
-        yield browser
-        browser.close()
 
 
 class Screen:
