@@ -54,7 +54,7 @@ def table(pb):
 @pytest.fixture(scope='module')
 def browser():
     """Headless Debian chromium (apt `chromium`, version 156) driven by Playwright for Python 1.64.1, which
-    expects exactly that version; `playwright install` is never run (no browser downloads here)."""
+    expects exactly that version; its browser download command is never run (no downloads here)."""
     from playwright.sync_api import sync_playwright
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path='/usr/bin/chromium', headless=True)
