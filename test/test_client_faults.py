@@ -5,12 +5,12 @@ import socket
 import struct
 import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
 from caexpo_assistant import start_in_thread
 from caexpo_robot.backend import AssistantClient, ClientClosed
+from loopback_http import LoopbackServer, QuietHandler
 
 # Stand-ins for the robot phrasebook the lead wires in (keys one_moment / handoff_failed + call_staff).
 FILLER = {'en': 'One moment please.', 'th': 'กรุณารอสักครู่', 'vi': 'Xin chờ một chút.', 'zh': '请稍等。',
@@ -50,32 +50,14 @@ BAD_REPLIES = {
 }
 
 
-class FaultServer(ThreadingHTTPServer):
+class FaultServer(LoopbackServer):
     """Speaks just enough of the /v1 contract; `mode` decides how it misbehaves on the turn endpoint."""
-    daemon_threads = True
-
     def __init__(self):
-        super().__init__(('127.0.0.1', 0), FaultHandler)
         self.mode, self.delay_s, self.hits, self.lost_sessions = 'ok', 0.0, [], 0
-        self.lock = threading.Lock()
-        self.thread = threading.Thread(target=self.serve_forever, kwargs={'poll_interval': 0.05}, daemon=True)
-        self.thread.start()
-
-    @property
-    def url(self):
-        return f'http://127.0.0.1:{self.server_address[1]}'
-
-    def stop(self):
-        self.shutdown()
-        self.server_close()
+        super().__init__(FaultHandler)
 
 
-class FaultHandler(BaseHTTPRequestHandler):
-    protocol_version = 'HTTP/1.1'
-
-    def log_message(self, *_args):
-        pass
-
+class FaultHandler(QuietHandler):
     def _reply(self, status, body: bytes, content_type='application/json'):
         self.send_response(status)
         self.send_header('Content-Type', content_type)

@@ -11,12 +11,12 @@ import socket
 import struct
 import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
 from caexpo_robot.backend import AssistantClient
 from caexpo_robot.language.languages import LANGUAGES
+from loopback_http import LoopbackServer, QuietHandler
 
 DEADLINE_S = 3.0  # the robot's default (config/greeter.yaml, interaction node)
 HANG_S = 6.0      # how long a hanging handler holds its connection (bounded, past the deadline)
@@ -53,33 +53,14 @@ BODIES = {
 MODES = ['down', 'hang', 'slow', 'reset', 'huge_chunked', *BODIES]
 
 
-class FaultBackend(ThreadingHTTPServer):
-    daemon_threads = True
-    allow_reuse_address = True
-
+class FaultBackend(LoopbackServer):
     def __init__(self):
-        super().__init__(('127.0.0.1', 0), FaultHandler)
         self.mode = 'ok'
         self.turns = 0
-        self.lock = threading.Lock()
-        self.thread = threading.Thread(target=self.serve_forever, kwargs={'poll_interval': 0.05}, daemon=True)
-        self.thread.start()
-
-    @property
-    def url(self):
-        return f'http://127.0.0.1:{self.server_address[1]}'
-
-    def stop(self):
-        self.shutdown()
-        self.server_close()
+        super().__init__(FaultHandler)
 
 
-class FaultHandler(BaseHTTPRequestHandler):
-    protocol_version = 'HTTP/1.1'
-
-    def log_message(self, *_args):
-        pass
-
+class FaultHandler(QuietHandler):
     def _send(self, status, body, headers=None):
         headers = {'Content-Type': 'application/json', **(headers or {})}
         try:
