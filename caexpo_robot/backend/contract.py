@@ -40,8 +40,12 @@ Identifier = Annotated[str, Field(pattern=r'^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$',
 # Names a robot reads out or shows: no markup, no control characters.
 PlainText = Annotated[str, Field(min_length=1, max_length=120, pattern=r'^[^<>\x00-\x1f\x7f]+$')]
 
-INTENTS = ('faq', 'directions', 'matchmaking', 'meeting_slots', 'meeting_booked', 'meeting_taken',
-           'meeting_cancelled', 'events', 'call_staff', 'goodbye', 'unknown')
+# What a reply does. clarify: one short question when the visitor's words fit two functions; not_found:
+# the thing asked about is not in the expo's data (never answered with directions as if it were);
+# meeting_details: the visitor's name is asked before a booking; small_talk: a greeting or an insult.
+INTENTS = ('faq', 'directions', 'matchmaking', 'meeting_slots', 'meeting_details', 'meeting_booked',
+           'meeting_taken', 'meeting_cancelled', 'events', 'call_staff', 'goodbye', 'clarify', 'not_found',
+           'small_talk', 'unknown')
 ACTION_TYPES = ('show_map', 'show_exhibitors', 'offer_slots', 'meeting_booked', 'meeting_cancelled',
                 'show_events', 'call_staff', 'offer_call_staff')
 # What the robot does on its own when the backend gives no usable answer (the words come from the
@@ -153,6 +157,8 @@ class TurnOut(BaseModel):
                        description='the answer in the visitor\'s language, ready for TTS')
     language: Language = Field(description='always the language the turn was asked in')
     intent: Literal[INTENTS]  # type: ignore[valid-type]
+    topic: Optional[str] = Field(None, max_length=64, description='for intent faq: which question '
+                                 '(hours, toilet, wifi, ...); for clarify: the functions it chooses between')
     actions: list[Action] = Field(max_length=MAX_ACTIONS)
     end_session: bool
     spoken: Optional[str] = Field(None, min_length=1, max_length=MAX_SPOKEN_CHARS, pattern=r'\S',
