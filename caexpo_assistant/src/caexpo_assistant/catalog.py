@@ -32,7 +32,14 @@ REPLY_KEYS = ('hours', 'badge', 'wifi', 'transport', 'food', 'lost_found', 'firs
               'goodbye')
 WORD_KEYS = ('ahead', 'ahead_right', 'right', 'behind_right', 'behind', 'behind_left', 'left', 'ahead_left',
              'here', 'route', 'floor', 'list_sep', 'exhibitor_item', 'event_item', 'date')
-PLACE_FACTS = ('food', 'lost_found', 'first_aid', 'prayer', 'badge', 'transport')
+PLACE_FACTS = ('food', 'lost_found', 'first_aid', 'prayer', 'badge', 'transport', 'atm', 'charging', 'luggage',
+               'smoking', 'taxi', 'metro')
+# What kind of place each facts.<key>_place must be (toilets are no single fact: the nearest of kind toilet).
+PLACE_FACT_KINDS = {'food': 'food', 'lost_found': 'service', 'first_aid': 'medical', 'prayer': 'prayer',
+                    'badge': 'service', 'transport': 'shuttle', 'atm': 'atm', 'charging': 'charging',
+                    'luggage': 'luggage', 'smoking': 'smoking', 'taxi': 'taxi', 'metro': 'metro'}
+PLACE_KINDS = ('hall', 'pavilion', 'service', 'toilet', 'atm', 'charging', 'luggage', 'smoking', 'taxi', 'metro',
+               'food', 'prayer', 'medical', 'shuttle', 'forum', 'exhibit_area')
 _HHMM = re.compile(r'^([01]\d|2[0-3]):[0-5]\d$')
 _ID = re.compile(r'^[a-z0-9][a-z0-9_-]{0,63}$')
 
@@ -102,6 +109,12 @@ class Facts(SeedModel):
     lost_found_place: str
     first_aid_place: str
     prayer_place: str
+    atm_place: str
+    charging_place: str
+    luggage_place: str
+    smoking_place: str
+    taxi_place: str
+    metro_place: str
 
 
 class Entrance(SeedModel):
@@ -119,6 +132,7 @@ class Place(SeedModel):
     y: float
     floor: int = 1
     hall: str = ''
+    kind: Optional[Literal[PLACE_KINDS]] = None  # type: ignore[valid-type]  # what the place is (toilet, atm, ...)
 
 
 class VenueFile(SeedModel):
@@ -184,6 +198,20 @@ class EventsFile(SeedModel):
     events: list[Event]
 
 
+class Exhibit(SeedModel):
+    """Something on show that is not a company: lunar soil samples, a ship model, ..."""
+    id: str
+    names: Names
+    aliases: Terms = {}
+    place: str
+    booth: str = ''
+    description: str = ''
+
+
+class ExhibitsFile(SeedModel):
+    exhibits: list[Exhibit]
+
+
 class RepliesFile(SeedModel):
     """data/replies/<language>.yaml: routing keywords, reply pieces and templates of one language."""
     language: LanguageCode
@@ -212,12 +240,15 @@ def load_seed_folder(folder: str | Path) -> dict:
     vocabulary = _load(VocabularyFile, folder / 'vocabulary.yaml')
     exhibitors = _load(ExhibitorsFile, folder / 'exhibitors.yaml').exhibitors
     events = _load(EventsFile, folder / 'events.yaml').events
+    # exhibits.yaml is optional: a seed folder without exhibits has none
+    exhibits = _load(ExhibitsFile, folder / 'exhibits.yaml').exhibits if (folder / 'exhibits.yaml').exists() else []
 
     days = [day.isoformat() for day in venue.expo.days]
     catalog: dict[str, Any] = {
         'expo': {'names': venue.expo.names, 'venue': venue.expo.venue, 'days': days,
                  'utc_offset_hours': venue.expo.utc_offset_hours},
-        'facts': {}, 'entrances': {}, 'places': {}, 'countries': {}, 'tags': {}, 'exhibitors': [], 'events': []}
+        'facts': {}, 'entrances': {}, 'places': {}, 'countries': {}, 'tags': {}, 'exhibitors': [], 'events': [],
+        'exhibits': []}
     facts = venue.facts.model_dump()
     catalog['facts'] = {'open': facts.pop('open'), 'close': facts.pop('close')}
     for key, value in facts.items():
@@ -225,7 +256,7 @@ def load_seed_folder(folder: str | Path) -> dict:
 
     for pid, place in venue.places.items():
         catalog['places'][pid] = {'names': place.names, 'aliases': place.aliases, 'x': place.x, 'y': place.y,
-                                  'floor': place.floor, 'hall': place.hall}
+                                  'floor': place.floor, 'hall': place.hall, 'kind': place.kind}
     for eid, entrance in venue.entrances.items():
         catalog['entrances'][eid] = {'names': entrance.names, 'x': entrance.x, 'y': entrance.y,
                                      'facing_deg': entrance.facing_deg, 'floor': entrance.floor}
@@ -233,6 +264,9 @@ def load_seed_folder(folder: str | Path) -> dict:
         place = catalog['facts'][f'{key}_place']
         if place not in catalog['places']:
             raise SeedError(f'venue.yaml facts.{key}_place: unknown place {place!r}')
+        kind = catalog['places'][place]['kind']
+        if kind is not None and kind != PLACE_FACT_KINDS[key]:
+            raise SeedError(f'venue.yaml facts.{key}_place: place {place!r} is a {kind}, not a {PLACE_FACT_KINDS[key]}')
 
     for code, country in vocabulary.countries.items():
         if country.pavilion is not None and country.pavilion not in catalog['places']:
@@ -270,6 +304,17 @@ def load_seed_folder(folder: str | Path) -> dict:
         catalog['events'].append({'id': event.id, 'day': day, 'start': event.start, 'end': event.end,
                                   'place': event.place, 'kind': event.kind, 'titles': event.titles})
     catalog['events'].sort(key=lambda e: (e['day'], e['start']))
+
+    seen = set()
+    for index, exhibit in enumerate(exhibits):
+        if not _ID.match(exhibit.id) or exhibit.id in seen:
+            raise SeedError(f'exhibits.yaml item {index + 1}: id {exhibit.id!r} is malformed or repeated')
+        seen.add(exhibit.id)
+        if exhibit.place not in catalog['places']:
+            raise SeedError(f'exhibits.yaml {exhibit.id}: unknown place {exhibit.place!r}')
+        catalog['exhibits'].append({'id': exhibit.id, 'names': exhibit.names, 'aliases': exhibit.aliases,
+                                    'place': exhibit.place, 'booth': exhibit.booth,
+                                    'description': exhibit.description})
     return catalog
 
 
