@@ -140,3 +140,51 @@ def test_language_table():
     values = diagnostic_values(rows, hearable=['ko'])
     assert values['language_ko'].endswith('speech heard') and values['language_vi'].endswith('typed on the screen')
     assert 'voice screen only' in values['language_km']
+
+
+# Vietnamese as visitors type it on a phone without accents (issue 11): it must stay Vietnamese...
+UNACCENTED_VI = [
+    'nha ve sinh o dau', 'cho toi hoi cong ty ca phe o dau', 'di dau de an trua', 'wifi o dau vay',
+    'toi muon tim nha cung cap sau rieng', 'hom nay co su kien gi', 'lam the nao de den hoi truong so 5',
+    'ngay mai may gio mo cua', 'cho toi gap nhan vien ho tro', 'quay the ra vao o dau a',
+    'co cho sac dien thoai khong', 'toi bi mat vi tien', 'gui hanh ly o dau duoc', 'dat lich hen voi huawei',
+    'khu vuc hut thuoc o dau', 'tram xe buyt gan nhat o dau', 'toi muon rut tien', 'cam on ban nhieu nhe',
+    'tim cong ty xuat khau ca phe viet nam', 'bao gio dien dan bat dau',
+]
+# ...and these must keep their language (the Vietnamese signal must not flip them).
+MUST_KEEP = {
+    'fil': ['Nasaan po ang banyo?', 'Saan po pwede kumain ng tanghalian?', 'Magkano po ang taxi papuntang hotel?',
+            'May wifi po ba dito?', 'Gusto ko pong makipagkita sa Huawei bukas.',
+            'Saan po ang sakayan ng shuttle bus?', 'Nawala po ang bag ko, saan po ako magtatanong?',
+            'Anong oras po magsasara ang expo ngayon?', 'Naghahanap po ako ng supplier ng kape.',
+            'Salamat po sa tulong ninyo.'],
+    'ms': ['Di manakah tandas yang terdekat?', 'Saya nak cari pengeksport durian dari Malaysia.',
+           'Boleh saya tempah mesyuarat dengan Huawei esok?', 'Di mana saya boleh makan tengah hari?',
+           'Adakah wifi percuma di dewan ini?', 'Syarikat kopi dari Vietnam ada di sini?',
+           'Beg saya hilang, di mana kaunter barang hilang?', 'Pukul berapa pameran ditutup hari ini?',
+           'Di mana perhentian teksi?', 'Terima kasih atas bantuan encik.'],
+    'id': ['Di mana toilet terdekat?', 'Saya mau cari eksportir kopi dari Vietnam.',
+           'Bisakah saya bertemu dengan Huawei besok?', 'Di mana saya bisa makan siang?',
+           'Apakah ada wifi gratis di gedung ini?', 'Tas saya hilang, harus lapor ke mana?',
+           'Jam berapa pameran tutup hari ini?', 'Di mana tempat naik taksi?',
+           'Tolong panggilkan petugas.', 'Terima kasih banyak, Bapak.'],
+    'en': ['Where is the nearest toilet?', 'I am looking for coffee exporters from Vietnam.',
+           'Can I book a meeting with Huawei tomorrow?', 'Where can I have lunch?',
+           'Is there free wifi in this hall?', 'I lost my bag, where is lost and found?',
+           'What time does the expo close today?', 'Where is the taxi stand?',
+           'Where can I buy Trung Nguyen coffee?', 'Thank you so much for your help.',
+           'Is the Pho Hoa restaurant open?', 'Where is the Buon Ma Thuot coffee booth?'],
+}
+
+
+@pytest.mark.parametrize('text', UNACCENTED_VI)
+def test_vietnamese_typed_without_accents_is_vietnamese(text):
+    guess = identify(text)
+    assert guess.code == 'vi', guess
+    assert 0.5 <= guess.confidence <= 1.0
+
+
+@pytest.mark.parametrize('code,text', [(c, t) for c, ts in MUST_KEEP.items() for t in ts])
+def test_the_unaccented_vietnamese_signal_flips_no_other_latin_language(code, text):
+    guess = identify(text, prefer=code if code in ('ms', 'id') else None)
+    assert guess.code == code, guess

@@ -2,6 +2,8 @@
 
 1. Script: Thai, Lao, Khmer, Myanmar, Hangul and Han letters name the language outright.
 2. Latin text (vi, ms, id, fil, en): Vietnamese-only letters (ơ ư đ ă, dotted/hooked vowels) decide vi;
+   so does Vietnamese typed without accents ("nha ve sinh o dau"): very frequent Vietnamese syllables
+   that are not words of English, Malay, Indonesian or Filipino, and common Vietnamese word pairs;
    otherwise py3langid (restricted to our Latin languages) and pycld2 vote.
 3. Malay vs Indonesian share most words: distinctive words decide (boleh/bisa, esok/besok,
    mesyuarat/rapat...); with none, `prefer` (the robot's configured default between the two), and
@@ -52,6 +54,25 @@ akin gusto salamat opo hindi ito iyan bukas ngayon may wala nga lang po't
 '''.split())
 
 
+# Very frequent Vietnamese syllables as typed without accents that are not (common) words of English,
+# Malay, Indonesian or Filipino. Left out on purpose: di an de co ca la va o a ve (I've) hai tau ban nay
+# mai dia oi tuan sau hang tai dung cap dat gan gap tim em chi cam hen rut hut sac tang lau nam thong.
+VIETNAMESE_UNACCENTED = frozenset('''
+toi minh chung khong duoc nhung nguoi cua dau nha sinh cong phe trua hoi gi nao bao nhieu cac mot muoi
+gio ngay hom viet anh cho lam xin chao duong phong khu trien giup voi muon kiem lich huy uong nuoc tien
+dien thoai hanh ly thuoc buyt ngam vay nhe phai roi biet thi cai quy khach ngoai trong nhat hoac neu
+thich xe vao len xuong phut chieu thang pham xuat khau nhap duoi tren rieng cung doanh nghiep tham kinh
+ghe nghe goi giao dich vu truong khi nhu nhan vien tro
+'''.split())
+# Pairs that are Vietnamese even when each word alone is ambiguous ("di dau", "an trua").
+VIETNAMESE_PAIRS = frozenset('''
+o_dau di_dau an_trua an_toi an_sang la_gi bao_nhieu cong_ty ca_phe nha_ve ve_sinh sau_rieng cho_toi
+toi_muon o_day o_kia di_lai dat_lich hom_nay ngay_mai ban_oi co_khong co_the co_gi gi_vay dau_vay
+tim_nha nha_cung cung_cap xuat_khau gap_mat hen_gap ve_may mua_ve rut_tien sac_pin hanh_ly lam_the
+the_nao khi_nao bao_gio may_gio hoi_truong duoc_khong khong_a den_day nhan_vien ho_tro
+'''.split())
+
+
 @dataclass(frozen=True)
 class LanguageGuess:
     code: str | None          # one of LANGUAGES, or None (no letters, unknown script, not a candidate)
@@ -94,6 +115,26 @@ def _cld_votes(text: str, languages: tuple[str, ...]) -> tuple[dict[str, float],
         if code in languages and percent > 0:
             votes[code] = votes.get(code, 0.0) + percent / 100.0
     return votes, float(details[0][3])
+
+
+def _unaccented_vietnamese(words: list[str]) -> float | None:
+    """A confidence when the words read as Vietnamese typed without accents, else None.
+
+    Counts the words that are frequent Vietnamese syllables found in no other of our Latin languages, and
+    the word pairs that are Vietnamese; two signals covering at least 40 % of the words decide, unless
+    two Filipino function words say Filipino ("ang", "ng", "po"...).
+    """
+    if len(words) < 2 or sum(w in FILIPINO_WORDS for w in words) >= 2:
+        return None
+    hits = {i for i, w in enumerate(words) if w in VIETNAMESE_UNACCENTED}
+    for i in range(len(words) - 1):
+        if f'{words[i]}_{words[i + 1]}' in VIETNAMESE_PAIRS:
+            hits.update((i, i + 1))
+    signals = sum(w in VIETNAMESE_UNACCENTED for w in words) + sum(
+        f'{a}_{b}' in VIETNAMESE_PAIRS for a, b in zip(words, words[1:], strict=False))
+    if signals >= 2 and len(hits) >= 0.4 * len(words):
+        return round(min(1.0, 0.5 + 0.5 * len(hits) / len(words)), 3)
+    return None
 
 
 def identify(text: str, candidates: Iterable[str] | None = None, prefer: str | None = None) -> LanguageGuess:
@@ -139,6 +180,9 @@ def identify(text: str, candidates: Iterable[str] | None = None, prefer: str | N
         vi_words = sum(1 for w in words if _VIETNAMESE.search(w))
         if vi_words and vi_words >= 0.3 * len(words):
             return LanguageGuess('vi', round(min(1.0, 0.7 + vi_words / len(words)), 3), 'letters')
+        unaccented = _unaccented_vietnamese(words)
+        if unaccented is not None:
+            return LanguageGuess('vi', unaccented, 'words')
     if len(latin_allowed) == 1:
         return LanguageGuess(latin_allowed[0], 0.5, 'only candidate')
 
