@@ -309,32 +309,38 @@ def _fits(prepared: Prepared, term: str, start: int, end: int) -> bool:
 # -- typo-tolerant names --------------------------------------------------------------------------------
 FUZZY_MIN_LENGTH = 5
 FUZZY_MIN_SCORE = 80.0
+_LATIN_WORD = re.compile(r'[0-9a-z\u00c0-\u024f\u1e00-\u1eff]+')
 
 
 def fuzzy_contains(prepared: Prepared, name: str, min_score: float = FUZZY_MIN_SCORE) -> float:
     """How well a Latin-script name (>= 5 letters) occurs in the text despite typos: 0.0 (no) .. 100.0.
 
     The score is the optimal-string-alignment similarity (rapidfuzz OSA: one typo = one insertion,
-    deletion, substitution or swap of neighbours) between the folded name and the best window of the
-    text's words (as many words as the name, one fewer or one more: "alibabacloud", "musang kng").
+    deletion, substitution or swap of neighbours) between the folded name and the best window of as
+    many of the text's words ("musang kng"); a window of one word fewer or more counts only when it is
+    the name spaced differently, without typos ("alibabacloud", "hua wei").
     80 allows one typo in 5-9 letters, two in 10-14. The first letter must be right: visitors rarely
     mistype it, and it keeps short everyday words from looking like names.
     """
     n = _term(name)
-    if n.unspaced or len(n.compact) < FUZZY_MIN_LENGTH or not any(c.isalpha() for c in n.compact):
+    latin = ''.join(_LATIN_WORD.findall(n.compact))
+    if n.unspaced or len(latin) < FUZZY_MIN_LENGTH or not any(c.isalpha() for c in latin):
         return 0.0
     if matches(prepared, name):
         return 100.0
     from rapidfuzz.distance import OSA
-    words = [w for w in re.split(r'[^0-9a-z\u00c0-\u024f\u1e00-\u1eff]+', prepared.folded) if w]
-    size = n.folded.count(' ') + 1
+    words = _LATIN_WORD.findall(prepared.folded)
+    name_words = _LATIN_WORD.findall(n.folded)          # punctuation aside: "Qi'anxin", "Co., Ltd."
+    wanted, joined, size = ' '.join(name_words), ''.join(name_words), len(name_words)
     best = 0.0
     for width in {max(1, size - 1), size, size + 1}:
         for i in range(len(words) - width + 1):
             window = ' '.join(words[i:i + width])
-            if window[0] != n.folded[0] or abs(len(window) - len(n.folded)) > 3:
+            if window[0] != wanted[0] or abs(len(window) - len(wanted)) > 3:
                 continue
-            # spaces compared away too: "alibabacloud" or "alibaba clo ud" for "alibaba cloud"
-            best = max(best, OSA.normalized_similarity(n.folded, window) * 100.0,
-                       OSA.normalized_similarity(n.compact, window.replace(' ', '')) * 100.0)
+            if width == size:
+                best = max(best, OSA.normalized_similarity(wanted, window) * 100.0)
+            elif window.replace(' ', '') == joined:
+                best = 100.0    # spaced differently ("alibabacloud", "hua wei") but not mistyped too:
+                                # "ang ko" (Filipino) must not pass for "angkor"
     return round(best, 1) if best >= min_score else 0.0
