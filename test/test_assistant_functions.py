@@ -219,7 +219,7 @@ def test_todays_events(http, language, question, title):
     assert title in reply['reply'] and '09:30' in reply['reply'] and '14:00' in reply['reply']
     assert [e['id'] for e in reply['actions'][0]['items']][:2] == ['opening-ceremony', 'business-summit']
     structured = http.get('/v1/events', params={'day': '2025-09-18', 'language': language}).json()
-    assert [e['id'] for e in structured] == ['digital-economy-forum', 'green-energy-forum']
+    assert [e['id'] for e in structured] == ['digital-economy-forum', 'ai-ministerial-forum', 'green-energy-forum']
 
 
 @pytest.mark.parametrize('language,question', [
