@@ -21,19 +21,25 @@ def shared_data() -> Path:
     return SHARED_DATA
 
 
+ROBOT = 'robot-test'   # the robot whose token the `http` fixture carries
+
+
 @pytest.fixture(scope='module')
 def assistant(request):
-    """The reference assistant on a random loopback port; its "today" is the test module's DAY."""
+    """The reference assistant on a random loopback port; its "today" is the test module's DAY. Tokens on
+    demand: `assistant.robot_token(robot_id)`, `assistant.headers(robot_id)`, `assistant.headers()` (staff).
+    No rate limits and no staff-request allowance here: a test module asks hundreds of questions in
+    seconds as one robot (test_assistant_security tests the limits on servers of its own)."""
     from caexpo_assistant import start_in_thread
-    running = start_in_thread(today=request.module.DAY)
+    running = start_in_thread(today=request.module.DAY, rate_limits=None, staff_requests_per_robot=None)
     yield running
     running.stop()
 
 
 @pytest.fixture(scope='module')
 def http(assistant):
-    import httpx
-    with httpx.Client(base_url=assistant.url, timeout=10) as client:
+    """An httpx client on the assistant with robot ROBOT's token."""
+    with assistant.client(ROBOT) as client:
         yield client
 
 

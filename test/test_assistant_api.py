@@ -1,5 +1,6 @@
 """The /v1 contract of the reference assistant on a real loopback server: bad input, concurrent bookings,
-idempotency, and the OpenAPI document in the repository against the running server."""
+idempotency, and the OpenAPI document in the repository against the running server. `http` is robot
+ROBOT's client (conftest); authentication and limits themselves: test_assistant_security."""
 import json
 import threading
 from pathlib import Path
@@ -10,12 +11,13 @@ import pytest
 from caexpo_assistant.cli import openapi_document
 
 DAY = '2025-09-18'
+ROBOT = 'robot-test'   # conftest's `http` carries this robot's token
 OPENAPI_FILE = Path(__file__).resolve().parent.parent / 'docs' / 'assistant-openapi.json'
 
 
 @pytest.fixture
 def session(http):
-    response = http.post('/v1/sessions', json={'robot_id': 'robot-a1', 'entrance': 'entrance_a', 'language': 'en'})
+    response = http.post('/v1/sessions', json={'robot_id': ROBOT, 'entrance': 'entrance_a', 'language': 'en'})
     return response.json()['session_id']
 
 
@@ -64,7 +66,7 @@ def test_unknown_language_and_missing_fields_name_the_field(http, session):
     assert 'entrance' in error['message']
     assert_error(http.post(f'/v1/sessions/{session}/turns', json={'text': '', 'language': 'en'}),
                  422, 'invalid_request')
-    assert_error(http.post('/v1/sessions', json={'robot_id': 'r1', 'entrance': 'entrance_z', 'language': 'en'}),
+    assert_error(http.post('/v1/sessions', json={'robot_id': ROBOT, 'entrance': 'entrance_z', 'language': 'en'}),
                  422, 'unknown_entrance')
     assert_error(http.post('/v1/meetings', json=meeting(start='10:10')), 422, 'not_a_slot')
     assert_error(http.post('/v1/meetings', json=meeting(day='2025-10-01')), 422, 'not_an_expo_day')
@@ -110,7 +112,7 @@ def test_twenty_concurrent_bookings_of_one_slot_exactly_one_wins(assistant):
     results = []
 
     def book(i):
-        with httpx.Client(base_url=assistant.url, timeout=10) as client:
+        with assistant.client(f'robot-{i}') as client:   # twenty robots at once
             barrier.wait()
             response = client.post('/v1/meetings', json=meeting(start='14:00', visitor_name=f'Buyer {i}'),
                                    headers={'Idempotency-Key': f'buyer-{i}'})
@@ -124,7 +126,8 @@ def test_twenty_concurrent_bookings_of_one_slot_exactly_one_wins(assistant):
     assert statuses == [201] + [409] * 19, statuses
     assert all(body['error']['code'] == 'slot_taken' and 'already booked' in body['error']['message']
                for status, body in results if status == 409)
-    slots = httpx.get(f'{assistant.url}/v1/exhibitors/guangxi-beidou-satcom/slots', params={'day': DAY}).json()
+    slots = httpx.get(f'{assistant.url}/v1/exhibitors/guangxi-beidou-satcom/slots', params={'day': DAY},
+                      headers=assistant.headers(ROBOT)).json()
     assert [s['free'] for s in slots if s['start'] == '14:00'] == [False]
 
 
@@ -133,10 +136,10 @@ def test_idempotency_key_replays_instead_of_booking_twice(assistant, http):
     ids = []
 
     def book():
-        with httpx.Client(base_url=assistant.url, timeout=10) as client:
+        with assistant.client(ROBOT) as client:
             barrier.wait()
             response = client.post('/v1/meetings', json=meeting(start='15:00'), headers={'Idempotency-Key': 'same-key'})
-            ids.append((response.status_code, response.json()['id']))
+            ids.append((response.status_code, response.json()['id'], response.json()['code']))
     threads = [threading.Thread(target=book) for _ in range(8)]
     for thread in threads:
         thread.start()
@@ -145,9 +148,10 @@ def test_idempotency_key_replays_instead_of_booking_twice(assistant, http):
     assert len(set(ids)) == 1 and ids[0][0] == 201, ids
     assert_error(http.post('/v1/meetings', json=meeting(start='15:30'), headers={'Idempotency-Key': 'same-key'}),
                  422, 'idempotency_key_reused')
-    meeting_id = ids[0][1]
-    first = http.delete(f'/v1/meetings/{meeting_id}', headers={'Idempotency-Key': 'cancel-1'}).json()
-    again = http.delete(f'/v1/meetings/{meeting_id}').json()
+    meeting_id, code = ids[0][1:]   # booked without a session: its code lets the robot cancel it
+    first = http.delete(f'/v1/meetings/{meeting_id}', headers={'Idempotency-Key': 'cancel-1', 'X-Booking-Code': code})
+    again = http.delete(f'/v1/meetings/{meeting_id}', headers={'X-Booking-Code': code.lower()}).json()
+    first = first.json()
     assert first['status'] == again['status'] == 'cancelled'
     assert http.post('/v1/meetings', json=meeting(start='15:00', visitor_name='Next Buyer')).status_code == 201
 
@@ -160,24 +164,30 @@ def test_openapi_document_in_the_repository_matches_the_running_server(http):
     assert served == openapi_document()
 
 
-def test_every_documented_operation_answers_with_a_documented_status(http):
+def test_every_documented_operation_answers_with_a_documented_status(http, assistant):
     """Without schemathesis: call each path and method with a valid request; the status must be one the
-    document lists and every error must have the documented error body."""
+    document lists and every error must have the documented error body. The staff's operations with the
+    staff token, the others with the robot's."""
     documented = json.loads(OPENAPI_FILE.read_text(encoding='utf-8'))
-    session = http.post('/v1/sessions', json={'robot_id': 'r9', 'entrance': 'entrance_b', 'language': 'ko'}).json()
-    booked = http.post('/v1/meetings', json=meeting(start='11:00')).json()
-    values = {'session_id': session['session_id'], 'exhibitor_id': 'liuzhou-ev', 'meeting_id': booked['id']}
-    bodies = {'/v1/sessions': {'robot_id': 'r9', 'entrance': 'entrance_b', 'language': 'ko'},
+    session = http.post('/v1/sessions', json={'robot_id': ROBOT, 'entrance': 'entrance_b', 'language': 'ko'}).json()
+    booked = http.post('/v1/meetings', json=meeting(start='11:00', session_id=session['session_id'])).json()
+    called = http.post('/v1/staff-requests', json={'robot_id': ROBOT, 'entrance': 'entrance_b', 'language': 'ko'})
+    values = {'session_id': session['session_id'], 'exhibitor_id': 'liuzhou-ev', 'meeting_id': booked['id'],
+              'request_id': called.json()['id']}
+    bodies = {'/v1/sessions': {'robot_id': ROBOT, 'entrance': 'entrance_b', 'language': 'ko'},
               '/v1/sessions/{session_id}/turns': {'text': '두리안 업체', 'language': 'ko'},
               '/v1/meetings': meeting(exhibitor_id='liuzhou-ev', start='10:30'),
-              '/v1/staff-requests': {'robot_id': 'r9', 'entrance': 'entrance_b', 'language': 'ko'}}
-    queries = {'/v1/exhibitors': {'q': 'rice'}, '/v1/directions': {'entrance': 'entrance_b', 'place': 'food_court'}}
+              '/v1/staff-requests': {'robot_id': ROBOT, 'entrance': 'entrance_b', 'language': 'ko'}}
+    queries = {'/v1/exhibitors': {'q': 'rice'}, '/v1/directions': {'entrance': 'entrance_b', 'place': 'food_court'},
+               '/v1/meetings/{meeting_id}': {'session_id': session['session_id']}}
+    staff = {('get', '/v1/staff-requests'), ('delete', '/v1/staff-requests/{request_id}')}
     order = sorted(((path, method) for path, ops in documented['paths'].items() for method in ops),
                    key=lambda pm: pm[1] == 'delete')  # deletes last: they end the session / meeting used above
     assert len(order) >= 14
     for path, method in order:
         url = path.format(**values)
-        response = http.request(method.upper(), url, json=bodies.get(path), params=queries.get(path))
+        response = http.request(method.upper(), url, json=bodies.get(path), params=queries.get(path),
+                                headers=assistant.headers() if (method, path) in staff else None)
         allowed = documented['paths'][path][method]['responses']
         assert str(response.status_code) in allowed, (method, path, response.status_code, response.text)
         assert 200 <= response.status_code < 300, (method, path, response.text)

@@ -34,6 +34,9 @@ SCHEMA = (
     '''CREATE TABLE IF NOT EXISTS staff_requests (
         id TEXT PRIMARY KEY, robot_id TEXT NOT NULL, entrance TEXT NOT NULL, language TEXT NOT NULL,
         reason TEXT NOT NULL, session_id TEXT, status TEXT NOT NULL, created_at TEXT NOT NULL)''',
+    # The staff's list (open requests, oldest first) and the one-open-request-per-session check.
+    'CREATE INDEX IF NOT EXISTS staff_requests_by_status ON staff_requests (status, created_at)',
+    'CREATE INDEX IF NOT EXISTS staff_requests_by_session ON staff_requests (session_id)',
     '''CREATE TABLE IF NOT EXISTS idempotency (
         scope TEXT NOT NULL, key TEXT NOT NULL, request_hash TEXT NOT NULL, status_code INTEGER NOT NULL,
         body TEXT NOT NULL, created_at TEXT NOT NULL, PRIMARY KEY (scope, key))''',
@@ -67,6 +70,10 @@ class Storage(ABC):
 
     @abstractmethod
     def close(self) -> None: ...
+
+    @abstractmethod
+    def compact(self) -> None:
+        """After personal data was deleted: make sure no copy of it stays in the engine's files."""
 
     def init_schema(self) -> None:
         with self.transaction() as tx:
@@ -116,6 +123,8 @@ class SqliteStorage(Storage):
                 conn.execute('PRAGMA journal_mode=WAL')
                 conn.execute(f'PRAGMA synchronous={self._synchronous}')
                 conn.execute(f'PRAGMA busy_timeout={self._busy_timeout_ms}')
+                # Deleted or overwritten content is zeroed on disk: a purged name is not left in a free page.
+                conn.execute('PRAGMA secure_delete=ON')
             except sqlite3.Error as exc:
                 raise StorageError(f'cannot open SQLite database {self.path}: {exc}') from exc
             self._local.conn = conn
@@ -148,6 +157,16 @@ class SqliteStorage(Storage):
 
     def read(self):
         return self._tx('BEGIN DEFERRED')
+
+    def compact(self) -> None:
+        """Copy the write-ahead log into the database and truncate it: the WAL still holds the pages as they
+        were before a purge. Best effort: a reader holding an old snapshot makes it partial (the next
+        purge finishes it)."""
+        with self._write_mutex:
+            try:
+                self._conn().execute('PRAGMA wal_checkpoint(TRUNCATE)').fetchall()
+            except sqlite3.Error as exc:
+                raise StorageError(f'SQLite: {exc}') from exc
 
     def close(self):
         with self._lock:
@@ -222,6 +241,14 @@ class PostgresStorage(Storage):
 
     def read(self):
         return self._tx()
+
+    def compact(self) -> None:
+        """VACUUM the tables a purge touched, so the old row versions' space is reclaimed (PostgreSQL does not
+        zero it; the database's own encryption at rest covers the disk)."""
+        try:
+            self._conn().execute('VACUUM meetings, sessions, staff_requests, idempotency')
+        except self._psycopg.Error as exc:
+            raise StorageError(f'PostgreSQL: {exc}') from exc
 
     def close(self):
         with self._lock:
