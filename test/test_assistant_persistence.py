@@ -14,10 +14,14 @@ import pytest
 import yaml
 
 from caexpo_assistant import start_in_thread
+from caexpo_assistant.auth import new_token
 from caexpo_assistant.catalog import SeedError, load_seed_folder
 from caexpo_assistant.paths import data_path
 
 DAY = '2025-09-19'
+ROBOT, STAFF = new_token(), new_token()   # the served process's tokens, given in its environment
+R1 = {'Authorization': f'Bearer {ROBOT}'}
+DESK = {'Authorization': f'Bearer {STAFF}'}
 
 
 def free_port() -> int:
@@ -29,11 +33,13 @@ def free_port() -> int:
 def start_server(db: Path, port: int) -> subprocess.Popen:
     process = subprocess.Popen(
         [sys.executable, '-m', 'caexpo_assistant.cli', 'serve', '--port', str(port), '--db', f'sqlite:///{db}',
-         '--today', DAY], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+         '--today', DAY], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        env={**os.environ, 'CAEXPO_ASSISTANT_ROBOT_TOKENS': f'r1:{ROBOT}',
+             'CAEXPO_ASSISTANT_STAFF_TOKENS': f'desk:{STAFF}'})
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline:
         try:
-            if httpx.get(f'http://127.0.0.1:{port}/v1/health', timeout=0.5).status_code == 200:
+            if httpx.get(f'http://127.0.0.1:{port}/v1/health', headers=R1, timeout=0.5).status_code == 200:
                 return process
         except httpx.HTTPError:
             pass
@@ -51,13 +57,13 @@ def test_bookings_survive_kill_9_and_restart(tmp_path):
     server = start_server(db, port)
     try:
         session = httpx.post(f'{url}/v1/sessions', json={'robot_id': 'r1', 'entrance': 'entrance_a',
-                                                         'language': 'vi'}).json()['session_id']
+                                                         'language': 'vi'}, headers=R1).json()['session_id']
         body = {'exhibitor_id': 'angkor-golden-rice', 'day': DAY, 'start': '10:30', 'visitor_name': 'Tran Thi Mai',
                 'language': 'vi', 'session_id': session}
-        booked = httpx.post(f'{url}/v1/meetings', json=body, headers={'Idempotency-Key': 'k-rice-1'}).json()
+        booked = httpx.post(f'{url}/v1/meetings', json=body, headers={**R1, 'Idempotency-Key': 'k-rice-1'}).json()
         staff = httpx.post(f'{url}/v1/staff-requests', json={'robot_id': 'r1', 'entrance': 'entrance_a',
-                                                              'language': 'vi'}).json()
-        turn = httpx.post(f'{url}/v1/sessions/{session}/turns',
+                                                              'language': 'vi'}, headers=R1).json()
+        turn = httpx.post(f'{url}/v1/sessions/{session}/turns', headers=R1,
                           json={'text': 'Tôi muốn đặt lịch hẹn với Kampot Pepper lúc 11:00', 'language': 'vi'}).json()
         assert turn['intent'] == 'meeting_booked'
     finally:
@@ -67,17 +73,18 @@ def test_bookings_survive_kill_9_and_restart(tmp_path):
 
     server = start_server(db, port)
     try:
-        again = httpx.get(f'{url}/v1/meetings/{booked["id"]}').json()
+        again = httpx.get(f'{url}/v1/meetings/{booked["id"]}', params={'session_id': session}, headers=R1).json()
         assert again['status'] == 'booked' and again['start'] == '10:30' and again['visitor_name'] == 'Tran Thi Mai'
-        replay = httpx.post(f'{url}/v1/meetings', json=body, headers={'Idempotency-Key': 'k-rice-1'})
+        replay = httpx.post(f'{url}/v1/meetings', json=body, headers={**R1, 'Idempotency-Key': 'k-rice-1'})
         assert replay.status_code == 201 and replay.json()['id'] == booked['id']  # idempotency survived too
-        taken = httpx.post(f'{url}/v1/meetings', json={**body, 'visitor_name': 'Someone Else'})
+        taken = httpx.post(f'{url}/v1/meetings', json={**body, 'visitor_name': 'Someone Else'}, headers=R1)
         assert taken.status_code == 409
-        slots = httpx.get(f'{url}/v1/exhibitors/kampot-pepper-coop/slots', params={'day': DAY}).json()
+        slots = httpx.get(f'{url}/v1/exhibitors/kampot-pepper-coop/slots', params={'day': DAY}, headers=R1).json()
         assert [s['free'] for s in slots if s['start'] == '11:00'] == [False]
-        assert staff['id'] in [r['id'] for r in httpx.get(f'{url}/v1/staff-requests').json()]
+        assert staff['id'] in [r['id'] for r in httpx.get(f'{url}/v1/staff-requests', headers=DESK).json()]
         # the visitor's session, and its meeting context, survived: "cancel" finds the turn's booking
-        cancel = httpx.post(f'{url}/v1/sessions/{session}/turns', json={'text': 'Hủy lịch hẹn', 'language': 'vi'})
+        cancel = httpx.post(f'{url}/v1/sessions/{session}/turns', json={'text': 'Hủy lịch hẹn', 'language': 'vi'},
+                            headers=R1)
         assert cancel.json()['intent'] == 'meeting_cancelled'
         assert cancel.json()['actions'][0]['start'] in ('10:30', '11:00')
     finally:
@@ -121,16 +128,18 @@ def test_load_seed_command_replaces_the_catalog_of_a_running_server(tmp_path):
     folder = copy_seed(tmp_path)
     with start_in_thread(db_url=f'sqlite:///{db}', today=DAY, catalog_refresh_s=0) as running:
         assert running.url.startswith('http://127.0.0.1:')
-        assert httpx.get(f'{running.url}/v1/exhibitors', params={'q': 'durian'}).json()
+        http = running.client('r1')
+        assert http.get('/v1/exhibitors', params={'q': 'durian'}).json()
         edit(folder / 'exhibitors.yaml', lambda d: d.update(exhibitors=[e for e in d['exhibitors']
                                                                         if 'durian' not in e['products']]))
         cli = [sys.executable, '-m', 'caexpo_assistant.cli', 'load-seed', '--db', f'sqlite:///{db}']
         done = subprocess.run(cli + [str(folder)], capture_output=True, text=True, timeout=60)
         assert done.returncode == 0 and 'catalog version 2' in done.stdout, done.stderr
-        health = httpx.get(f'{running.url}/v1/health').json()
+        health = http.get('/v1/health').json()
         assert health['catalog_version'] == 2
-        assert httpx.get(f'{running.url}/v1/exhibitors', params={'q': 'durian'}).json() == []
+        assert http.get('/v1/exhibitors', params={'q': 'durian'}).json() == []
         edit(folder / 'events.yaml', lambda d: d['events'][0].update(place='nowhere'))
         bad = subprocess.run(cli + [str(folder)], capture_output=True, text=True, timeout=60)
         assert bad.returncode == 2 and 'unknown place' in bad.stderr
-        assert httpx.get(f'{running.url}/v1/health').json()['catalog_version'] == 2  # a bad load changes nothing
+        assert http.get('/v1/health').json()['catalog_version'] == 2  # a bad load changes nothing
+        http.close()

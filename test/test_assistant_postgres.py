@@ -15,17 +15,26 @@ pytestmark = pytest.mark.skipif(not PG_URL, reason='set CAEXPO_TEST_POSTGRES_URL
                                                    'database to test the PostgreSQL storage')
 
 from caexpo_assistant import start_in_thread  # noqa: E402
+from caexpo_assistant.auth import new_token  # noqa: E402
 
 DAY = '2025-09-20'
+TOKENS = {f'r{i}': new_token() for i in range(20)}   # both servers of the fleet know the same robots
+
+
+def robot(name: str) -> dict:
+    return {'Authorization': f'Bearer {TOKENS[name]}'}
 
 
 @pytest.fixture(scope='module')
-def fleet():
+def fleet(tmp_path_factory):
     with psycopg.connect(PG_URL, autocommit=True) as conn:
         for table in ('catalog', 'sessions', 'meetings', 'staff_requests', 'idempotency'):
             conn.execute(f'DROP TABLE IF EXISTS {table}')
-    first = start_in_thread(db_url=PG_URL, today=DAY)
-    second = start_in_thread(db_url=PG_URL, today=DAY)
+    tokens_file = tmp_path_factory.mktemp('fleet') / 'tokens.yaml'
+    tokens_file.touch(mode=0o600)
+    tokens_file.write_text('robots:\n' + ''.join(f'  {name}: {token}\n' for name, token in TOKENS.items()))
+    first = start_in_thread(db_url=PG_URL, today=DAY, tokens_file=tokens_file)
+    second = start_in_thread(db_url=PG_URL, today=DAY, tokens_file=tokens_file)
     yield first, second
     first.stop()
     second.stop()
@@ -33,14 +42,15 @@ def fleet():
 
 def test_fleet_shares_one_catalog_and_sessions(fleet):
     first, second = fleet
-    assert httpx.get(f'{first.url}/v1/health').json()['storage'] == 'postgresql'
+    assert httpx.get(f'{first.url}/v1/health', headers=robot('r1')).json()['storage'] == 'postgresql'
     session = httpx.post(f'{first.url}/v1/sessions', json={'robot_id': 'r1', 'entrance': 'entrance_a',
-                                                           'language': 'zh'}).json()['session_id']
+                                                           'language': 'zh'}, headers=robot('r1')).json()['session_id']
     # the visitor's next turn lands on the other server of the fleet
-    reply = httpx.post(f'{second.url}/v1/sessions/{session}/turns',
+    reply = httpx.post(f'{second.url}/v1/sessions/{session}/turns', headers=robot('r1'),
                        json={'text': '我想预约猫山王榴莲，10:00', 'language': 'zh'}).json()
     assert reply['intent'] == 'meeting_booked' and 'A3-008' in reply['reply']
-    cancel = httpx.post(f'{first.url}/v1/sessions/{session}/turns', json={'text': '取消预约', 'language': 'zh'}).json()
+    cancel = httpx.post(f'{first.url}/v1/sessions/{session}/turns', json={'text': '取消预约', 'language': 'zh'},
+                        headers=robot('r1')).json()
     assert cancel['intent'] == 'meeting_cancelled'
 
 
@@ -50,7 +60,7 @@ def test_concurrent_bookings_across_two_servers_exactly_one_wins(fleet):
 
     def book(i):
         url = fleet[i % 2].url
-        with httpx.Client(base_url=url, timeout=10) as client:
+        with httpx.Client(base_url=url, timeout=10, headers=robot(f'r{i}')) as client:   # twenty robots
             barrier.wait()
             response = client.post('/v1/meetings', json={
                 'exhibitor_id': 'bolaven-coffee', 'day': DAY, 'start': '11:00', 'visitor_name': f'Buyer {i}',
@@ -70,7 +80,7 @@ def test_same_idempotency_key_on_both_servers_books_once(fleet):
     ids = []
 
     def book(i):
-        with httpx.Client(base_url=fleet[i % 2].url, timeout=10) as client:
+        with httpx.Client(base_url=fleet[i % 2].url, timeout=10, headers=robot('r1')) as client:
             barrier.wait()
             response = client.post('/v1/meetings', json={
                 'exhibitor_id': 'shan-tea', 'day': DAY, 'start': '14:00', 'visitor_name': 'Aung Aung',

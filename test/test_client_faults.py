@@ -276,9 +276,9 @@ def test_cancel_bad_input_callback_errors_and_close(fault):
 def test_against_the_reference_assistant_with_the_robots_defaults():
     with start_in_thread(today='2025-09-17') as running:
         client = AssistantClient(running.url, 'greeter-1', 'entrance_b', filler_text=FILLER.__getitem__,
-                                 canned_reply=CANNED.__getitem__)
+                                 canned_reply=CANNED.__getitem__, token=running.robot_token('greeter-1'))
         try:
-            assert client.deadline_s == 3.0 and client.filler_after_s == 1.2
+            assert client.deadline_s == 3.0 and client.filler_after_s == 1.2 and client.status()['token']
             recorder, _ = ask(client, '人工智能专区在哪里？', 'zh')
             at, reply = recorder.wait()
             assert reply.source == 'backend' and reply.intent == 'directions' and '人工智能专区' in reply.text
@@ -290,6 +290,13 @@ def test_against_the_reference_assistant_with_the_robots_defaults():
             assert booked.actions[0]['visitor_name'] == 'Lim Wei Ling'
         finally:
             client.close()
+        # Without a token (or with another robot's), the backend refuses: a canned answer, not a breaker failure.
+        for token, error in ((None, 'HTTP 401 unauthorized'), (running.robot_token('greeter-2'), 'HTTP 403 forbidden')):
+            with AssistantClient(running.url, 'greeter-1', 'entrance_b', filler_text=FILLER.__getitem__,
+                                 canned_reply=CANNED.__getitem__, token=token) as refused:
+                reply = refused.ask('v1', 'Where is the AI zone?', 'en', lambda r: None).result(5)
+                assert reply.source == 'canned' and reply.error == f'rejected: session {error}'
+                assert refused.status()['consecutive_failures'] == 0
 
 
 def test_the_robots_canned_answer_comes_from_the_phrasebook_with_the_one_fallback_shape(pb):
@@ -377,7 +384,8 @@ def test_every_reply_of_the_reference_assistant_passes_the_contracts_action_chec
                  ('What events are on today?', 'en'), ('I need a staff member', 'en'), ('where is the toilet', 'en'),
                  ('Sự kiện hôm nay', 'vi'), ('กิจกรรมวันนี้', 'th')]
     with start_in_thread(today='2025-09-17') as running:
-        with make_client(running.url, deadline_s=5.0, connect_timeout_s=1.0) as client:
+        with make_client(running.url, deadline_s=5.0, connect_timeout_s=1.0,
+                         token=running.robot_token('robot-t1')) as client:
             replies = [client.ask('v1', text, lang, lambda r: None, visitor={'name': 'Lim Wei Ling'}).result(10)
                        for text, lang in questions]
     assert all(r.source == 'backend' for r in replies), [(r.intent, r.error) for r in replies]

@@ -173,6 +173,7 @@ class Entrance:
 @pytest.fixture
 def entrance(browser, assistant, approach, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)   # a node that wrote a relative path would write here, not in the repo
+    monkeypatch.setenv('CAEXPO_ASSISTANT_TOKEN', assistant.robot_token('greeter-1'))   # the interaction node's robot
     robot = [   # g.nodes in this order
         FaceDetectorNode,
         partial(TtsNode, parameter_overrides=[Parameter('audio_output', value='file'),

@@ -12,6 +12,8 @@ reference assistant serves: a reply that does not validate is a failed turn (can
 by the breaker). So is a reply in another language than the one asked, a body that is not
 `application/json`, larger than `max_reply_bytes` or badly encoded (Content-Encoding), and any error
 at all while reading it: on_reply fires exactly once per ask() whatever the backend sends.
+Every request carries the robot's token (`Authorization: Bearer <token>`) when it has one; the backend
+refuses requests without it (401: a failed turn that the breaker does not count, the backend answered).
 """
 from __future__ import annotations
 
@@ -19,6 +21,7 @@ import asyncio
 import concurrent.futures
 import json
 import logging
+import re
 import threading
 import time
 import uuid
@@ -41,6 +44,7 @@ from caexpo_robot.backend.contract import (
 from caexpo_robot.language.languages import LANGUAGES
 
 log = logging.getLogger('caexpo_robot.backend')
+_TOKEN = re.compile(r'^[\x21-\x7e]{1,512}$')   # printable ASCII, no spaces: nothing that could split a header
 
 
 @dataclass(frozen=True)
@@ -172,7 +176,9 @@ class AssistantClient:
                  filler_after_s: float = 1.2, connect_timeout_s: float = 0.5, breaker_failures: int = 3,
                  breaker_reset_s: float = 20.0, filler_text: Callable[[str], str],
                  canned_reply: Callable[[str], str], clock: Callable[[], float] = time.monotonic,
-                 retries: int = 2, backoff_s: float = 0.1, max_reply_bytes: int = 128 * 1024):
+                 retries: int = 2, backoff_s: float = 0.1, max_reply_bytes: int = 128 * 1024,
+                 token: str | None = None):
+        """`token`: this robot's bearer token for the backend (None: requests go without one)."""
         if not base_url.startswith(('http://', 'https://')):
             raise ValueError(f'base_url must start with http:// or https://, got {base_url!r}')
         if not 0 < deadline_s <= 60:
@@ -183,6 +189,14 @@ class AssistantClient:
             raise ValueError('filler_after_s, retries and backoff_s must be >= 0')
         if not 1024 <= max_reply_bytes <= 16 * 1024 * 1024:
             raise ValueError('max_reply_bytes must be in [1024, 16 MiB]')
+        if token is not None and not _TOKEN.match(token):
+            raise ValueError('token must be 1-512 printable ASCII characters without spaces')
+        if token and base_url.startswith('http://') and httpx.URL(base_url).host not in ('127.0.0.1', 'localhost',
+                                                                                         '::1'):
+            log.warning('the assistant token is sent over plain http to %s: use https outside loopback', base_url)
+        self._headers = {'User-Agent': 'caexpo-robot/1'}
+        if token:
+            self._headers['Authorization'] = f'Bearer {token}'
         self.max_reply_bytes = max_reply_bytes
         self.base_url = base_url.rstrip('/')
         self.robot_id, self.entrance = robot_id, entrance
@@ -238,7 +252,7 @@ class AssistantClient:
             counts = {k: v for k, v in vars(self._counts).items() if k != 'errors'}
             counts['errors'] = dict(self._counts.errors)
         counts.update(breaker=self._breaker.state, consecutive_failures=self._breaker.consecutive_failures,
-                      base_url=self.base_url, closed=self._closed)
+                      base_url=self.base_url, closed=self._closed, token='Authorization' in self._headers)
         return counts
 
     def close(self) -> None:
@@ -265,7 +279,7 @@ class AssistantClient:
     # -- loop thread ----------------------------------------------------------------------------
     def _run_loop(self, ready: threading.Event) -> None:
         asyncio.set_event_loop(self._loop)
-        self._http = httpx.AsyncClient(base_url=self.base_url, headers={'User-Agent': 'caexpo-robot/1'},
+        self._http = httpx.AsyncClient(base_url=self.base_url, headers=self._headers,
                                        limits=httpx.Limits(max_connections=16, max_keepalive_connections=4))
         ready.set()
         self._loop.run_forever()

@@ -1,7 +1,9 @@
 """interaction: greets, converses, says goodbye, drives the screen's card; a shell around InteractionManager."""
 from __future__ import annotations
 
+import os
 from dataclasses import fields
+from pathlib import Path
 
 from pydantic import ValidationError
 
@@ -15,6 +17,22 @@ from caexpo_robot.messages import FacesFrame, HearableLanguages, HeardSpeech, La
 from caexpo_robot.nodes.common import OK, WARN, CaexpoNode, Param, ParamRule, Range, run_node
 
 POSITIVE = Range(gt=0)
+TOKEN_ENV = 'CAEXPO_ASSISTANT_TOKEN'   # this robot's assistant token, when assistant_token_file is empty
+
+
+def assistant_token(token_file: str) -> str | None:
+    """The robot's bearer token for the assistant: the first line of `token_file` if one is set, else the
+    environment variable CAEXPO_ASSISTANT_TOKEN, else None. Never a parameter value (parameters are
+    visible to anyone on the ROS graph)."""
+    if token_file:
+        try:
+            token = Path(token_file).expanduser().read_text(encoding='utf-8').strip().splitlines()
+        except (OSError, UnicodeDecodeError) as exc:
+            raise SystemExit(f'interaction: assistant_token_file {token_file}: cannot read: {exc}') from None
+        if not token or not token[0].strip():
+            raise SystemExit(f'interaction: assistant_token_file {token_file}: empty')
+        return token[0].strip()
+    return os.environ.get(TOKEN_ENV, '').strip() or None
 
 
 class InteractionNode(CaexpoNode):
@@ -41,6 +59,8 @@ class InteractionNode(CaexpoNode):
         Param('speech_timeout_s', 15.0, 'a greeting, answer, farewell or prompt moves on after this long without '
               'news from tts beyond what is playing (tts lost or refused it)', check=POSITIVE),
         Param('assistant_url', '', 'assistant backend base URL; empty = no backend (canned answers only)'),
+        Param('assistant_token_file', '', 'file holding this robot\'s assistant token (chmod 600); empty = the '
+              f'environment variable {TOKEN_ENV}'),
         Param('assistant_deadline_s', 3.0, 'the visitor hears an answer (real or canned) within this',
               check=Range(gt=0, le=60)),
         Param('assistant_filler_after_s', 1.2, 'say "one moment please" if the answer takes longer', check=POSITIVE),
@@ -75,9 +95,13 @@ class InteractionNode(CaexpoNode):
         # No backend configured: every question gets the canned answer at once, with no network attempt.
         # The assistant_* parameters are AssistantClient's settings, named alike (assistant_url its base_url).
         settings = {name.removeprefix('assistant_'): value for name, value in vars(self.p).items()
-                    if name.startswith('assistant_') and name != 'assistant_url'}
+                    if name.startswith('assistant_') and name not in ('assistant_url', 'assistant_token_file')}
+        token = assistant_token(self.p.assistant_token_file) if self.p.assistant_url else None
+        if self.p.assistant_url and token is None:
+            self.get_logger().warning(f'no assistant token (assistant_token_file or {TOKEN_ENV}): the backend will '
+                                      'refuse every question and visitors get canned answers')
         client = None if not self.p.assistant_url else AssistantClient(
-            self.p.assistant_url, self.p.robot_id, self.p.entrance, **settings,
+            self.p.assistant_url, self.p.robot_id, self.p.entrance, **settings, token=token,
             filler_text=lambda lang: self.phrase('one_moment', lang), canned_reply=self.phrasebook.canned_answer)
         self.turns = AssistantTurns(self.manager, client, self.phrasebook.canned_answer, self.p.default_language,
                                     self.now, wake=lambda: self._assistant_signal.trigger(), count=self.count,

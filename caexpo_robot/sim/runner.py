@@ -236,7 +236,14 @@ def run_simulation(scenario: Scenario, out_dir: Path, *, log: Callable[[str], No
         if db.exists():
             db.unlink()
         assistant = start_in_thread(db_url=f'sqlite:///{db}')
-        params.setdefault('interaction', {})['assistant_url'] = assistant.url
+        interaction = params.setdefault('interaction', {})
+        interaction['assistant_url'] = assistant.url
+        # The robot's token, issued by the embedded assistant, reaches the node as a file only it may read.
+        token_file = out_dir / 'assistant-token'
+        token_file.unlink(missing_ok=True)
+        token_file.touch(mode=0o600)
+        token_file.write_text(assistant.robot_token(interaction.get('robot_id', 'greeter-1')) + '\n', encoding='utf-8')
+        interaction['assistant_token_file'] = str(token_file)
     elif scenario.assistant != 'none':
         params.setdefault('interaction', {})['assistant_url'] = scenario.assistant
 
