@@ -74,12 +74,42 @@ def test_registers_a_native_speaker_would_use(pb):
     assert not re.search('[會覽東歡員請問麼]', ''.join(texts['zh']))
 
 
+ROBOT_KEYS_SPOKEN = ['opener', 'greeting', 'group_greeting', 'offer_help', 'listening_prompt', 'one_moment',
+                     'not_understood', 'call_staff', 'handoff_failed', 'use_screen', 'read_screen', 'please_wait',
+                     'farewell', 'welcome_named', 'meeting_confirmed', 'directions_hall']
+
+
+def test_the_language_reviews_register_points(pb):
+    """docs: ../shared/reviews/language-review.md, the P (phrasebook) lines, one register per language."""
+    say = {code: {k: filled(pb, k, code).text for k in pb.keys()} for code in LANGUAGES}
+    assert 'quý khách' in say['vi']['welcome_named'] and 'Cuộc hẹn' in say['vi']['meeting_confirmed']
+    assert 'được không' not in say['vi']['not_understood']
+    # Thai: the expo's official name everywhere it is named
+    for key in ('greeting', 'group_greeting', 'screen_welcome'):
+        assert 'งานมหกรรมแสดงสินค้าจีน-อาเซียน' in say['th'][key], key
+    assert 'memanggilkan' not in say['id']['call_staff'] and 'soal' not in say['id']['offer_help']
+    assert say['fil']['not_understood'].count(' po') <= 2 and 'ko po' not in say['fil']['not_understood']
+    assert '박람회 되세요' not in say['ko']['farewell'] and '있습니다' not in say['ko']['meeting_confirmed']
+    # Lao: the polite first person and one spelling of the question particle
+    assert not any('ຂ້ອຍ' in t or 'ບໍ?' in t for t in say['lo'].values())
+    assert 'ຂ້ານ້ອຍ' in say['lo']['offer_help']
+    # Khmer: the polite apology
+    assert not any('សុំទោស' in t for t in say['km'].values())
+    assert 'សូមទោស' in say['km']['not_understood']
+    # Burmese: one colloquial style; the robot's own spoken lines end with ခင်ဗျာ
+    literary = re.compile('သည်|၏|များ|ယနေ့|ရန်|တွင်')   # (not သော: it is also in စားသောက်, to eat)
+    assert [k for k, t in say['my'].items() if literary.search(t)] == []
+    assert [k for k in ROBOT_KEYS_SPOKEN if not say['my'][k].rstrip('။!').endswith('ခင်ဗျာ')] == []
+
+
 def test_malay_and_indonesian_differ_where_the_languages_differ(pb):
     ms = {k: filled(pb, k, 'ms').text for k in pb.keys()}
     id_ = {k: filled(pb, k, 'id').text for k in pb.keys()}
     assert sum(ms[k] != id_[k] for k in pb.keys()) >= 13
     assert 'boleh' in ms['offer_help'] and 'bisa' in id_['offer_help']
-    assert 'mesyuarat' in ms['offer_help'].lower() and 'pertemuan' in id_['offer_help'].lower()
+    # a business appointment: Malaysian "temu janji" (mesyuarat is a committee meeting), Indonesian "janji temu"
+    assert 'temu janji' in ms['offer_help'].lower() and 'janji temu' in id_['offer_help'].lower()
+    assert 'mesyuarat' not in ms['meeting_confirmed'].lower()
     assert ' ke ' in ms['greeting'] and ' di ' in id_['greeting']
 
 
