@@ -24,12 +24,19 @@ from caexpo_robot.language.languages import LANGUAGES
 
 from .text import contains_term, normalize
 
-INTENT_KEYWORDS = ('staff', 'cancel', 'meeting', 'events', 'hours', 'badge', 'wifi', 'transport', 'food',
-                   'lost_found', 'first_aid', 'prayer', 'directions', 'matchmaking', 'goodbye')
-REPLY_KEYS = ('hours', 'badge', 'wifi', 'transport', 'food', 'lost_found', 'first_aid', 'prayer', 'directions',
-              'directions_unknown', 'exhibitors', 'exhibitors_none', 'slots', 'slots_none', 'need_exhibitor',
-              'booked', 'taken', 'cancelled', 'no_meeting', 'events', 'events_none', 'staff', 'unknown',
-              'goodbye')
+INTENT_KEYWORDS = ('staff', 'cancel', 'meeting', 'events', 'hours', 'badge', 'wifi', 'transport', 'taxi', 'metro',
+                   'food', 'lost_found', 'first_aid', 'prayer', 'toilet', 'atm', 'charging', 'luggage', 'smoking',
+                   'directions', 'matchmaking', 'goodbye', 'greeting', 'abuse')
+REPLY_KEYS = ('hours', 'badge', 'wifi', 'transport', 'food', 'lost_found', 'first_aid', 'prayer', 'toilet', 'atm',
+              'charging', 'luggage', 'smoking', 'taxi', 'metro', 'directions', 'directions_unknown', 'exhibitors',
+              'exhibitors_none', 'slots', 'slots_none', 'need_exhibitor', 'booked', 'taken', 'cancelled',
+              'no_meeting', 'events', 'events_none', 'staff', 'unknown', 'goodbye', 'clarify', 'not_found',
+              'present_yes', 'present_elsewhere', 'exhibit', 'ask_name', 'not_available', 'choose_item', 'greeting',
+              'abuse')
+# A short noun phrase per router intent, for the clarifying question ("Do you mean {a} or {b}?").
+LABEL_KEYS = ('hours', 'badge', 'wifi', 'transport', 'taxi', 'metro', 'food', 'lost_found', 'first_aid', 'prayer',
+              'toilet', 'atm', 'charging', 'luggage', 'smoking', 'directions', 'presence', 'matchmaking', 'meeting',
+              'cancel', 'events', 'staff')
 WORD_KEYS = ('ahead', 'ahead_right', 'right', 'behind_right', 'behind', 'behind_left', 'left', 'ahead_left',
              'here', 'route', 'floor', 'list_sep', 'exhibitor_item', 'event_item', 'date')
 PLACE_FACTS = ('food', 'lost_found', 'first_aid', 'prayer', 'badge', 'transport', 'atm', 'charging', 'luggage',
@@ -219,6 +226,7 @@ class RepliesFile(SeedModel):
     keywords: dict[Literal[INTENT_KEYWORDS], list[str]]  # type: ignore[valid-type]
     words: dict[Literal[WORD_KEYS], str]  # type: ignore[valid-type]
     replies: dict[Literal[REPLY_KEYS], str]  # type: ignore[valid-type]
+    labels: dict[Literal[LABEL_KEYS], str]  # type: ignore[valid-type]
 
 
 M = TypeVar('M', bound=ConfigModel)
@@ -327,12 +335,13 @@ def load_replies(folder: str | Path) -> dict[str, dict]:
         data = _load(RepliesFile, path)
         if data.language != language:
             raise SeedError(f'{path}: language: "language: {language}" expected, not {data.language!r}')
-        for group, keys in (('keywords', INTENT_KEYWORDS), ('words', WORD_KEYS), ('replies', REPLY_KEYS)):
+        for group, keys in (('keywords', INTENT_KEYWORDS), ('words', WORD_KEYS), ('replies', REPLY_KEYS),
+                            ('labels', LABEL_KEYS)):
             missing = [k for k in keys if k not in getattr(data, group)]
             if missing:
                 raise SeedError(f'{path}: {group} lacks {missing}')
         replies[language] = {'keywords': {k: [normalize(t) for t in v] for k, v in data.keywords.items()},
-                             'words': dict(data.words), 'replies': dict(data.replies)}
+                             'words': dict(data.words), 'replies': dict(data.replies), 'labels': dict(data.labels)}
     return replies
 
 
