@@ -142,10 +142,12 @@ class Conversation:
         if wanted is None:
             self._remember_exhibitor(exhibitor_id)
             if not free:
-                return TurnResult(c.template(language, 'slots_none').format(exhibitor=name), 'meeting_slots',
+                return TurnResult(c.template(language, 'slots_none').format(
+                    exhibitor=name, day=c.format_date(language, self.today)), 'meeting_slots',
                                   [{'type': 'offer_call_staff'}])
             times = c.word(language, 'list_sep').join(s['start'] for s in free[:_SHOWN + 1])
-            return TurnResult(c.template(language, 'slots').format(exhibitor=name, slots=times), 'meeting_slots',
+            return TurnResult(c.template(language, 'slots').format(
+                exhibitor=name, slots=times, day=c.format_date(language, self.today)), 'meeting_slots',
                               [{'type': 'offer_slots', 'exhibitor_id': exhibitor_id, 'day': self.today,
                                 'slots': [s['start'] for s in free]}])
         start = f'{int(wanted[1]):02d}:{wanted[2]}'
@@ -186,7 +188,8 @@ class Conversation:
         c = self.catalog
         events = c.events_on(self.today)
         if not events:
-            return TurnResult(c.template(language, 'events_none'), 'events')
+            return TurnResult(c.template(language, 'events_none').format(day=c.format_date(language, self.today)),
+                              'events')
         items = c.word(language, 'list_sep').join(c.event_item(e, language) for e in events)
         day = c.format_date(language, self.today)
         reply = c.template(language, 'events').format(day=day, items=items)
