@@ -85,18 +85,27 @@ def test_chinese_and_korean_ignore_spaces():
     # Thai, with and without spaces
     ('ห้องน้ำอยู่ที่ไหนครับ', 'ห้องน้ำ', True), ('ห้อง น้ำ อยู่ ที่ไหน', 'ห้องน้ำ', True),
     ('ห้องน้ำชายอยู่ไหน', 'ห้องน้ำ', True), ('ห้องน้ำอยู่ที่ไหนครับ', 'น้ำ', False),
-    ('ห้องน้ำอยู่ที่ไหนครับ', 'ห้อง', False), ('ขอรหัสไวไฟหน่อย', 'ไวไฟ', True),
+    ('ห้องน้ำอยู่ที่ไหนครับ', 'ห้อง', True), ('ขอรหัสไวไฟหน่อย', 'ไวไฟ', True),   # the head of ห้อง|น้ำ
+    ('งานเปิดกี่โมงครับ', 'ปิดกี่โมง', False), ('มีล่ามไหมอยากได้', 'หมอ', False),   # opens, not closes; ไห|มอ
+    ('หิวข้าวแล้ว', 'หิว', True), ('ผู้ส่งออกทุเรียน', 'ส่งออก', True),       # compound's head, after a prefix
+    ('ที่สูบบุหรี่อยู่ไหน', 'บุหรี่', False), ('ที่สูบบุหรี่อยู่ไหน', 'สูบบุหรี่', True),   # not the modifier alone
+    ('อยากกินอาหาร ไปกินได้ที่ไหนบ้าง', 'ที่ไหน', True),
     # Lao
     ('ຫ້ອງນ້ຳຢູ່ໃສ', 'ຫ້ອງນ້ຳ', True), ('ຫ້ອງນ້ຳ ຢູ່ໃສ', 'ຫ້ອງນ້ຳ', True), ('ຫ້ອງນ້ຳຢູ່ໃສ', 'ນ້ຳ', False),
+    ('ສາກແບັດມືຖືໄດ້ຢູ່ໃສ', 'ບັດ', False),                                         # battery, not badge
     # Khmer: Battambang is not "lost"
     ('ខ្ញុំចង់ទៅបាត់ដំបង', 'បាត់', False), ('បាត់ដំបង', 'បាត់', False), ('ខ្ញុំបាត់របស់', 'បាត់របស់', True),
     ('ខ្ញុំបាត់របស់', 'បាត់', True), ('ខ្ញុំ បាត់ របស់', 'បាត់របស់', True), ('បន្ទប់ទឹកនៅឯណា', 'បន្ទប់ ទឹក', True),
+    ('រកក្រុមហ៊ុនអង្ករពីបាត់ដំបង', 'បាត់', False), ('មានអាហារបួសទេ', 'របួស', False),   # vegetarian, not injured
+    ('សូមលុបចោលការណាត់ជួបរបស់ខ្ញុំ', 'ណាត់ជួប', True), ('ស្ថានីយ៍មេត្រូជិតបំផុតនៅឯណា', 'មេត្រូ', True),
+    ('ត្រូវការឡានពេទ្យជាបន្ទាន់', 'បន្ទាន់', True),                                  # prefix, glued particle
     # Burmese: syllable boundaries (ရင် is not ရင်း; မ is not inside မြန်မာ)
     ('ဒူးရင်းတင်ပို့သူ ရှာနေပါတယ်', 'ဒူးရင်း', True), ('ဒူး ရင်း တင်ပို့သူ', 'ဒူးရင်း', True),
     ('ဒူးရင်းတင်ပို့သူ', 'ရင်', False), ('မြန်မာ', 'မ', False), ('ခန်းမ ၅ ဘယ်မှာလဲ', 'ခန်းမ', True),
 ])
 def test_segmented_scripts_match_on_word_boundaries(text, term, expected):
-    language = {'ห': 'th', 'ข': 'th', 'ຫ': 'lo', 'ខ': 'km', 'ប': 'km', 'ဒ': 'my', 'မ': 'my', 'ခ': 'my'}[text[0]]
+    blocks = {'th': (0x0E00, 0x0E7F), 'lo': (0x0E80, 0x0EFF), 'my': (0x1000, 0x109F), 'km': (0x1780, 0x17FF)}
+    language = next(code for code, (first, last) in blocks.items() if first <= ord(text[0]) <= last)
     assert has(text, term, language) is expected
     assert contains_term(normalize(text), term, language) is expected
 

@@ -15,7 +15,10 @@
 "vé" is not "vệ"). Terms in Han, Hangul, Thai, Lao, Khmer
 or Myanmar script match the compact text as substrings in any language's sentence, except that in
 Thai, Lao, Khmer and Burmese a match must start and end on a word (Burmese: syllable) boundary of the
-segmented text: Khmer "បាត់" (lost) does not match inside "បាត់ដំបង" (Battambang).
+segmented text: Khmer "បាត់" (lost) does not match inside "បាត់ដំបង" (Battambang), Thai "ปิดกี่โมง" (closes
+when) not inside "เปิดกี่โมง" (opens when), Lao "ບັດ" (badge) not inside "ແບັດ" (battery). Compounds the
+segmenter keeps whole may be cut after their head (Thai, Lao: "หิว" in "หิวข้าว", not "น้ำ" in "ห้องน้ำ"), after
+a noun-making prefix ("ส่งออก" in "ผู้ส่งออก") or at a glued particle (Khmer "ណាត់ជួប" in "ការណាត់ជួប", "មេត្រូ" in "មេត្រូជិត").
 
 `fuzzy_contains(prepared, name)`: typo-tolerant name matching (rapidfuzz) for Latin names of at least
 5 letters ("huawai", "alibaba clould", "musang kng").
@@ -202,20 +205,20 @@ class Prepared:
         return tuple(w for w in out if w)
 
     @cached_property
-    def mid_word(self) -> frozenset[int]:
-        """Folded-text positions inside a segmented-script word (where a match may not start or end)."""
-        inside: set[int] = set()
+    def mid_word(self) -> dict[int, tuple[str, int, str]]:
+        """Folded-text positions inside a segmented-script word -> (that word, offset in it, script)."""
+        inside: dict[int, tuple[str, int, str]] = {}
         pos = 0
         for chunk in self.folded.split(' '):
             for run, script in _runs(chunk):
                 if script:
                     at = pos
                     for word in _segment(run, script):
-                        inside.update(range(at + 1, at + len(word)))
+                        inside.update((at + k, (word, k, script)) for k in range(1, len(word)))
                         at += len(word)
                 pos += len(run)
             pos += 1
-        return frozenset(inside)
+        return inside
 
 
 @lru_cache(maxsize=8192)
@@ -303,7 +306,52 @@ def _fits(prepared: Prepared, term: str, start: int, end: int) -> bool:
     if not segmented:
         return True               # Han and Hangul: substring
     mid = prepared.mid_word
-    return start not in mid and end not in mid
+    return (start not in mid or _compound_cut(*mid[start], outside='left')) and \
+        (end not in mid or _compound_cut(*mid[end], outside='right'))
+
+
+# Khmer prefixes that make nouns of verbs (ការណាត់ជួប "the meeting", អ្នកនាំចេញ "exporter"), and
+# particles and function words that the statistical segmenter often glues to the word beside them
+# (មេត្រូជិត, រកគ្រូពេទ្យ, ជាបន្ទាន់, ...បាទ): a term may start after the former, and end or start where
+# one of the latter is all that remains of the word.
+KHMER_PREFIXES = frozenset({'ការ', 'សេចក្តី', 'សេចក្ដី', 'ភាព', 'អ្នក'})
+KHMER_GLUED = frozenset('ជា នៅ ពី ទៅ មក រក និង ទេ បាទ ចាស ណា ខ្លះ ជិត ហើយ ផង នេះ នោះ សូម ទុក'.split())
+
+
+# Thai and Lao prefixes that make nouns (การ ความ ຄວາມ ການ) and agents (ผู้ นัก ຜູ້ ນັກ): ผู้ส่งออก "exporter".
+TAI_PREFIXES = frozenset({'การ', 'ความ', 'ผู้', 'นัก', 'ການ', 'ຄວາມ', 'ຜູ້', 'ນັກ'})
+
+
+@lru_cache(maxsize=4096)
+def _compound_cut(word: str, at: int, script: str, outside: str) -> bool:
+    """Whether word may be cut at offset `at` although the segmenter kept it whole; `outside` is the
+    side of the cut ('left' or 'right') that is not part of the matched term.
+
+    Thai and Lao compounds put the head first (หิว|ข้าว, ที่ไหน|บ้าง, กระเป๋า|เดินทาง): a term may cover the
+    head when both sides are dictionary words, but not the modifier alone (น้ำ is not in ห้องน้ำ), and
+    never a piece of a word (ปิด is not in เปิด, ບັດ is not in ແບັດ); it may start after a noun-making
+    prefix (ส่งออก in ผู้ส่งออก). Khmer (a statistical segmenter, no dictionary): after a nominalising
+    prefix or where only a glued particle remains, never otherwise (បាត់|ដំបង). Burmese: never.
+    """
+    left, right = word[:at], word[at:]
+    rest = left if outside == 'left' else right
+    if script == 'km':
+        return rest in KHMER_GLUED or outside == 'left' and rest in KHMER_PREFIXES
+    if script not in ('th', 'lo'):
+        return False
+    if outside == 'left':
+        return rest in TAI_PREFIXES
+    words = _dictionary(script)
+    return all(w in words for piece in (left, right) for w in _segment(piece, script))
+
+
+@lru_cache(maxsize=2)
+def _dictionary(script: str) -> frozenset[str]:
+    if script == 'th':
+        from pythainlp.corpus import thai_words
+        return frozenset(thai_words())
+    from laonlp.corpus import lao_words
+    return frozenset(lao_words())
 
 
 # -- typo-tolerant names --------------------------------------------------------------------------------
