@@ -888,3 +888,474 @@ def find_ordinal(text: str, language: str) -> int | None:
                 best = (m.start(), n)
             break
     return best[1] if best else None
+
+
+# ================================================================================================
+# yes / no
+# ================================================================================================
+@dataclass(frozen=True)
+class _Answers:
+    yes: tuple[str, ...]
+    no: tuple[str, ...]
+    strict: tuple[str, ...] = ()      # words that also open a question ("có ... không?", "boleh saya ...")
+    particles: tuple[str, ...] = ()   # what may follow the answer word (polite particles, thanks)
+    softeners: tuple[str, ...] = ()   # polite acknowledgements that defer to the word after them (dạ không)
+    fillers: tuple[str, ...] = ()     # hesitation before the answer
+
+
+_ANSWERS: dict[str, _Answers] = {
+    'en': _Answers(
+        yes=('yes', 'yeah', 'yep', 'yup', 'yea', 'sure', 'of course', 'ok', 'okay', 'okey', 'k', 'alright',
+             'all right', 'please', 'please do', 'yes please', 'go ahead', 'do it', 'fine', 'great', 'perfect',
+             'sounds good', 'good', 'correct', 'right', "that's right", 'exactly', 'definitely', 'certainly',
+             'absolutely', 'why not', 'no problem', 'no worries', "i'd like that", 'i would like that',
+             "let's do it", 'book it', 'that would be great'),
+        no=('no', 'nope', 'nah', 'not now', 'no thanks', 'no thank you', 'never mind', 'nevermind', "don't",
+            'do not', 'not really', 'no need', "i'm good", 'not necessary', 'not today'),
+        strict=('please', 'right', 'good', 'fine', 'great', "don't", 'do not', 'k'),
+        particles=('thanks', 'thank you', 'thx', 'please', 'sir', 'madam', "ma'am", 'then', 'mate', 'sure'),
+        fillers=('oh', 'ah', 'um', 'uh', 'hmm', 'well', 'er', 'erm')),
+    'vi': _Answers(
+        yes=('có', 'vâng', 'dạ', 'ừ', 'ừm', 'uh', 'ok', 'oke', 'okê', 'ô kê', 'được', 'được rồi', 'đồng ý',
+             'đúng', 'đúng rồi', 'đúng vậy', 'phải', 'phải rồi', 'chắc chắn rồi', 'tất nhiên', 'tất nhiên rồi',
+             'nhờ bạn', 'nhờ anh', 'nhờ em', 'nhờ chị', 'làm ơn', 'có chứ', 'muốn', 'cần', 'vâng được',
+             'ok luôn'),
+        no=('không', 'ko', 'k', 'hông', 'hổng', 'hok', 'không cần', 'không cần đâu', 'thôi', 'thôi khỏi',
+            'khỏi', 'khỏi cần', 'chưa', 'chưa cần', 'không phải', 'không đâu', 'không muốn', 'không được',
+            'thôi không cần'),
+        strict=('có', 'được', 'phải', 'đúng', 'không', 'ko', 'k', 'cần', 'muốn', 'làm ơn', 'chưa', 'hông', 'dạ'),
+        particles=('ạ', 'nhé', 'nhe', 'nha', 'đi', 'rồi', 'luôn', 'chứ', 'cảm ơn', 'cám ơn', 'cảm ơn nhiều',
+                   'em', 'anh', 'chị', 'bạn', 'vậy', 'đâu', 'quý khách'),
+        softeners=('dạ', 'vâng', 'ừ'),
+        fillers=('à', 'ồ', 'ơ', 'uhm', 'hmm')),
+    'th': _Answers(
+        yes=('ครับ', 'คับ', 'ค่ะ', 'ค่า', 'ได้', 'ได้เลย', 'ใช่', 'ใช่แล้ว', 'ถูกต้อง', 'เอา', 'เอาเลย', 'ตกลง',
+             'โอเค', 'ดี', 'ดีเลย', 'แน่นอน', 'จ้ะ', 'จ้า', 'อืม', 'อือ', 'เชิญ', 'รบกวนด้วย', 'ยินดี', 'ok'),
+        no=('ไม่', 'ไม่ต้อง', 'ไม่เอา', 'ไม่ใช่', 'ไม่เป็นไร', 'ไม่ดีกว่า', 'ไม่ล่ะ', 'ไม่แล้ว', 'ไม่จำเป็น',
+            'ยังไม่ต้อง', 'ยังก่อน'),
+        particles=('ครับ', 'คับ', 'ค่ะ', 'คะ', 'ค่า', 'จ้ะ', 'จ้า', 'นะ', 'เลย', 'ขอบคุณ', 'แล้ว', 'ด้วย', 'ครับผม'),
+        softeners=('ครับ', 'คับ', 'ค่ะ', 'ค่า'),
+        fillers=('เอ่อ', 'อ๋อ', 'อ้อ')),
+    'ms': _Answers(
+        yes=('ya', 'ye', 'yup', 'iya', 'iye', 'boleh', 'baik', 'baiklah', 'ok', 'okey', 'oke', 'okay', 'setuju',
+             'betul', 'benar', 'tentu', 'tentu saja', 'sudah tentu', 'mestilah', 'sila', 'silakan', 'tolong',
+             'nak', 'mahu', 'mau', 'sip', 'siap', 'bagus', 'boleh juga', 'ya boleh'),
+        no=('tidak', 'tak', 'tak nak', 'tak mahu', 'tidak mahu', 'tidak mau', 'tak payah', 'tak perlu',
+            'tidak perlu', 'tak apa', 'tak apalah', 'tidak apa-apa', 'tak apa-apa', 'bukan', 'jangan', 'tak usah',
+            'tidak usah', 'gak', 'nggak', 'ngga', 'enggak', 'engga', 'ga', 'ndak', 'gak usah', 'nggak usah',
+            'ga usah', 'gak jadi', 'nggak jadi', 'tidak jadi', 'tak jadi', 'belum', 'tidak terima kasih'),
+        strict=('boleh', 'sila', 'silakan', 'tolong', 'nak', 'mahu', 'mau', 'tidak', 'tak', 'bukan', 'ga',
+                'gak', 'nggak', 'enggak', 'betul', 'benar', 'belum', 'ya'),
+        particles=('terima kasih', 'makasih', 'trims', 'lah', 'ya', 'je', 'saja', 'aja', 'dong', 'deh', 'sih',
+                   'encik', 'puan', 'pak', 'bu', 'kak', 'cik', 'tuan', 'la')),
+    'fil': _Answers(
+        yes=('oo', 'opo', 'oho', 'sige', 'ok', 'okay', 'oke', 'sure', 'tama', 'syempre', 'siyempre', 'pwede',
+             'puwede', 'gusto ko', 'talaga', 'yes', 'g', 'game'),
+        no=('hindi', 'huwag', 'wag', "'wag", 'ayoko', 'ayaw ko', 'hindi na', 'wala', 'wala na', 'di', "'di",
+            'hindi kailangan', 'hindi na kailangan', 'no'),
+        strict=('pwede', 'puwede', 'hindi', 'di', "'di", 'wala', 'gusto ko', 'tama', 'g'),
+        particles=('po', 'ho', 'na', 'naman', 'salamat', 'lang', 'nga', 'na po')),
+    'my': _Answers(
+        yes=('ဟုတ်ကဲ့', 'ဟုတ်', 'ဟုတ်တယ်', 'ဟုတ်ပါတယ်', 'ရတယ်', 'ရပါတယ်', 'ကောင်းပါပြီ', 'ကောင်းတယ်',
+             'ကောင်းပါတယ်', 'အိုကေ', 'လုပ်ပေးပါ', 'သေချာတာပေါ့', 'ဟုတ်ရှင့်', 'အင်း', 'ok'),
+        no=('မဟုတ်ဘူး', 'မဟုတ်ပါဘူး', 'မဟုတ်ပါ', 'မဟုတ်', 'မလိုဘူး', 'မလိုပါဘူး', 'မလိုပါ', 'မရဘူး', 'မလုပ်ပါနဲ့',
+            'ဟင့်အင်း', 'ဟင်အင်း', 'တော်ပါပြီ', 'မလိုတော့ဘူး', 'မလိုအပ်ပါဘူး'),
+        particles=('ခင်ဗျာ', 'ခင်ဗျ', 'ရှင်', 'ရှင့်', 'ပါ', 'နော်', 'ကျေးဇူးပဲ', 'ကျေးဇူးတင်ပါတယ်', 'ဗျ', 'ဗျာ')),
+    'km': _Answers(
+        yes=('បាទ', 'ចាស', 'ចា', 'បាទបាទ', 'ព្រម', 'យល់ព្រម', 'បាន', 'បានហើយ', 'ល្អ', 'ល្អណាស់', 'អូខេ',
+             'ត្រូវហើយ', 'ត្រូវ', 'មែន', 'មែនហើយ', 'ok'),
+        no=('ទេ', 'អត់ទេ', 'អត់', 'មិនអីទេ', 'មិនចាំបាច់ទេ', 'មិនចាំបាច់', 'មិនមែនទេ', 'មិនមែន', 'មិនបាច់ទេ',
+            'មិនត្រូវការទេ', 'អត់ត្រូវការទេ'),
+        particles=('បាទ', 'ចាស', 'អរគុណ', 'សូមអរគុណ', 'ណា', 'ហើយ', 'លោក'),
+        softeners=('បាទ', 'ចាស', 'ចា')),
+    'lo': _Answers(
+        yes=('ເຈົ້າ', 'ແມ່ນ', 'ແມ່ນແລ້ວ', 'ໄດ້', 'ໄດ້ເລີຍ', 'ໂອເຄ', 'ຕົກລົງ', 'ເອົາ', 'ດີ', 'ດີເລີຍ', 'ແນ່ນອນ',
+             'ok'),
+        no=('ບໍ່', 'ບໍ່ແມ່ນ', 'ບໍ່ເອົາ', 'ບໍ່ຕ້ອງ', 'ບໍ່ເປັນຫຍັງ', 'ບໍ່ໄດ້', 'ບໍ່ຈຳເປັນ', 'ບໍ່ແລ້ວ'),
+        particles=('ເຈົ້າ', 'ເດີ', 'ແລ້ວ', 'ຂອບໃຈ', 'ນໍ', 'ເນາະ', 'ເລີຍ', 'ຄັບ', 'ໂດຍ'),
+        softeners=('ເຈົ້າ',)),
+    'zh': _Answers(
+        yes=('好', '好的', '好啊', '好呀', '好吧', '好嘞', '是', '是的', '是啊', '对', '对的', '对啊', '可以',
+             '可以的', '行', '行啊', '嗯', '嗯嗯', '恩', '要', '要的', '需要', '没问题', '当然', '当然可以',
+             '麻烦你了', '麻烦了', '请', 'ok', '确定', '好滴'),
+        no=('不', '不要', '不用', '不用了', '不是', '不行', '不可以', '不需要', '没有', '没', '算了', '不了', '别',
+            '不必', '不必了', '不用麻烦了'),
+        particles=('的', '啊', '呀', '吧', '了', '哦', '喔', '嘛', '谢谢', '谢了', '谢谢你', '麻烦你', '麻烦你了',
+                   '哈'),
+        fillers=('呃', '额', '哦', '噢', '那')),
+    'ko': _Answers(
+        yes=('네', '넵', '넹', '네네', '예', '응', '그래', '그래요', '그럼요', '좋아요', '좋습니다', '좋아',
+             '알겠습니다', '알겠어요', '부탁해요', '부탁합니다', '부탁드려요', '부탁드립니다', '해 주세요',
+             '맞아요', '맞습니다', '당연하죠', '물론이죠', '물론', '오케이', '콜', '그렇게 해 주세요'),
+        no=('아니요', '아뇨', '아니', '아니에요', '아닙니다', '괜찮아요', '괜찮습니다', '됐어요', '됐습니다',
+            '싫어요', '필요 없어요', '필요없어요', '안 할래요', '안 해요', '아니오', '노'),
+        strict=('물론', '좋아', '그래'),
+        particles=('요', '감사합니다', '고맙습니다', '감사해요'),
+        fillers=('아', '음', '어')),
+}
+_ANSWERS['id'] = _ANSWERS['ms']
+_SEPARATORS = ' ,.!?;:…-—–~'
+_SPACED = ('en', 'vi', 'ms', 'id', 'fil', 'ko')
+
+
+@lru_cache(maxsize=None)
+def _answer_table(language: str) -> tuple[list[tuple[str, bool, bool, bool, bool]], tuple[str, ...],
+                                         tuple[str, ...]]:
+    """(phrase, is_yes, strict, softener, spaced language) longest first; particles; fillers (all folded)."""
+    rows: dict[str, tuple[str, bool, bool, bool, bool]] = {}
+    particles: list[str] = []
+    fillers: list[str] = []
+    for lang in _langs(language):
+        a = _ANSWERS.get(lang)
+        if a is None:
+            continue
+        spaced = lang in _SPACED
+        strict = {_fold(w) for w in a.strict}
+        soft = {_fold(w) for w in a.softeners}
+        for words, is_yes in ((a.no, False), (a.yes, True)):
+            for w in words:
+                f = _fold(w.lower())
+                rows.setdefault(f, (f, is_yes, f in strict, f in soft, spaced))
+        particles += [_fold(w) for w in a.particles]
+        fillers += [_fold(w) for w in a.fillers]
+    ordered = sorted(rows.values(), key=lambda r: len(r[0]), reverse=True)
+    return (ordered, tuple(sorted(set(particles), key=len, reverse=True)),
+            tuple(sorted(set(fillers), key=len, reverse=True)))
+
+
+def _word_end(s: str, end: int, spaced: bool) -> bool:
+    """Whether a phrase ending at `end` ends a word (Latin and Korean words run on in letters)."""
+    if end >= len(s) or not spaced:
+        return True
+    nxt = s[end]
+    return not (nxt.isalnum() or nxt == "'")
+
+
+def _strip_particles(s: str, particles: tuple[str, ...], spaced_words: bool) -> tuple[str, int]:
+    count = 0
+    while True:
+        s2 = s.lstrip(_SEPARATORS)
+        for p in particles:
+            if s2.startswith(p) and (not spaced_words or _word_end(s2, len(p), True)):
+                s = s2[len(p):]
+                count += 1
+                break
+        else:
+            return s, count
+
+
+def _answer_at(s: str, language: str, depth: int = 0) -> bool | None:
+    rows, particles, _ = _answer_table(language)
+    for phrase, is_yes, strict, soft, spaced in rows:
+        if not s.startswith(phrase) or not _word_end(s, len(phrase), spaced or not _unspaced(phrase[-1])):
+            continue
+        rest = s[len(phrase):]
+        if soft and depth < 2:
+            after = _answer_at(rest.lstrip(_SEPARATORS), language, depth + 1)
+            if after is not None:
+                return after
+        rest2, consumed = _strip_particles(rest, particles, spaced)
+        if not rest2.strip(_SEPARATORS):
+            return is_yes
+        if consumed and (not spaced or rest2[:1] in _SEPARATORS and rest2[:1] != ' '):
+            return is_yes           # "ได้ครับห้องน้ำ...", "không ạ, ..."
+        if rest[:1] in _SEPARATORS and rest[:1] != ' ':
+            return is_yes           # "yes, ...", "好的，..."
+        if rest[:1] == ' ':
+            return None if strict else is_yes
+        return None
+    return None
+
+
+def yes_no(text: str, language: str) -> bool | None:
+    """The answer to a yes/no question just asked: True, False, or None when the text is neither (a new
+    question, a request). "no thanks" is False; "yes but where is the toilet?" is True."""
+    s = _read(text, join=False).norm.strip(_SEPARATORS)
+    if not s:
+        return None
+    _, _, fillers = _answer_table(language if language in LANGUAGES else 'en')
+    for _ in range(3):
+        for f in fillers:
+            if s.startswith(f) and len(s) > len(f) and s[len(f)] in _SEPARATORS:
+                s = s[len(f):].lstrip(_SEPARATORS)
+                break
+        else:
+            break
+    return _answer_at(s, language if language in LANGUAGES else 'en')
+
+
+# ================================================================================================
+# names
+# ================================================================================================
+@dataclass(frozen=True)
+class _NameRules:
+    intros: tuple[str, ...]            # regexes that end right before the name
+    guarded: tuple[str, ...] = ()      # intros that also start other sentences ("I'm", "tôi là", "我是")
+    company: str = ''                  # regex: a company marker after the name (group co follows it)
+    stops: str = ''                    # regex: where a name ends otherwise
+    particles: tuple[str, ...] = ()    # trimmed from the end of a name or company
+    company_words: tuple[str, ...] = ()  # generic "company" nouns dropped from the company's name
+    max_words: int = 5
+    not_names: tuple[str, ...] = ()    # first words after a guarded intro that are not names
+    questions: str = ''                # regex: a question, not a name
+
+
+_PUNCT = r'[,.!?;:()\[\]"“”«»。，！？；：、၊။។៕]'
+_NAME_RULES: dict[str, _NameRules] = {
+    'en': _NameRules(
+        intros=(r"\b(?:my name is|my name's|my names|name is|the name is|name's|call me|this is)\s+",),
+        guarded=(r"(?:^|(?<=[\s,.!]))(?:i am|i'm|im|it's|it is)\s+",),
+        company=r'\s+(?:from|with|of|at|representing|working (?:at|for))\s+(?:the\s+)?',
+        stops=r'\s+(?:and|but|please|thanks|thank you|i|i\'d|i\'m|would|want|to|here|looking)\b',
+        particles=('please', 'thanks', 'thank you', 'here'),
+        company_words=('company', 'the company'),
+        not_names=('looking', 'here', 'interested', 'hungry', 'from', 'a', 'an', 'the', 'not', 'going', 'fine',
+                   'good', 'ok', 'okay', 'sorry', 'just', 'so', 'very', 'also', 'in', 'at', 'with', 'trying',
+                   'waiting', 'lost', 'new', 'back', 'done', 'glad', 'happy', 'pleased', 'visiting', 'searching',
+                   'sure', 'afraid', 'late', 'tired', 'thirsty', 'coming', 'leaving', 'still', 'already',
+                   'finished', 'ready', 'free', 'busy', 'on', 'about', 'planning', 'wondering', 'hoping'),
+        questions=r'\?|\b(?:what|where|when|how|why|who|which|can|could|is there|are there|do you|does)\b'),
+    'vi': _NameRules(
+        intros=(_fold(r'\b(?:tôi|em|mình|anh|chị|cháu|con|tớ|tui|tao)\s+tên\s+(?:là\s+)?'),
+                _fold(r'\btên\s+(?:của\s+)?(?:tôi|em|mình|anh|chị|cháu|tui)\s+(?:là\s+)?'),
+                _fold(r'^tên\s+(?:là\s+)?')),
+        guarded=(_fold(r'\b(?:tôi|em|mình|tui)\s+là\s+'),),
+        company=_fold(r'\s+(?:(?:đến\s+)?từ|ở|của|bên|thuộc|làm ở|làm việc tại|làm cho)\s+(?:công ty|cty|tập đoàn'
+                      r'|doanh nghiệp)?\s*|\s+(?:công ty|cty|tập đoàn)\s+'),
+        stops=_fold(r'\s+(?:và|muốn|cần|đang|đặt|hẹn|nhé|nha|ạ|đây|làm|số|rất vui|xin|cho)\b'),
+        particles=('ạ', 'nhé', 'nha', 'đây', 'ha', 'nhá', 'à'),
+        company_words=('công ty', 'cty', 'tập đoàn'),
+        not_names=('người', 'khách', 'du khách', 'sinh viên', 'nhân viên', 'đến', 'ở', 'muốn', 'cần', 'đang', 'từ',
+                   'bị', 'không', 'rất', 'ai', 'một', 'đói', 'lạc', 'mới'),
+        questions=_fold(r'\?|\b(?:gì|đâu|nào|sao|bao giờ|mấy|ở đâu|không\s*$|hả|chưa\s*$)\b')),
+    'th': _NameRules(
+        intros=(r'(?:ผม|ฉัน|ดิฉัน|หนู|เรา|กระผม|พี่|น้อง|ชั้น)ชื่อ(?:เล่น)?(?:ว่า|คือ)?',
+                r'ชื่อ(?:ของ)?(?:ผม|ฉัน|ดิฉัน|หนู)(?:คือ|ว่า)?', r'^ชื่อ(?:ว่า)?'),
+        company=r'\s*(?:มาจาก|จาก|อยู่|ทำงาน(?:ที่|อยู่|กับ)|ตัวแทน)\s*(?:บริษัท|บ\.)?\s*|\s*บริษัท\s*',
+        stops=r'\s*(?:ครับ|คับ|ค่ะ|คะ|ค่า|นะ|จ้ะ|จ้า|ยินดี|อยาก|ต้องการ|และ|ขอ)',
+        particles=('ครับ', 'คับ', 'ค่ะ', 'คะ', 'ค่า', 'นะ', 'จ้ะ', 'จ้า', 'ครับผม'),
+        company_words=('บริษัท', 'บ.'), max_words=3,
+        questions=r'\?|ไหน|อะไร|ไหม|มั้ย|เท่าไหร่|ยังไง|อย่างไร|เมื่อไร|กี่'),
+    'ms': _NameRules(
+        intros=(r'\b(?:nama saya|nama aku|nama sy|namaku|nama|saya bernama|aku bernama|panggil saya)\s+'
+                r'(?:ialah\s+|adalah\s+)?',
+                r'\bperkenalkan,?\s*(?:nama\s+)?(?:saya|aku)\s+'),
+        guarded=(r'(?:^|(?<=[\s,.!]))(?:saya|aku|sy|ini)\s+',),
+        company=r'\s+(?:dari|daripada|wakil|mewakili|dr)\s+(?:syarikat|perusahaan)?\s*',
+        stops=r'\s+(?:dan|mau|nak|ingin|hendak|ya|lah|mahu|terima kasih|boleh)\b',
+        particles=('ya', 'je', 'lah', 'ye', 'terima kasih', 'kak', 'encik', 'pak'),
+        company_words=('syarikat', 'perusahaan'),
+        not_names=('mau', 'nak', 'ingin', 'hendak', 'perlu', 'cari', 'mencari', 'dari', 'di', 'ke', 'sedang',
+                   'sudah', 'belum', 'tidak', 'tak', 'boleh', 'bisa', 'lapar', 'datang', 'ada', 'akan', 'juga',
+                   'suka', 'pergi', 'orang', 'warga', 'seorang', 'wakil', 'nak', 'mahu', 'dah', 'baru', 'pun',
+                   'sesat', 'tersesat', 'tunggu', 'menunggu', 'tanya', 'minta', 'punya', 'perlukan'),
+        questions=r'\?|\b(?:apa|mana|bila|kapan|bagaimana|berapa|siapa|macam mana|boleh tak)\b'),
+    'fil': _NameRules(
+        intros=(r"\b(?:ako po ay si|ako ay si|ako po si|ako si|ako'y si|ang pangalan ko po ay|ang pangalan ko ay|"
+                r"pangalan ko po ay|pangalan ko ay|pangalan ko po|pangalan ko|ang pangalan ko)\s+",
+                r'\b(?:my name is|i am|i\'m)\s+'),
+        company=r'\s+(?:mula sa|galing sa|galing|taga|from|ng kompanyang|sa kompanyang|ng|sa)\s+',
+        stops=r'\s+(?:at|pero|po|ho|gusto|salamat|nga)\b',
+        particles=('po', 'ho', 'nga', 'lang', 'salamat', 'na'),
+        company_words=('kompanya', 'kumpanya'),
+        questions=r'\?|\b(?:ano|saan|nasaan|kailan|paano|bakit|magkano|sino|ba)\b'),
+    'zh': _NameRules(
+        intros=(r'(?:我叫|我的名字(?:是|叫)|名字(?:是|叫)|叫我|本人(?:叫|是)?|我姓\S(?:，|,)?(?:叫|名叫))\s*',),
+        guarded=(r'(?:^|(?<=[，,。\s]))我是\s*',),
+        company=r'\s*[，,]?\s*(?:我)?(?:来自|是从|从|在)\s*',
+        stops=r'\s*(?:[，,。.!！?？]|来自|是从|从|在|的|想|要|呀|啊|哦|哈|吧|了|谢谢|请)',
+        particles=('呀', '啊', '哦', '哈', '吧', '了', '的', '公司的', '工作', '来的', '公司'),
+        company_words=(), max_words=3,
+        not_names=('来', '从', '在', '想', '要', '第一', '游客', '参观', '客人', '中国人', '学生', '记者', '一个',
+                   '来自', '找', '过来', '这里'),
+        questions=r'[?？吗呢]|哪|什么|怎么|几|多少|谁|为什么'),
+    'ko': _NameRules(
+        intros=(r'(?:제|내|저의|나의)\s*이름은\s*', r'(?:저는|전|나는|난)\s*'),
+        company=r'\s*(?:에서\s*(?:온|왔|일하는|나온)|소속(?:의)?|의)\s*',
+        stops=r'\s*(?:입니다|이에요|예요|이고요|이고|라고\s*합니다|이라고\s*합니다|라고\s*해요|이라고\s*해요|요$)',
+        particles=('입니다', '이에요', '예요', '이고요', '이고', '요', '님'),
+        company_words=('회사', '주식회사'), max_words=3,
+        not_names=('학생', '관광객', '방문객', '바이어', '기자', '한국', '외국인', '배고파', '처음', '여기'),
+        questions=r'\?|어디|뭐|무엇|언제|어떻게|왜|몇|누구|나요|까요|습니까|있어요\?'),
+    'my': _NameRules(
+        intros=(r'(?:ကျွန်တော့်|ကျွန်တော်|ကျွန်မ|ကျနော့်|ကျနော်|ကျမ)(?:ရဲ့)?\s*နာမည်(?:က)?\s*',
+                r'^နာမည်(?:က)?\s*', r'(?:ကျွန်တော်|ကျွန်မ|ကျနော်)(?:က)?\s*(?=\S+\s*ပါ(?:\s|$|[၊။]))'),
+        company=r'\s*[၊,]?\s*(?:ကုမ္ပဏီ)?\s*(?:က|မှ)\s*(?=\S)|\s*[၊,]\s*',
+        stops=r'\s*(?:ဖြစ်ပါတယ်|လို့ခေါ်ပါတယ်|ပါ(?:ခင်ဗျာ|ရှင့်|ရှင်)?(?:$|[၊။\s])|ခင်ဗျာ|ရှင့်|ရှင်|[၊။])',
+        particles=('ဖြစ်ပါတယ်', 'ပါခင်ဗျာ', 'ပါရှင့်', 'ပါရှင်', 'ပါ', 'ခင်ဗျာ', 'ရှင့်', 'ရှင်', 'က'),
+        company_words=('ကုမ္ပဏီ',), max_words=3,
+        questions=r'\?|လဲ|လား|ဘယ်|ဘာ'),
+    'km': _NameRules(
+        intros=(r'(?:ខ្ញុំ(?:បាទ)?|នាងខ្ញុំ|ខ្ញុំម្ចាស់|យើង)ឈ្មោះ(?:ជា|គឺ)?\s*', r'ឈ្មោះ(?:របស់)?ខ្ញុំ(?:គឺ|ជា)?\s*',
+                r'^ឈ្មោះ\s*'),
+        company=r'\s*(?:មកពី|ពី|នៅ|ធ្វើការនៅ|តំណាង)\s*(?:ក្រុមហ៊ុន)?\s*',
+        stops=r'\s*(?:បាទ|ចាស|ណា|ហើយ|ចង់|សូម|ត្រូវការ|[។,?])',
+        particles=('បាទ', 'ចាស', 'ណា', 'ហើយ'),
+        company_words=('ក្រុមហ៊ុន',), max_words=3,
+        questions=r'\?|ឯណា|នៅណា|អ្វី|ប៉ុន្មាន|យ៉ាងម៉េច|ដែរឬទេ|ទេ\s*$|ឬទេ'),
+    'lo': _NameRules(
+        intros=(r'(?:ຂ້ອຍ|ຂ້າພະເຈົ້າ|ຂ້ານ້ອຍ|ເຮົາ|ນ້ອງ)ຊື່(?:ວ່າ)?\s*', r'ຊື່(?:ຂອງ)?ຂ້ອຍ(?:ແມ່ນ|ຄື)?\s*',
+                r'^ຊື່(?:ວ່າ)?\s*'),
+        company=r'\s*(?:ມາຈາກ|ຈາກ|ຢູ່|ເຮັດວຽກຢູ່|ຕາງໜ້າ)\s*(?:ບໍລິສັດ)?\s*',
+        stops=r'\s*(?:ເຈົ້າ|ເດີ|ນະ|ຄັບ|ຢາກ|ຕ້ອງການ|ຍິນດີ|[,.?])',
+        particles=('ເຈົ້າ', 'ເດີ', 'ນະ', 'ຄັບ'),
+        company_words=('ບໍລິສັດ',), max_words=3,
+        questions=r'\?|ໃສ|ຫຍັງ|ບໍ$|ແນວໃດ|ເທົ່າໃດ|ໃດ'),
+}
+_NAME_RULES['id'] = _NAME_RULES['ms']
+_GREETINGS = tuple(_fold(g) for g in (
+    'hello', 'hi', 'hey', 'good morning', 'good afternoon', 'good evening', 'bye', 'goodbye', 'thanks',
+    'thank you', 'sorry', 'help', 'excuse me', 'xin chào', 'chào', 'chào bạn', 'cảm ơn', 'tạm biệt', 'xin lỗi',
+    'สวัสดี', 'สวัสดีครับ', 'สวัสดีค่ะ', 'ขอบคุณ', 'ลาก่อน', 'ขอโทษ', 'selamat pagi', 'selamat siang',
+    'selamat petang', 'selamat sore', 'selamat malam', 'halo', 'helo', 'hai', 'terima kasih', 'maaf',
+    'kumusta', 'kamusta', 'magandang umaga', 'magandang hapon', 'magandang gabi', 'salamat', 'paalam',
+    'မင်္ဂလာပါ', 'ကျေးဇူးတင်ပါတယ်', 'សួស្តី', 'ជំរាបសួរ', 'អរគុណ', 'ສະບາຍດີ', 'ຂອບໃຈ', '你好', '您好', '谢谢',
+    '再见', '안녕하세요', '안녕', '감사합니다', '고맙습니다', '안녕히 계세요', '실례합니다', '죄송합니다'))
+
+
+def _trim(value: str, particles: tuple[str, ...]) -> str:
+    """`value` (a norm slice) without trailing particles and punctuation; returns the kept length."""
+    changed = True
+    while changed:
+        changed = False
+        value = re.sub(r'[\s,.!?;:()\[\]"“”«»。，！？；：、၊။។៕~…-]+$', '', value)
+        value = re.sub(r'^[\s,.!?;:()\[\]"“”«»。，！？；：、၊။។៕~…-]+', '', value)
+        for p in sorted(particles, key=len, reverse=True):
+            fp = _fold(p)
+            if value.endswith(fp) and len(value) > len(fp):
+                head = value[:-len(fp)]
+                if not fp.isascii() or head.endswith(' '):
+                    value, changed = head, True
+                    break
+    return value
+
+
+def _slice(t: _Text, start: int, end: int, particles: tuple[str, ...]) -> str:
+    """The text as written for norm[start:end], trimmed of particles and punctuation at both ends."""
+    piece = t.norm[start:end]
+    kept = _trim(piece, particles)
+    if not kept:
+        return ''
+    offset = piece.find(kept)
+    return t.span(start + offset, start + offset + len(kept)).strip()
+
+
+def _words(value: str) -> int:
+    return len(value.split())
+
+
+def _looks_like_name(value: str, rules: _NameRules, language: str) -> bool:
+    f = _read(value).norm
+    if not f or any(ch.isdigit() for ch in f) or '@' in f:
+        return False
+    if rules.questions and re.search(rules.questions, f):
+        return False
+    if f in _GREETINGS or any(f.startswith(g + ' ') for g in _GREETINGS if ' ' not in g and len(g) > 3):
+        return False
+    if _words(value) > rules.max_words + (2 if language in _SPACED else 0):
+        return False
+    if language not in _SPACED and not any(_unspaced(c) for c in f) and _words(value) > 4:
+        return False
+    return True
+
+
+def _company_and_name(t: _Text, start: int, rules: _NameRules) -> tuple[str, str | None] | None:
+    """Read a name starting at norm position `start`, then an optional company after a marker."""
+    tail = t.norm[start:]
+    stop = len(tail)
+    company_at = None
+    m_co = re.search(rules.company, tail) if rules.company else None
+    m_stop = re.search(rules.stops, tail) if rules.stops else None
+    m_punct = re.search(_PUNCT, tail)
+    for m, is_company in ((m_co, True), (m_stop, False), (m_punct, False)):
+        if m and 0 < m.start() < stop:
+            stop = m.start()
+            company_at = m.end() if is_company else None
+    name = _slice(t, start, start + stop, rules.particles)
+    if not name:
+        return None
+    company = None
+    if company_at is not None:
+        rest = t.norm[start + company_at:]
+        end = len(rest)
+        for pattern in (rules.stops, _PUNCT):
+            m = re.search(pattern, rest) if pattern else None
+            if m and 0 < m.start() < end:
+                end = m.start()
+        company = _slice(t, start + company_at, start + company_at + end, rules.particles + rules.company_words)
+        for word in rules.company_words:
+            fw = _fold(word)
+            fc = _read(company).norm if company else ''
+            if fc.startswith(fw + ' ') or (fc.startswith(fw) and not fw.isascii()):
+                company = company[len(word):].strip() if len(company) > len(word) else company
+        company = company or None
+    return name, company
+
+
+def find_name(text: str, language: str, *, asked: bool = False) -> tuple[str, str | None] | None:
+    """(name, company or None) the visitor gives: "my name is Anna Lee from Acme", "tôi tên là Nguyễn Văn
+    An", "ผมชื่อสมชาย", "我叫王伟，来自华为", "제 이름은 김민수입니다". With asked=True (the robot has just asked
+    for the name) a bare short reply is the name; greetings, yes/no words, questions and long sentences are
+    not. Names come back as written, without particles (ครับ, ạ, po, 입니다) and punctuation."""
+    language = language if language in LANGUAGES else 'en'
+    t = _read(text)
+    if not t.norm:
+        return None
+    for lang in _langs(language):
+        rules = _NAME_RULES.get(lang)
+        if rules is None:
+            continue
+        if lang == 'zh':   # 我是华为的王伟: the company before the name
+            m = re.search(r'我是\s*(?P<co>[^\s，,。的]{1,15}?)(?:公司)?的\s*(?P<n>[^\s，,。.!！?？的]{1,12})', t.norm)
+            if m:
+                name = _slice(t, m.start('n'), m.end('n'), rules.particles)
+                co = _slice(t, m.start('co'), m.end('co'), ())
+                if name and _looks_like_name(name, rules, lang):
+                    return name, co or None
+        if lang == 'ko':   # 저는 삼성전자의 김민수입니다 / 삼성에서 온 김민수입니다
+            m = re.search(r'(?:저는|전)?\s*(?P<co>\S+?)\s*(?:의|에서\s*온|에서\s*일하는|소속)\s+(?P<n>[가-힣]{1,4}?'
+                          r'(?:\s[가-힣]{1,3}?)?)\s*(?:입니다|이에요|예요|이라고|라고)', t.norm)
+            if m:
+                return (_slice(t, m.start('n'), m.end('n'), rules.particles),
+                        _slice(t, m.start('co'), m.end('co'), rules.company_words) or None)
+            m = re.search(r'(?:(?:제|내|저의|나의)\s*이름은|저는|전|나는|난)?\s*(?P<n>[가-힣]{1,4}?(?:\s[가-힣]{1,3}?)?|'
+                          r'[a-z][a-z .\'-]{0,30}?)\s*(?:입니다|이에요|예요|이고요|이라고\s*합니다|라고\s*합니다|'
+                          r'이라고\s*해요|라고\s*해요)', t.norm)
+            if m and (m.group(0).strip() != m.group('n').strip() or asked or re.search(r'이름은', t.norm)):
+                name = _slice(t, m.start('n'), m.end('n'), rules.particles)
+                if name and _read(name).norm not in {_fold(w) for w in rules.not_names} \
+                        and _looks_like_name(name, rules, lang):
+                    return name, None
+            continue
+        for intro in rules.intros:
+            m = re.search(intro, t.norm)
+            if m and m.end() < len(t.norm):
+                found = _company_and_name(t, m.end(), rules)
+                if found and _looks_like_name(found[0], rules, lang):
+                    return found
+        for intro in rules.guarded:
+            m = re.search(intro, t.norm)
+            if not m or m.end() >= len(t.norm):
+                continue
+            first = t.norm[m.end():].split(' ')[0]
+            if first in {_fold(w) for w in rules.not_names} or any(
+                    t.norm[m.end():].startswith(_fold(w)) for w in rules.not_names if not w.isascii()):
+                continue
+            found = _company_and_name(t, m.end(), rules)
+            if not found or not _looks_like_name(found[0], rules, lang):
+                continue
+            written = found[0]
+            if lang in _SPACED and any(c.isupper() for c in t.original) and not written[:1].isupper():
+                continue       # typed with capitals, and this is not a capitalised name
+            return found
+    if not asked:
+        return None
+    if yes_no(text, language) is not None or find_time(text, language) is not None:
+        return None
+    rules = _NAME_RULES[language]
+    found = _company_and_name(t, 0, rules)
+    if found is None or not _looks_like_name(found[0], rules, language):
+        return None
+    if _words(t.original) > 6:
+        return None
+    return found
