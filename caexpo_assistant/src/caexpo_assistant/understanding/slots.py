@@ -650,8 +650,8 @@ def _time_sources(language: str) -> list[str]:
     elif language == 'ko':
         kon = _num_re('ko')
         pats += [
-            r'(?:(?P<pb>' + P + r')\s*)?(?<![\d가-힣])(?P<h>' + kon + r')\s*시(?=$|[\s,.!?]|[에쯤까부요예이께경는로정반]'
-            r'(?!간))(?:\s*(?P<half>반)|\s*(?P<m>\d{1,2})\s*분)?',
+            r'(?:(?P<pb>' + P + r')\s*)?(?<![\d가-힣])(?P<h>' + kon + r')\s*시'
+            r'(?=$|[\s,.!?]|[에쯤까부요예이께경는로정반](?!간))(?:\s*(?P<half>반)|\s*(?P<m>\d{1,2})\s*분)?',
             r'(?P<noon>정오|낮\s*12\s*시)',
         ]
     elif language == 'my':
@@ -1318,8 +1318,8 @@ def find_name(text: str, language: str, *, asked: bool = False) -> tuple[str, st
             if m:
                 return (_slice(t, m.start('n'), m.end('n'), rules.particles),
                         _slice(t, m.start('co'), m.end('co'), rules.company_words) or None)
-            m = re.search(r'(?:(?:제|내|저의|나의)\s*이름은|저는|전|나는|난)?\s*(?P<n>[가-힣]{1,4}?(?:\s[가-힣]{1,3}?)?|'
-                          r'[a-z][a-z .\'-]{0,30}?)\s*(?:입니다|이에요|예요|이고요|이라고\s*합니다|라고\s*합니다|'
+            m = re.search(r'(?:(?:제|내|저의|나의)\s*이름은|저는|전|나는|난)?\s*'
+                          r'(?P<n>[가-힣]{1,4}?(?:\s[가-힣]{1,3}?)?|[a-z][a-z .\'-]{0,30}?)\s*(?:입니다|이에요|예요|이고요|이라고\s*합니다|라고\s*합니다|'
                           r'이라고\s*해요|라고\s*해요)', t.norm)
             if m and (m.group(0).strip() != m.group('n').strip() or asked or re.search(r'이름은', t.norm)):
                 name = _slice(t, m.start('n'), m.end('n'), rules.particles)
