@@ -1319,7 +1319,8 @@ def find_name(text: str, language: str, *, asked: bool = False) -> tuple[str, st
                 return (_slice(t, m.start('n'), m.end('n'), rules.particles),
                         _slice(t, m.start('co'), m.end('co'), rules.company_words) or None)
             m = re.search(r'(?:(?:제|내|저의|나의)\s*이름은|저는|전|나는|난)?\s*'
-                          r'(?P<n>[가-힣]{1,4}?(?:\s[가-힣]{1,3}?)?|[a-z][a-z .\'-]{0,30}?)\s*(?:입니다|이에요|예요|이고요|이라고\s*합니다|라고\s*합니다|'
+                          r'(?P<n>[가-힣]{1,4}?(?:\s[가-힣]{1,3}?)?|[a-z][a-z .\'-]{0,30}?)'
+                          r'\s*(?:입니다|이에요|예요|이고요|이라고\s*합니다|라고\s*합니다|'
                           r'이라고\s*해요|라고\s*해요)', t.norm)
             if m and (m.group(0).strip() != m.group('n').strip() or asked or re.search(r'이름은', t.norm)):
                 name = _slice(t, m.start('n'), m.end('n'), rules.particles)
