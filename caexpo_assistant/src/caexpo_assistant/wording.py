@@ -22,15 +22,15 @@ from __future__ import annotations
 
 import re
 
-# particle pattern -> (form after a final consonant, form after a vowel, form after ㄹ)
+# particle pattern -> (form after a vowel, after a final consonant, after ㄹ), indexed by final_sound()
 _PARTICLES = {
-    '은(는)': ('은', '는', '은'),
-    '이(가)': ('이', '가', '이'),
-    '을(를)': ('을', '를', '을'),
-    '와(과)': ('과', '와', '과'),
-    '(으)로': ('으로', '로', '로'),
-    '(이)에요': ('이에요', '예요', '이에요'),
-    '(이)나': ('이나', '나', '이나'),
+    '은(는)': ('는', '은', '은'),
+    '이(가)': ('가', '이', '이'),
+    '을(를)': ('를', '을', '을'),
+    '와(과)': ('와', '과', '과'),
+    '(으)로': ('로', '으로', '로'),
+    '(이)에요': ('예요', '이에요', '이에요'),
+    '(이)나': ('나', '이나', '이나'),
 }
 _PARTICLE = re.compile('|'.join(re.escape(p) for p in sorted(_PARTICLES, key=len, reverse=True)))
 
