@@ -3,6 +3,7 @@ serve`), on loopback, with an open-file limit of 256 (the campaign's 1,100 conne
 1,024). Before the bounds (guard.py) the server ran out of file descriptors: every robot turn timed out
 and asyncio logged each failed accept() (41 MB in 8 s). Now a robot turn still gets the backend's answer
 within its deadline while the flood lasts, and the flood costs a few log lines."""
+import os
 import resource
 import socket
 import subprocess
@@ -13,12 +14,15 @@ import time
 import httpx
 import pytest
 
+from caexpo_assistant.auth import new_token
 from caexpo_robot.backend import AssistantClient
 
 FLOOD = 300            # slow-header connections (over the 128 the 256-file limit allows)
 FLOOD_S = 7.0          # how long the attacker keeps trickling header bytes
 NOFILE = 256
 DEADLINE_S = 3.0
+TOKEN = new_token()   # robot greeter-flood's, given to the server in its environment
+AUTH = {'Authorization': f'Bearer {TOKEN}'}
 
 
 def free_port() -> int:
@@ -35,13 +39,14 @@ def server(tmp_path):
         process = subprocess.Popen(
             [sys.executable, '-m', 'caexpo_assistant.cli', 'serve', '--port', str(port), '--today', '2025-09-18',
              '--db', f'sqlite:///{tmp_path / "assistant.sqlite3"}'], stdout=log, stderr=log,
-            preexec_fn=lambda: resource.setrlimit(resource.RLIMIT_NOFILE, (NOFILE, NOFILE)))
+            preexec_fn=lambda: resource.setrlimit(resource.RLIMIT_NOFILE, (NOFILE, NOFILE)),
+            env={**os.environ, 'CAEXPO_ASSISTANT_ROBOT_TOKENS': f'greeter-flood:{TOKEN}'})
     url = f'http://127.0.0.1:{port}'
     try:
         deadline = time.monotonic() + 20
         while True:
             try:
-                if httpx.get(f'{url}/v1/health', timeout=0.5).status_code == 200:
+                if httpx.get(f'{url}/v1/health', headers=AUTH, timeout=0.5).status_code == 200:
                     break
             except httpx.HTTPError:
                 pass
@@ -103,7 +108,7 @@ def test_slow_header_flood_leaves_the_robot_its_answer_and_the_log_small(server,
     time.sleep(1.0)  # the flood is on
     turns = []
     with AssistantClient(url, 'greeter-flood', 'entrance_a', filler_text=lambda lang: pb.say('one_moment', lang).text,
-                         canned_reply=pb.canned_answer, deadline_s=DEADLINE_S) as client:
+                         canned_reply=pb.canned_answer, deadline_s=DEADLINE_S, token=TOKEN) as client:
         for i, language in enumerate(('en', 'th', 'vi')):
             started = time.monotonic()
             reply = client.ask(f'v{i}', 'Where is the AI zone?', language, on_reply=lambda r: None).result(10)
@@ -115,7 +120,7 @@ def test_slow_header_flood_leaves_the_robot_its_answer_and_the_log_small(server,
     assert flood.opened >= FLOOD * 0.9, flood.opened
     assert flood.closed_by_server >= flood.opened - 128, (flood.opened, flood.closed_by_server)
     assert process.poll() is None
-    assert httpx.get(f'{url}/v1/health', timeout=2).status_code == 200
+    assert httpx.get(f'{url}/v1/health', headers=AUTH, timeout=2).status_code == 200
     lines = log_path.read_bytes().splitlines()
     assert len(lines) <= 20 and log_path.stat().st_size < 10_000, (len(lines), lines[:10])
     print(f'slow-header flood: {flood.opened} opened, {flood.closed_by_server} closed by the server, '
