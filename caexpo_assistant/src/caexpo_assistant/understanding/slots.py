@@ -609,7 +609,8 @@ def _time_sources(language: str) -> list[str]:
         cue = _alt(_CUES['ms'])
         pats += [
             _B + r'(?P<cue>' + cue + r')\s*setengah\s+(?P<hs>' + num + r')' + _E + r'(?:\s*(?P<pa>' + P + r'))?',
-            _B + r'(?P<cue>' + cue + r')\s*(?P<h>' + num + r')' + _E + r'(?:\s*(?:(?P<half>setengah|stengah)|'
+            _B + r'(?P<cue>' + cue + r')\s*(?P<h>' + num + r')(?:\s*[:.]\s*(?P<mc>\d{2}))?' + _E
+            + r'(?:\s*(?:(?P<half>setengah|stengah)|'
             r'(?P<quarter>suku)|(?:lewat|lebih)\s*(?P<m>\d{1,2})(?:\s*(?:minit|menit))?|'
             r'(?:kurang)\s*(?P<to>\d{1,2}|suku)(?:\s*(?:minit|menit))?))?(?:\s*(?P<pa>' + P + r'))?',
             _B + r'(?P<noon>tengah\s*hari|tengahari)' + _E,
@@ -617,7 +618,8 @@ def _time_sources(language: str) -> list[str]:
     elif language == 'fil':
         fil_num = r'(?:\d{1,2}|' + _alt(_NUMBERS['fil'])[3:]
         pats += [
-            _B + r'(?P<cue>alas|ala)[\s-]*(?P<h>' + fil_num + r')' + _E + r'(?:\s*(?P<half>y\s*medya|y\s*media|'
+            _B + r'(?P<cue>alas|ala)[\s-]*(?P<h>' + fil_num + r')(?:\s*[:.]\s*(?P<mc>\d{2}))?' + _E
+            + r'(?:\s*(?P<half>y\s*medya|y\s*media|'
             r'medya)|\s*(?P<mw>' + _alt(_MINUTE_WORDS['fil']) + r'))?' + _E + r'(?:\s*(?P<pa>' + P + r'))?',
             _B + r'(?P<noon>tanghaling tapat|alas dose ng tanghali)' + _E,
         ]
@@ -664,7 +666,8 @@ def _time_sources(language: str) -> list[str]:
     elif language == 'km':
         kmn = _num_re('km')
         pats += [
-            r'(?:(?P<pb>' + P + r')\s*)?ម៉ោង\s*(?P<h>' + kmn + r')(?!\s*ម៉ោង)(?:\s*(?P<half>កន្លះ)|\s*(?:និង\s*)?'
+            r'(?:(?P<pb>' + P + r')\s*)?ម៉ោង\s*(?P<h>' + kmn + r')(?:\s*[:.]\s*(?P<mc>\d{2}))?(?!\s*ម៉ោង)'
+            r'(?:\s*(?P<half>កន្លះ)|\s*(?:និង\s*)?'
             r'(?P<m>\d{1,2})\s*នាទី)?(?:\s*(?P<pa>' + P + r'))?',
         ]
     return pats
@@ -690,8 +693,8 @@ def _time_of(m: re.Match, language: str) -> str | None:
     else:
         hour = _value(language, g.get('h'))
         minute = 0
-        if 'm' in g:
-            minute = _cn_int(g['m']) if language == 'zh' else int(g['m'])
+        if 'm' in g or 'mc' in g:
+            minute = _cn_int(g['m']) if language == 'zh' else int(g.get('m') or g['mc'])
         elif 'half' in g:
             minute = 30
         elif 'quarter' in g:
@@ -1172,18 +1175,18 @@ _NAME_RULES: dict[str, _NameRules] = {
     'ko': _NameRules(
         intros=(r'(?:제|내|저의|나의)\s*이름은\s*', r'(?:저는|전|나는|난)\s*'),
         company=r'\s*(?:에서\s*(?:온|왔|일하는|나온)|소속(?:의)?|의)\s*',
-        stops=r'\s*(?:입니다|이에요|예요|이고요|이고|라고\s*합니다|이라고\s*합니다|라고\s*해요|이라고\s*해요|요$)',
-        particles=('입니다', '이에요', '예요', '이고요', '이고', '요', '님'),
+        stops=r'\s*(?:입니다|이에요|예요|이고요|이고|라고\s*합니다|이라고\s*합니다|라고\s*해요|이라고\s*해요|이요$|요$)',
+        particles=('입니다', '이에요', '예요', '이고요', '이고', '이요', '요', '님'),
         company_words=('회사', '주식회사'), max_words=3,
         not_names=('학생', '관광객', '방문객', '바이어', '기자', '한국', '외국인', '배고파', '처음', '여기'),
         questions=r'\?|어디|뭐|무엇|언제|어떻게|왜|몇|누구|나요|까요|습니까|있어요\?'),
     'my': _NameRules(
         intros=(r'(?:ကျွန်တော့်|ကျွန်တော်|ကျွန်မ|ကျနော့်|ကျနော်|ကျမ)(?:ရဲ့)?\s*နာမည်(?:က)?\s*',
-                r'^နာမည်(?:က)?\s*', r'(?:ကျွန်တော်|ကျွန်မ|ကျနော်)(?:က)?\s*(?=\S+\s*ပါ(?:\s|$|[၊။]))'),
-        company=r'\s*[၊,]?\s*(?:ကုမ္ပဏီ)?\s*(?:က|မှ)\s*(?=\S)|\s*[၊,]\s*',
+                r'^နာမည်(?:က)?\s*', r'(?:ကျွန်တော်|ကျွန်မ|ကျနော်)\s*(?=\S+\s*ပါ(?:\s|$|[၊။]))'),
+        company=r'(?=\S+?\s*ကုမ္ပဏီ)',
         stops=r'\s*(?:ဖြစ်ပါတယ်|လို့ခေါ်ပါတယ်|ပါ(?:ခင်ဗျာ|ရှင့်|ရှင်)?(?:$|[၊။\s])|ခင်ဗျာ|ရှင့်|ရှင်|[၊။])',
         particles=('ဖြစ်ပါတယ်', 'ပါခင်ဗျာ', 'ပါရှင့်', 'ပါရှင်', 'ပါ', 'ခင်ဗျာ', 'ရှင့်', 'ရှင်', 'က'),
-        company_words=('ကုမ္ပဏီ',), max_words=3,
+        company_words=('ကုမ္ပဏီ', 'ကုမ္ပဏီက', 'ကုမ္ပဏီကပါ', 'ကုမ္ပဏီမှ'), max_words=3,
         questions=r'\?|လဲ|လား|ဘယ်|ဘာ'),
     'km': _NameRules(
         intros=(r'(?:ខ្ញុំ(?:បាទ)?|នាងខ្ញុំ|ខ្ញុំម្ចាស់|យើង)ឈ្មោះ(?:ជា|គឺ)?\s*', r'ឈ្មោះ(?:របស់)?ខ្ញុំ(?:គឺ|ជា)?\s*',
@@ -1275,6 +1278,23 @@ def _company_and_name(t: _Text, start: int, rules: _NameRules) -> tuple[str, str
     if not name:
         return None
     company = None
+    if company_at is None and rules.company and stop < len(tail):
+        # "em tên Lan, từ công ty Vinamilk", "王伟，来自华为": a company marker after the punctuation
+        after = stop
+        while True:
+            rest = tail[after:]
+            m_sep = re.match(r'[\s,.;:，、၊။។]+', rest)
+            m_part = re.match('|'.join(re.escape(_fold(p)) for p in rules.particles) or '(?!)', rest)
+            step = (m_sep.end() if m_sep else 0) or (m_part.end() if m_part else 0)
+            if not step:
+                break
+            after += step
+        m_after = re.match(rules.company, tail[after:])
+        shift = 0
+        if not m_after:
+            m_after, shift = re.match(rules.company, ' ' + tail[after:]), 1
+        if m_after and after > stop and m_after.end() >= shift:
+            company_at = after + m_after.end() - shift
     if company_at is not None:
         rest = t.norm[start + company_at:]
         end = len(rest)
@@ -1354,6 +1374,15 @@ def find_name(text: str, language: str, *, asked: bool = False) -> tuple[str, st
     if yes_no(text, language) is not None or find_time(text, language) is not None:
         return None
     rules = _NAME_RULES[language]
+    if rules.questions and re.search(rules.questions, t.norm):
+        return None
+    if any(t.norm == g or t.norm.startswith(g) and len(g) > 3 for g in _GREETINGS):
+        return None
+    if language == 'zh':   # 王伟，华为的
+        m = re.fullmatch(r'(?P<n>[^\s，,。的]{1,12})[\s，,]+(?P<co>[^\s，,。的]{1,15}?)(?:公司)?的?[。.!！]?', t.norm)
+        if m:
+            return (_slice(t, m.start('n'), m.end('n'), rules.particles),
+                    _slice(t, m.start('co'), m.end('co'), ()) or None)
     found = _company_and_name(t, 0, rules)
     if found is None or not _looks_like_name(found[0], rules, language):
         return None
