@@ -1,8 +1,10 @@
 """Figures for the assistant backend and the robot's client (prints; asserts nothing).
 
 1. Turn latency with 50 concurrent simulated robots on loopback against `caexpo-assistant serve`
-   (SQLite, separate process): paced (each robot asks once per second, a busy expo hour) and
-   saturated (every robot asks again as soon as it has its answer).
+   (SQLite, separate process), each with its own token: paced (each robot asks once per second, a busy
+   expo hour) under the default rate limits (none may be throttled), and saturated (every robot asks
+   again as soon as it has its answer) against a server with the limits off (capacity), then against
+   the default limits (how many are throttled: 429).
 2. The client's own overhead per turn: AssistantClient (ask -> callback) minus a plain blocking
    httpx call for the same turns; ask() enqueue time; an open-breaker turn.
 Bounded: about 1,600 turns, under a minute on 2 cores.
@@ -23,6 +25,7 @@ from pathlib import Path
 import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from caexpo_assistant.auth import new_token  # noqa: E402
 from caexpo_robot.backend import AssistantClient  # noqa: E402
 
 ROBOTS = 50
@@ -32,6 +35,13 @@ QUESTIONS = [('en', 'Where is the AI zone?'), ('vi', 'Tôi muốn tìm nhà cung
              ('km', 'ខ្ញុំស្វែងរកអង្ករកម្ពុជា'), ('lo', 'ຊອກຫາບໍລິສັດກາເຟ')]
 
 
+TOKENS = {name: new_token() for name in [f'bench-{i}' for i in range(ROBOTS)] + ['bench-direct', 'bench-client']}
+
+
+def auth(robot: str) -> dict:
+    return {'Authorization': f'Bearer {TOKENS[robot]}'}
+
+
 def pct(values, q):
     values = sorted(values)
     return values[min(len(values) - 1, int(round(q / 100 * (len(values) - 1))))]
@@ -39,21 +49,27 @@ def pct(values, q):
 
 def line(name, seconds):
     ms = [s * 1000 for s in seconds]
-    return (f'{name:<44} n={len(ms):4d}  p50={pct(ms, 50):6.2f} ms  p99={pct(ms, 99):6.2f} ms  '
+    return (f'{name:<56} n={len(ms):4d}  p50={pct(ms, 50):6.2f} ms  p99={pct(ms, 99):6.2f} ms  '
             f'max={max(ms):6.2f} ms')
 
 
-def start_server(db: Path) -> tuple[subprocess.Popen, str]:
+def start_server(db: Path, limits: bool = True) -> tuple[subprocess.Popen, str]:
     with socket.socket() as sock:
         sock.bind(('127.0.0.1', 0))
         port = sock.getsockname()[1]
-    process = subprocess.Popen([sys.executable, '-m', 'caexpo_assistant.cli', 'serve', '--port', str(port),
+    config = []
+    if not limits:
+        config_file = db.with_suffix('.yaml')
+        config_file.write_text('rate_limits: null\n')
+        config = ['--config', str(config_file)]
+    env = {**os.environ, 'CAEXPO_ASSISTANT_ROBOT_TOKENS': ','.join(f'{k}:{v}' for k, v in TOKENS.items())}
+    process = subprocess.Popen([sys.executable, '-m', 'caexpo_assistant.cli', *config, 'serve', '--port', str(port),
                                 '--db', f'sqlite:///{db}', '--today', '2025-09-17'],
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
     url = f'http://127.0.0.1:{port}'
     for _ in range(400):
         try:
-            if httpx.get(url + '/v1/health', timeout=0.5).status_code == 200:
+            if httpx.get(url + '/v1/health', headers=auth('bench-direct'), timeout=0.5).status_code == 200:
                 return process, url
         except httpx.HTTPError:
             time.sleep(0.05)
@@ -62,7 +78,7 @@ def start_server(db: Path) -> tuple[subprocess.Popen, str]:
 
 
 async def robot(url: str, index: int, turns: int, period_s: float, latencies: list, errors: list):
-    async with httpx.AsyncClient(base_url=url, timeout=10) as client:
+    async with httpx.AsyncClient(base_url=url, timeout=10, headers=auth(f'bench-{index}')) as client:
         language = QUESTIONS[index % len(QUESTIONS)][0]
         session = (await client.post('/v1/sessions', json={'robot_id': f'bench-{index}', 'language': language,
                                                            'entrance': 'entrance_a'})).json()['session_id']
@@ -72,7 +88,10 @@ async def robot(url: str, index: int, turns: int, period_s: float, latencies: li
             started = time.perf_counter()
             response = await client.post(f'/v1/sessions/{session}/turns', json={'text': text, 'language': language})
             elapsed = time.perf_counter() - started
-            (latencies if response.status_code == 200 else errors).append(elapsed)
+            if response.status_code == 200:
+                latencies.append(elapsed)
+            else:
+                errors.append(response.status_code)
             if period_s:
                 await asyncio.sleep(max(0.0, period_s - elapsed))
 
@@ -89,7 +108,7 @@ def fleet(url: str, turns: int, period_s: float):
 
 def client_overhead(url: str, turns: int = 200):
     direct = []
-    with httpx.Client(base_url=url, timeout=10) as http:
+    with httpx.Client(base_url=url, timeout=10, headers=auth('bench-direct')) as http:
         session = http.post('/v1/sessions', json={'robot_id': 'bench-direct', 'entrance': 'entrance_a',
                                                   'language': 'en'}).json()['session_id']
         for i in range(turns):
@@ -100,7 +119,7 @@ def client_overhead(url: str, turns: int = 200):
             direct.append(time.perf_counter() - started)
     via_client, enqueue = [], []
     client = AssistantClient(url, 'bench-client', 'entrance_a', filler_text=lambda lang: '...',
-                             canned_reply=lambda lang: 'canned')
+                             canned_reply=lambda lang: 'canned', token=TOKENS['bench-client'])
     try:
         client.ask('warm-up', 'hello', 'en', lambda r: None).result(5)
         for i in range(turns):
@@ -133,26 +152,32 @@ def main():
           'synchronous=FULL) in its own process; load generator: asyncio + httpx in this process')
     with tempfile.TemporaryDirectory() as tmp:
         process, url = start_server(Path(tmp) / 'bench.sqlite3')
+        unlimited, free_url = start_server(Path(tmp) / 'unlimited.sqlite3', limits=False)
         try:
-            fleet(url, 2, 0.0)  # warm-up
+            fleet(url, 2, 0.0)       # warm-up (within the robots' bursts)
+            fleet(free_url, 2, 0.0)
             latencies, errors, wall = fleet(url, 10, 1.0)
-            print(line(f'{ROBOTS} robots, 1 turn/s each (paced)', latencies),
+            print(line(f'{ROBOTS} robots, 1 turn/s each (paced, default limits)', latencies),
                   f' errors={len(errors)}  {len(latencies) / wall:5.0f} turns/s')
-            latencies, errors, wall = fleet(url, 20, 0.0)
-            print(line(f'{ROBOTS} robots, back to back (saturated)', latencies),
+            latencies, errors, wall = fleet(free_url, 20, 0.0)
+            print(line(f'{ROBOTS} robots, back to back (saturated, no limits)', latencies),
                   f' errors={len(errors)}  {len(latencies) / wall:5.0f} turns/s')
-            direct, via_client, enqueue, open_turns, status = client_overhead(url)
+            latencies, errors, wall = fleet(url, 60, 0.0)
+            print(line(f'{ROBOTS} robots, back to back (default limits)', latencies),
+                  f' throttled (429)={errors.count(429)}  other errors={len(errors) - errors.count(429)}')
+            direct, via_client, enqueue, open_turns, status = client_overhead(free_url)
             print(line('plain blocking httpx turn (1 robot)', direct))
             print(line('AssistantClient turn, ask -> on_reply', via_client))
-            print(f'{"client overhead per turn (median difference)":<44} '
+            print(f'{"client overhead per turn (median difference)":<56} '
                   f'{(statistics.median(via_client) - statistics.median(direct)) * 1000:6.2f} ms')
             print(line('ask() call (caller thread, enqueue only)', enqueue))
             print(line('turn with the breaker open (canned at once)', open_turns))
             print(f'client status after the run: turns={status["turns"]} backend={status["backend_replies"]} '
                   f'canned={status["canned"]} retries={status["retries"]}')
         finally:
-            process.terminate()
-            process.wait(timeout=10)
+            for server in (process, unlimited):
+                server.terminate()
+                server.wait(timeout=10)
 
 
 if __name__ == '__main__':
