@@ -180,7 +180,10 @@ def test_meeting_slots_book_taken_cancel_in_english(http):
     assert reply['intent'] == 'meeting_booked', reply
     booking = reply['actions'][0]
     assert booking['start'] == '10:30' and booking['booth'] == 'C1-105' and booking['code'] in reply['reply']
-    assert booking['visitor_name'] == 'Nguyen Van An'
+    # the robot's screen gets the booking, never the visitor's name or contact; the booking itself has them
+    assert 'visitor_name' not in booking and 'contact' not in booking
+    stored = http.get(f'/v1/meetings/{booking["id"]}', params={'session_id': visitor}).json()
+    assert stored['visitor_name'] == 'Nguyen Van An'
     other = open_session(http, 'en')
     reply = ask(http, 'Book a meeting with Sarawak Solar at 10:30', 'en', other)
     assert reply['intent'] == 'meeting_taken' and '10:30' in reply['reply'] and 'already taken' in reply['reply']
@@ -189,17 +192,23 @@ def test_meeting_slots_book_taken_cancel_in_english(http):
     assert reply['intent'] == 'meeting_cancelled' and reply['actions'][0]['status'] == 'cancelled'
     assert http.get(f'/v1/meetings/{booking["id"]}', params={'session_id': visitor}).json()['status'] == 'cancelled'
     reply = ask(http, 'Book a meeting with Sarawak Solar at 10:30', 'en', other)
-    assert reply['intent'] == 'meeting_booked'
+    assert reply['intent'] == 'meeting_details' and '10:30' in reply['reply']   # the name first
+    reply = ask(http, 'my name is Siti Rahman', 'en', other)
+    assert reply['intent'] == 'meeting_booked' and reply['actions'][0]['start'] == '10:30'
+    assert 'contact' not in reply['actions'][0] and 'visitor_name' not in reply['actions'][0]
 
 
-@pytest.mark.parametrize('language,question,start,booth', [
-    ('vi', 'Tôi muốn đặt lịch hẹn với Buon Ma Thuot Coffee lúc 14:30', '14:30', 'A5-010'),
-    ('zh', '我想预约猫山王榴莲，15:00', '15:00', 'A3-008'),
-    ('th', 'ขอนัดหมายกับ Chanthaburi Durian เวลา 10:30', '10:30', 'A4-015'),
-    ('ko', 'Liubao Tea와 11:00에 미팅 예약하고 싶어요', '11:00', 'B1-006'),
+@pytest.mark.parametrize('language,question,start,booth,name', [
+    ('vi', 'Tôi muốn đặt lịch hẹn với Buon Ma Thuot Coffee lúc 14:30', '14:30', 'A5-010', 'Tôi tên là Nguyễn Văn An'),
+    ('zh', '我想预约猫山王榴莲，15:00', '15:00', 'A3-008', '我叫王伟'),
+    ('th', 'ขอนัดหมายกับ Chanthaburi Durian เวลา 10:30', '10:30', 'A4-015', 'ผมชื่อสมชายครับ'),
+    ('ko', 'Liubao Tea와 11:00에 미팅 예약하고 싶어요', '11:00', 'B1-006', '제 이름은 김민수입니다'),
 ])
-def test_meeting_booking_in_other_languages(http, language, question, start, booth):
-    reply = ask(http, question, language)
+def test_meeting_booking_in_other_languages(http, language, question, start, booth, name):
+    visitor = open_session(http, language)
+    reply = ask(http, question, language, visitor)
+    assert reply['intent'] == 'meeting_details' and start in reply['reply'], reply   # asks the name first
+    reply = ask(http, name, language, visitor)
     assert reply['intent'] == 'meeting_booked', reply
     assert start in reply['reply'] and booth in reply['reply']
     slots = http.get(f'/v1/exhibitors/{reply["actions"][0]["exhibitor_id"]}/slots', params={'day': DAY}).json()

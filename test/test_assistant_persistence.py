@@ -64,7 +64,8 @@ def test_bookings_survive_kill_9_and_restart(tmp_path):
         staff = httpx.post(f'{url}/v1/staff-requests', json={'robot_id': 'r1', 'entrance': 'entrance_a',
                                                               'language': 'vi'}, headers=R1).json()
         turn = httpx.post(f'{url}/v1/sessions/{session}/turns', headers=R1,
-                          json={'text': 'Tôi muốn đặt lịch hẹn với Kampot Pepper lúc 11:00', 'language': 'vi'}).json()
+                          json={'text': 'Tôi muốn đặt lịch hẹn với Kampot Pepper lúc 11:00', 'language': 'vi',
+                                'visitor': {'name': 'Tran Thi Mai'}}).json()
         assert turn['intent'] == 'meeting_booked'
     finally:
         os.kill(server.pid, signal.SIGKILL)  # no shutdown hook, no checkpoint: only what was committed

@@ -47,7 +47,7 @@ def test_fleet_shares_one_catalog_and_sessions(fleet):
                                                            'language': 'zh'}, headers=robot('r1')).json()['session_id']
     # the visitor's next turn lands on the other server of the fleet
     reply = httpx.post(f'{second.url}/v1/sessions/{session}/turns', headers=robot('r1'),
-                       json={'text': '我想预约猫山王榴莲，10:00', 'language': 'zh'}).json()
+                       json={'text': '我想预约猫山王榴莲，10:00', 'language': 'zh', 'visitor': {'name': '王伟'}}).json()
     assert reply['intent'] == 'meeting_booked' and 'A3-008' in reply['reply']
     cancel = httpx.post(f'{first.url}/v1/sessions/{session}/turns', json={'text': '取消预约', 'language': 'zh'},
                         headers=robot('r1')).json()

@@ -401,7 +401,7 @@ def create_app(storage: Storage, replies: dict, *, tokens: TokenRegistry, today:
                                      body.visitor.model_dump(exclude_none=True) if body.visitor else None,
                                      scoped_key(who, idempotency_key))
         return {'turn_id': new_turn_id(), 'session_id': session_id, 'reply': result.reply,
-                'language': body.language, 'intent': result.intent, 'actions': result.actions,
+                'language': body.language, 'intent': result.intent, 'topic': result.topic, 'actions': result.actions,
                 'end_session': result.end_session, 'spoken': result.spoken_in(body.language)}
 
     @app.get('/v1/exhibitors', response_model=list[ExhibitorOut], tags=['matchmaking'], responses=ERRORS)

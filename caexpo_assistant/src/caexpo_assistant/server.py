@@ -32,6 +32,7 @@ from .limits import RateLimiter, RateLimits
 from .paths import data_path
 from .service import load_seed
 from .storage import Storage, StorageError, open_storage
+from .turns import warm_up
 
 log = logging.getLogger('caexpo_assistant')
 
@@ -123,6 +124,12 @@ def build(settings: ServerSettings, tokens: TokenRegistry) -> tuple[Storage, Any
         app = create_app(storage, replies, tokens=tokens, today=settings.today.isoformat() if settings.today else None,
                          max_body_bytes=settings.max_body_bytes, catalog_refresh_s=settings.catalog_refresh_s,
                          limiter=RateLimiter(settings.rate_limits) if settings.rate_limits else None)
+        # The e5 model, the exemplar vectors and the catalog's passages before the first visitor, not during
+        # (without a catalog yet, the first turn after load-seed pays for the passages).
+        try:
+            warm_up(service.CatalogCache(storage, replies).get())
+        except service.ApiError:
+            pass
     except BaseException:
         storage.close()
         raise

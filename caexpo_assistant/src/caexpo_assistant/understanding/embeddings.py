@@ -146,7 +146,7 @@ def read_exemplars(folder: Path, intents: tuple[str, ...]) -> tuple[tuple[str, .
     return tuple(texts), tuple(labels), tuple(languages)
 
 
-def _cache_folder() -> Path:
+def cache_folder() -> Path:
     base = os.environ.get('XDG_CACHE_HOME') or os.path.join(os.path.expanduser('~'), '.cache')
     return Path(base) / 'caexpo_assistant'
 
@@ -157,8 +157,8 @@ def load_exemplars(intents: tuple[str, ...], encoder: Encoder | None = None,
     folder = folder or exemplar_folder()
     texts, labels, languages = read_exemplars(folder, intents)
     digest = exemplar_digest(texts, labels, languages)
-    for candidate in (folder / 'vectors.npz', _cache_folder() / f'exemplars-{digest[:16]}.npz'):
-        vectors = _read_vectors(candidate, digest, len(texts))
+    for candidate in (folder / 'vectors.npz', cache_folder() / f'exemplars-{digest[:16]}.npz'):
+        vectors = read_vectors(candidate, digest, len(texts))
         if vectors is not None:
             return Exemplars(texts, labels, languages, vectors)
     log.warning('the exemplar vectors in %s do not match its %d sentences: embedding them now (about %.0f s); '
@@ -167,13 +167,13 @@ def load_exemplars(intents: tuple[str, ...], encoder: Encoder | None = None,
     # Rounded as the shipped file is, so a fresh embedding and the cache route identically.
     vectors = (encoder or shared_encoder()).batch(list(texts), True).astype(np.float16).astype(np.float32)
     try:
-        _write_vectors(_cache_folder() / f'exemplars-{digest[:16]}.npz', digest, vectors)
+        write_vectors(cache_folder() / f'exemplars-{digest[:16]}.npz', digest, vectors)
     except OSError as exc:
         log.warning('could not keep the exemplar vectors in the cache folder: %s', exc)
     return Exemplars(texts, labels, languages, vectors)
 
 
-def _read_vectors(path: Path, digest: str, count: int) -> np.ndarray | None:
+def read_vectors(path: Path, digest: str, count: int) -> np.ndarray | None:
     try:
         with np.load(path, allow_pickle=False) as data:
             if str(data['digest']) != digest or data['vectors'].shape != (count, DIM):
@@ -183,7 +183,7 @@ def _read_vectors(path: Path, digest: str, count: int) -> np.ndarray | None:
         return None
 
 
-def _write_vectors(path: Path, digest: str, vectors: np.ndarray) -> None:
+def write_vectors(path: Path, digest: str, vectors: np.ndarray) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix('.tmp.npz')
     np.savez_compressed(tmp, digest=np.array(digest), vectors=vectors.astype(np.float16))
@@ -197,14 +197,20 @@ def refresh_shipped_vectors(intents: tuple[str, ...], folder: Path | None = None
     encoder = Encoder(threads=os.cpu_count() or 1)
     vectors = encoder.batch(list(texts), True)
     path = folder / 'vectors.npz'
-    _write_vectors(path, exemplar_digest(texts, labels, languages), vectors)
+    write_vectors(path, exemplar_digest(texts, labels, languages), vectors)
     return path
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Refresh both shipped caches: the exemplars' and the packaged seed's exhibitor and event passages."""
+    from ..catalog import Catalog, load_seed_folder
+    from .retrieval import SHIPPED, passages, passages_digest
     from .router import ROUTES
-    path = refresh_shipped_vectors(ROUTES)
-    print(f'wrote {path}', file=sys.stderr)
+    print(f'wrote {refresh_shipped_vectors(ROUTES)}', file=sys.stderr)
+    items = passages(Catalog(load_seed_folder(data_path('seed')), {}))
+    vectors = Encoder(threads=os.cpu_count() or 1).batch([p for _, _, p in items], False)
+    write_vectors(exemplar_folder() / SHIPPED, passages_digest(items), vectors)
+    print(f'wrote {exemplar_folder() / SHIPPED}', file=sys.stderr)
     return 0
 
 

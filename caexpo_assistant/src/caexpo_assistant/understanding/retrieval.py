@@ -1,74 +1,128 @@
-"""Exhibitors found by meaning, when no product, sector, country or name in the question settles it.
+"""Exhibitors and events found by meaning, beside the names and tags the words match.
 
-Each exhibitor is one e5 passage (its names, what it sells, its sectors and country, its description),
-embedded once per catalog version. A question's similarity to those passages
+Each exhibitor and each event is one e5 passage (names, what it sells, its country, its description;
+an event's titles), embedded once per catalog version. For the packaged seed the vectors ship in
+data/exemplars/catalog.npz (refreshed with the exemplars); another catalog is embedded at its first
+use and kept in the user's cache folder. A question's similarity to those passages
 
-- breaks ties between exhibitors the keyword search ranked equal ("banana from Davao": both fruit
-  firms match "fruit" and the Philippines; the passage that says bananas wins, not the alphabet), and
-- finds exhibitors when no keyword matched at all, but only above RETRIEVAL_FLOOR and close to the best
-  one (RETRIEVAL_SPREAD): e5 similarities are never low, so a floor is what keeps "Tesla" from
-  becoming an electric-vehicle firm.
+- breaks ties the keyword search leaves ("banana from Davao": both fruit firms match "fruit" and the
+  Philippines; the passage that says bananas from Davao wins, not the alphabet);
+- finds the firm a booking names in a way the words miss, and the event a question names ("when is
+  the FTA 3.0 dialogue?"), but only above a floor: e5 similarities are never low, so a floor is what
+  keeps "Tesla" from becoming an electric-vehicle firm.
+
+Places and exhibits are found by their names and aliases only: measured on the test set, e5 ranked a
+place question's right place and unrelated places within 0.01 of each other ("Zone C" in Burmese:
+AI zone 0.827, Zone C 0.825; "is there a swimming pool": 0.81 for a hall), so meaning cannot tell them.
 """
 from __future__ import annotations
 
+import hashlib
+import logging
 import threading
+from dataclasses import dataclass
 
 import numpy as np
 
 from ..catalog import Catalog
-from .embeddings import Encoder
+from .embeddings import Encoder, cache_folder, exemplar_folder, read_vectors, write_vectors
 
-RETRIEVAL_FLOOR = 0.86
-RETRIEVAL_SPREAD = 0.015
+log = logging.getLogger('caexpo_assistant.understanding')
 
-
-def exhibitor_passage(catalog: Catalog, ex: dict) -> str:
-    names = ' / '.join(dict.fromkeys([ex['name'], *ex['names'].values(), *ex.get('aliases', [])]))
-    tags = []
-    for tag in ex['products'] + ex['sectors']:
-        terms = catalog.tags[tag]['terms']
-        tags.append(' / '.join(dict.fromkeys(terms.get('en', [tag])[:2] + terms.get('zh', [])[:1])))
-    country = catalog.countries[ex['country']]['names']
-    return (f'{names}. {"; ".join(tags)}. {country["en"]} ({country.get("zh", "")}). {ex.get("description", "")}')
+KINDS = ('exhibitor', 'event')
+# The best passage must reach FLOOR[kind] to count when the words named nothing.
+FLOOR = {'exhibitor': 0.86, 'event': 0.87}
+SPREAD = 0.015
+SHIPPED = 'catalog.npz'
 
 
-class ExhibitorIndex:
-    """Passage vectors of one catalog version's exhibitors (built on first use, shared by threads)."""
+def _names(*groups) -> str:
+    seen = dict.fromkeys(n.strip() for group in groups for n in group if n and n.strip())
+    return ' / '.join(seen)
+
+
+def passages(catalog: Catalog) -> list[tuple[str, str, str]]:
+    """(kind, id, passage) for every exhibitor and event: short (the model's cost grows with length)."""
+    out = []
+    for ex in catalog.doc['exhibitors']:
+        tags = [catalog.tags[tag]['terms'].get('en', [tag])[0] for tag in ex['products'] + ex['sectors']]
+        country = catalog.countries[ex['country']]['names']['en']
+        out.append(('exhibitor', ex['id'], f'{_names([ex["name"]], ex["names"].values())}. {", ".join(tags)}. '
+                    f'{country}. {ex.get("description", "")}'))
+    for event in catalog.doc['events']:
+        out.append(('event', event['id'], _names([event['titles']['en'], event['titles'].get('zh', '')])))
+    return out
+
+
+def passages_digest(items: list[tuple[str, str, str]]) -> str:
+    return hashlib.sha256('\x00'.join(f'{k}\x01{i}\x01{p}' for k, i, p in items).encode()).hexdigest()
+
+
+def passage_vectors(items: list[tuple[str, str, str]], encoder: Encoder) -> np.ndarray:
+    """The passages' vectors: shipped, cached, or embedded now (and cached)."""
+    digest = passages_digest(items)
+    cached = cache_folder() / f'catalog-{digest[:16]}.npz'
+    for path in (exemplar_folder() / SHIPPED, cached):
+        vectors = read_vectors(path, digest, len(items))
+        if vectors is not None:
+            return vectors
+    vectors = encoder.batch([p for _, _, p in items], False).astype(np.float16).astype(np.float32)
+    try:
+        write_vectors(cached, digest, vectors)
+    except OSError as exc:
+        log.warning('could not keep the catalog vectors in %s: %s', cached.parent, exc)
+    return vectors
+
+
+@dataclass(frozen=True)
+class Match:
+    kind: str
+    id: str
+    similarity: float
+
+
+class CatalogIndex:
+    """Passage vectors of one catalog version (built on first use or at warm-up, shared by threads)."""
 
     def __init__(self, encoder: Encoder):
         self.encoder = encoder
         self._lock = threading.Lock()
-        self._version: tuple[int, int] | None = None
-        self._ids: list[str] = []
+        self._key: tuple[int, int] | None = None
+        self._rows: list[tuple[str, str]] = []
         self._vectors = np.zeros((0, 384), np.float32)
 
     def _refresh(self, catalog: Catalog) -> None:
         key = (catalog.version, id(catalog.doc))
-        if self._version == key:
+        if self._key == key:
             return
         with self._lock:
-            if self._version == key:
+            if self._key == key:
                 return
-            exhibitors = catalog.doc['exhibitors']
-            vectors = self.encoder.batch([exhibitor_passage(catalog, ex) for ex in exhibitors], False)
-            self._ids, self._vectors, self._version = [ex['id'] for ex in exhibitors], vectors, key
+            items = passages(catalog)
+            vectors = passage_vectors(items, self.encoder)
+            self._rows, self._vectors, self._key = [(k, i) for k, i, _ in items], vectors, key
 
     def warm(self, catalog: Catalog) -> None:
         self._refresh(catalog)
 
-    def similarities(self, catalog: Catalog, text: str) -> dict[str, float]:
+    def similarities(self, catalog: Catalog, text: str, kind: str) -> dict[str, float]:
         self._refresh(catalog)
         sims = self._vectors @ self.encoder.query(text)
-        return dict(zip(self._ids, (float(s) for s in sims), strict=True))
+        return {i: float(s) for (k, i), s in zip(self._rows, sims, strict=True) if k == kind}
 
-    def rank(self, catalog: Catalog, text: str, ranked: list[tuple[dict, int]]) -> list[tuple[dict, int]]:
-        """`ranked` (keyword search) re-ordered by meaning within equal scores; if empty, the exhibitors
-        the question means, when it clearly means some."""
-        sims = self.similarities(catalog, text)
-        if ranked:
-            return sorted(ranked, key=lambda item: (-item[1], -sims.get(item[0]['id'], 0.0)))
+    def find(self, catalog: Catalog, text: str, kind: str, limit: int = 5) -> list[Match]:
+        """The things of `kind` the sentence clearly means: the best above FLOOR[kind], and those close to it."""
+        sims = self.similarities(catalog, text, kind)
         best = max(sims.values(), default=0.0)
-        if best < RETRIEVAL_FLOOR:
+        if best < FLOOR[kind]:
             return []
-        close = sorted((s, i) for i, s in sims.items() if s >= best - RETRIEVAL_SPREAD)
-        return [(catalog.exhibitors[i], 1) for s, i in sorted(close, reverse=True)][:5]
+        close = sorted(((s, i) for i, s in sims.items() if s >= best - SPREAD), reverse=True)
+        return [Match(kind, i, s) for s, i in close[:limit]]
+
+    def rank_exhibitors(self, catalog: Catalog, text: str, ranked: list[tuple[dict, int]]) -> list[tuple[dict, int]]:
+        """`ranked` (keyword search) re-ordered by meaning within equal scores; if empty, the exhibitors
+        the question clearly means, if any."""
+        if ranked:
+            sims = self.similarities(catalog, text, 'exhibitor')
+            return sorted(ranked, key=lambda item: (-item[1], -sims.get(item[0]['id'], 0.0)))
+        return [(catalog.exhibitors[m.id], 1) for m in self.find(catalog, text, 'exhibitor')]

@@ -15,7 +15,9 @@ to do with a reading (and with the conversation's state) is turns.py.
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 import numpy as np
 
@@ -23,11 +25,14 @@ from ..catalog import Catalog
 from ..text import contains_term, normalize
 from . import slots as slot_parser
 from .embeddings import Encoder, Exemplars
+from .normalize import fuzzy_contains, prepare
 
 FAQ_TOPICS = ('hours', 'badge', 'wifi', 'transport', 'taxi', 'metro', 'food', 'lost_found', 'first_aid', 'prayer',
               'toilet', 'atm', 'charging', 'luggage', 'smoking')
+SMALL_TALK = ('greeting', 'abuse', 'goodbye')
+# other: what the assistant is not for (the weather, jokes, the news): answered as unknown, with the staff offer.
 FUNCTIONS = ('directions', 'presence', 'matchmaking', 'meeting', 'cancel', 'events', 'staff', 'goodbye',
-             'greeting', 'abuse')
+             'greeting', 'abuse', 'other')
 ROUTES = FAQ_TOPICS + FUNCTIONS
 
 NEAREST = 3               # an intent's similarity: the mean of its NEAREST exemplars
@@ -35,6 +40,8 @@ KEYWORD_BONUS = 0.04      # a keyword of the intent in the sentence (similaritie
 NAMED_BONUS = 0.03        # the sentence names what the intent needs (a place for directions, a product ...)
 MEANING_FLOOR = 0.83      # below this, and no keyword: the sentence is not about anything we know
 CLARIFY_MARGIN = 0.004    # best two intents closer than this, neither settled by a word: ask
+OTHER_MARGIN = 0.015      # out of scope this close to the best, with no word or name for the best: not ours
+MEET_NAMED = 0.05         # a firm named and "meeting" this close to the best: the visitor wants to meet it
 # Pairs that are easy to confuse and worth a question; other near-ties go to the better score.
 CONFUSABLE = frozenset(frozenset(p) for p in (
     ('food', 'matchmaking'), ('wifi', 'matchmaking'), ('directions', 'matchmaking'), ('transport', 'taxi'),
@@ -54,6 +61,7 @@ class Reading:
     clarify: tuple[str, str] | None = None   # two intents to ask between
     places: list[str] = field(default_factory=list)       # place ids named, longest name first
     exhibitors: list[str] = field(default_factory=list)   # exhibitor ids named (exactly or nearly)
+    hinted: bool = False                     # ... or only by one distinctive word of the name ("Davao")
     exhibits: list[str] = field(default_factory=list)     # exhibit ids named
     tags: list[str] = field(default_factory=list)
     countries: list[str] = field(default_factory=list)
@@ -96,6 +104,12 @@ class Router:
         reading.similarity = self.meaning(text)
         reading.score = {intent: sim + KEYWORD_BONUS * (intent in keywords) + NAMED_BONUS * _names_need(reading, intent)
                          for intent, sim in reading.similarity.items()}
+        products = [tag for tag in reading.tags if catalog.tags[tag]['kind'] == 'product']
+        if products or reading.exhibitors and not reading.hinted or reading.exhibits or reading.places:
+            # A sentence that names a product, a firm or a place is not a greeting ("ai ban sau rieng"); a
+            # sector may be an insult's object ("stupid robot"), so sectors alone do not count.
+            for intent in SMALL_TALK:
+                reading.score.pop(intent, None)
         ranked = reading.top(2)
         if not ranked:
             return reading
@@ -103,6 +117,13 @@ class Router:
         if reading.similarity[best] < MEANING_FLOOR and not keywords:
             return reading
         reading.intent = best
+        if (best != 'other' and best not in keywords and not _names_need(reading, best)
+                and reading.score.get('other', 0.0) >= best_score - OTHER_MARGIN):
+            reading.intent = 'other'   # as much like the weather as like an expo question, and no word of it
+        meeting_close = reading.score.get('meeting', 0.0) >= best_score - MEET_NAMED
+        if best == 'matchmaking' and reading.exhibitors and (
+                'meeting' in keywords or meeting_close and not reading.hinted):
+            reading.intent = 'meeting'   # "I'd like to meet <a firm we know>" books, it does not search
         settled = best in keywords or second in keywords and best_score - second_score > KEYWORD_BONUS / 2
         if (best_score - second_score < CLARIFY_MARGIN and frozenset((best, second)) in CONFUSABLE
                 and not settled and not (keywords & {best, second})):
@@ -115,13 +136,17 @@ def _has_keywords(catalog: Catalog, language: str, intent: str) -> bool:
 
 
 def _names_need(reading: Reading, intent: str) -> bool:
-    """Whether the sentence names what `intent` works on (so a near-tie leans towards it)."""
+    """Whether the sentence names what `intent` works on (so a near-tie leans towards it); a firm hinted at
+    by one word of its name does not count."""
+    exhibitors = reading.exhibitors and not reading.hinted
     if intent == 'matchmaking':
         return bool(reading.tags or reading.countries and not reading.places)
     if intent in ('directions', 'presence'):
-        return bool(reading.places or reading.exhibitors or reading.exhibits)
+        # a country asked the way to is its pavilion ("how do I get to the Thailand pavilion"); alone, its firms
+        pavilion = reading.countries and not reading.tags and 'directions' in reading.keywords
+        return bool(reading.places or exhibitors or reading.exhibits or pavilion)
     if intent == 'meeting':
-        return bool(reading.exhibitors and reading.time)
+        return bool(exhibitors or reading.time)
     return False
 
 
@@ -131,7 +156,10 @@ def named(reading: Reading, catalog: Catalog) -> None:
     reading.tags = catalog.find_tags(t, language)
     reading.countries = catalog.find_countries(t, language)
     reading.places = places_named(catalog, t, language)
-    exhibitor = catalog.find_exhibitor_by_name(t, language)
+    exhibitor = catalog.find_exhibitor_by_name(t, language) or exhibitor_nearly_named(catalog, reading.text, language)
+    if exhibitor is None:
+        exhibitor = exhibitor_by_distinctive_word(catalog, reading.text, language)
+        reading.hinted = exhibitor is not None
     reading.exhibitors = [exhibitor] if exhibitor else []
     reading.exhibits = exhibits_named(catalog, t, language)
 
@@ -140,12 +168,22 @@ def places_named(catalog: Catalog, t: str, language: str) -> list[str]:
     """Every place whose name or alias occurs in `t`, longest match first (no country pavilions)."""
     found: dict[str, int] = {}
     for pid, place in catalog.places.items():
-        terms = [place['names'].get(language, ''), place['names']['en']]
+        terms = _name_parts(place['names'].get(language, '')) + _name_parts(place['names']['en'])
         terms += place['aliases'].get(language, []) + place['aliases'].get('en', [])
         for term in terms:
             if term and contains_term(t, term, language):
                 found[pid] = max(found.get(pid, 0), len(term))
     return sorted(found, key=lambda pid: -found[pid])
+
+
+_BRACKETS = re.compile(r'[()（）［］\[\]]')
+
+
+def _name_parts(name: str) -> list[str]:
+    """A place's name and, when it has a bracketed part, each part alone: "Forum Room 1 (Convention
+    Center)" is also "Forum Room 1", "ASEAN Country Pavilions (Zone A)" also "Zone A"."""
+    parts = [part.strip(' ,，、') for part in _BRACKETS.split(name)]
+    return [name] + [part for part in parts if len(part) >= 3 and part != name]
 
 
 def exhibits_named(catalog: Catalog, t: str, language: str) -> list[str]:
@@ -157,3 +195,51 @@ def exhibits_named(catalog: Catalog, t: str, language: str) -> list[str]:
         if any(term and contains_term(t, term, language) for term in terms):
             found.append(exhibit['id'])
     return found
+
+
+def exhibitor_nearly_named(catalog: Catalog, text: str, language: str) -> str | None:
+    """The exhibitor whose Latin name or alias the sentence spells with a typo ("huawai", "musang kng")."""
+    prepared = prepare(text, language)
+    best, best_score = None, 0.0
+    for ex in catalog.doc['exhibitors']:
+        for name in [ex['name'], *ex.get('aliases', [])]:
+            score = fuzzy_contains(prepared, name)
+            if score > best_score:
+                best, best_score = ex['id'], score
+    return best
+
+
+# Words of firms' names that say nothing about which firm is meant.
+_NOT_DISTINCTIVE = frozenset('company group corp corporation limited international technology technologies trading '
+                             'cooperative foods food products holdings industries nanning guangxi china asean expo '
+                             'golden green energy communications heritage highland intelligent plateau '
+                             'solutions'.split())
+
+
+@lru_cache(maxsize=8)
+def _distinctive_words(catalog_key: int, catalog: Catalog) -> dict[str, str]:
+    """Latin words (>= 5 letters) of exactly one exhibitor's names, that no product, sector or country uses:
+    "Davao" is Davao Banana and Fruit Corp., "Kampot" the pepper cooperative."""
+    vocabulary = set()
+    for entry in list(catalog.tags.values()) + list(catalog.countries.values()):
+        for terms in entry['terms'].values():
+            for term in terms:
+                vocabulary.update(normalize(term).split())
+    for country in catalog.countries.values():
+        for name in country['names'].values():
+            vocabulary.update(normalize(name).split())
+    owners: dict[str, set[str]] = {}
+    for ex in catalog.doc['exhibitors']:
+        for name in [ex['name'], *ex.get('aliases', [])]:
+            for word in re.findall(r'[a-z]{5,}', prepare(name).folded):
+                owners.setdefault(word, set()).add(ex['id'])
+    return {word: next(iter(ids)) for word, ids in owners.items()
+            if len(ids) == 1 and word not in vocabulary and word not in _NOT_DISTINCTIVE}
+
+
+def exhibitor_by_distinctive_word(catalog: Catalog, text: str, language: str) -> str | None:
+    words = _distinctive_words(id(catalog.doc), catalog)
+    for word in re.findall(r'[a-z]{5,}', prepare(text, language).folded):
+        if word in words:
+            return words[word]
+    return None
