@@ -139,7 +139,7 @@ MATCHMAKING = [  # (language, question, booths that must be listed, booths that 
     ('en', 'green energy', {'C1-001', 'C1-105', 'C2-010'}, {'D1-001'}),
     ('ms', 'Saya mencari syarikat tenaga hijau', {'C1-001', 'C1-105', 'C2-010'}, set()),
     ('id', 'Saya mencari perusahaan energi hijau', {'C1-001', 'C1-105', 'C2-010'}, set()),
-    ('en', 'Malaysia', {'A3-008', 'A3-030', 'C1-105'}, {'A4-015', 'C1-001'}),
+    ('en', 'companies from Malaysia', {'A3-008', 'A3-030', 'C1-105'}, {'A4-015', 'C1-001'}),
     ('en', 'durian from Malaysia', {'A3-008'}, {'A4-015'}),
     ('km', 'ខ្ញុំស្វែងរកអង្ករកម្ពុជា', {'A1-012'}, set()),
     ('lo', 'ຊອກຫາບໍລິສັດກາເຟ', {'A7-011', 'A5-010', 'A2-031'}, set()),

@@ -32,7 +32,7 @@ REPLY_KEYS = ('hours', 'badge', 'wifi', 'transport', 'food', 'lost_found', 'firs
               'exhibitors_none', 'slots', 'slots_none', 'need_exhibitor', 'booked', 'taken', 'cancelled',
               'no_meeting', 'events', 'events_none', 'staff', 'unknown', 'goodbye', 'clarify', 'not_found',
               'present_yes', 'present_elsewhere', 'exhibit', 'ask_name', 'not_available', 'choose_item', 'greeting',
-              'abuse')
+              'abuse', 'anything_else')
 # A short noun phrase per router intent, for the clarifying question ("Do you mean {a} or {b}?").
 LABEL_KEYS = ('hours', 'badge', 'wifi', 'transport', 'taxi', 'metro', 'food', 'lost_found', 'first_aid', 'prayer',
               'toilet', 'atm', 'charging', 'luggage', 'smoking', 'directions', 'presence', 'matchmaking', 'meeting',

@@ -120,6 +120,14 @@ class Conversation:
                 who = name[0] if not name[1] else f'{name[0]} ({name[1]})'
                 return self._book(pending['exhibitor_id'], pending['day'], pending['start'], r.language,
                                   {**(visitor or {}), 'name': who}, key)
+        if pending.get('kind') == 'clarify':
+            # "Do you mean A or B?" - "B" / "the second" / "where to eat": the first question, now as that
+            chosen = _pick(pending['options'], r.ordinal) or (r.intent if r.intent in pending['options'] else None)
+            if chosen:
+                self.context.pop('pending', None)
+                first = self.understanding.router.read(pending['text'], r.language, self.catalog, self.today)
+                first.intent, first.clarify = chosen, None
+                return self._route(first, visitor, key)
         offered = ctx.get('slots')
         if offered and not other and (r.time or r.ordinal):
             start = r.time or _pick(offered['starts'], r.ordinal)
@@ -131,7 +139,9 @@ class Conversation:
             chosen = _pick(listed, r.ordinal)
             if chosen:
                 return self.slots(chosen, r.day or self.today, r.language)
-        if pending.get('kind') == 'offer' and r.yes is not None and not other and r.intent not in FAQ_TOPICS:
+        # ("no thanks" declines the offer; it does not end the conversation)
+        if pending.get('kind') == 'offer' and r.yes is not None and not other - {'goodbye'} \
+                and r.intent not in FAQ_TOPICS:
             self.context.pop('pending', None)
             if r.yes and pending.get('what') == 'staff':
                 return self.call_staff(r.language, key, reason=r.text[:200])
@@ -155,6 +165,7 @@ class Conversation:
         if r.intent in (None, 'other'):
             return self._unknown(language)
         if r.clarify:
+            self.context['pending'] = {'kind': 'clarify', 'options': list(r.clarify), 'text': r.text[:200]}
             labels = c.replies[language]['labels']
             return TurnResult(self._t(language, 'clarify', a=labels[r.clarify[0]], b=labels[r.clarify[1]]),
                               'clarify', topic=f'{r.clarify[0]}|{r.clarify[1]}')

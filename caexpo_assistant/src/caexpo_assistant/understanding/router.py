@@ -40,6 +40,7 @@ KEYWORD_BONUS = 0.04      # a keyword of the intent in the sentence (similaritie
 NAMED_BONUS = 0.03        # the sentence names what the intent needs (a place for directions, a product ...)
 MEANING_FLOOR = 0.83      # below this, and no keyword: the sentence is not about anything we know
 CLARIFY_MARGIN = 0.004    # best two intents closer than this, neither settled by a word: ask
+TERSE_CLARIFY_MARGIN = 0.05  # the same for a sentence of one or two words
 OTHER_MARGIN = 0.015      # out of scope this close to the best, with no word or name for the best: not ours
 MEET_NAMED = 0.05         # a firm named and "meeting" this close to the best: the visitor wants to meet it
 # Pairs that are easy to confuse and worth a question; other near-ties go to the better score.
@@ -125,10 +126,24 @@ class Router:
                 'meeting' in keywords or meeting_close and not reading.hinted):
             reading.intent = 'meeting'   # "I'd like to meet <a firm we know>" books, it does not search
         settled = best in keywords or second in keywords and best_score - second_score > KEYWORD_BONUS / 2
-        if (best_score - second_score < CLARIFY_MARGIN and frozenset((best, second)) in CONFUSABLE
+        # One or two words ("halal", "coffee", "Thailand") say what, not what for: ask sooner.
+        margin = TERSE_CLARIFY_MARGIN if _terse(text) else CLARIFY_MARGIN
+        # a product or sector named is what firms do, not a place to walk to ("chuối Davao", "green energy")
+        settled = settled or {best, second} == {'matchmaking', 'directions'} and bool(reading.tags)
+        if (best_score - second_score < margin and frozenset((best, second)) in CONFUSABLE
                 and not settled and not (keywords & {best, second})):
             reading.clarify = (best, second)
         return reading
+
+
+def _terse(text: str) -> bool:
+    """One or two words: at most two space-separated words in Latin script, six letters in scripts
+    written without spaces (Thai, Chinese, ...)."""
+    compact = ''.join(text.split())
+    if any(0x0E00 <= ord(c) <= 0x0EFF or 0x1000 <= ord(c) <= 0x109F or 0x1780 <= ord(c) <= 0x17FF
+           or 0x3040 <= ord(c) <= 0x9FFF for c in compact):
+        return len(compact) <= 6
+    return len(text.split()) <= 2 and len(compact) <= 24
 
 
 def _has_keywords(catalog: Catalog, language: str, intent: str) -> bool:
