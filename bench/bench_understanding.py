@@ -19,9 +19,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / 'test'))
 os.environ.setdefault('OMP_NUM_THREADS', '1')
 
-from understanding_set import MINIMUM, SetRunner, accuracy, load_set  # noqa: E402
-
 from caexpo_robot.language.languages import LANGUAGES  # noqa: E402
+from understanding_set import MINIMUM, SetRunner, accuracy, load_set  # noqa: E402
 
 
 def main() -> int:

@@ -268,7 +268,7 @@ def test_a_typed_question_shows_the_visitors_caption_the_answer_card_and_the_rob
     assert entrance.texts('#captions li.visitor') == [question]
 
 
-def test_a_meeting_is_offered_as_slots_and_a_tapped_slot_is_booked_with_its_code_and_qr(entrance, http):
+def test_a_meeting_is_offered_as_slots_and_a_tapped_slot_then_the_name_book_it_with_its_code_and_qr(entrance, http):
     page = entrance.page
     listening = entrance.converse()
     cards_before = len(entrance.cards)
@@ -285,6 +285,12 @@ def test_a_meeting_is_offered_as_slots_and_a_tapped_slot_is_booked_with_its_code
     wait(lambda: len(entrance.typed) == 2, 'the tapped slot as a question')
     assert entrance.typed[1] == TypedQuestion(text=say('book_slot', 'en', time='10:30'), language='en',
                                               visitor=listening.visitor, via='tap')
+    # The assistant asks the visitor's name before it books; the visitor types it on the screen.
+    asked = entrance.card('answer', after=cards_before)
+    assert '10:30' in asked.text and not [a for a in asked.actions if a.type == 'meeting_booked'], asked
+    cards_before = len(entrance.cards)
+    requests_before = len(entrance.requests)
+    entrance.ask('My name is Anna Lee')
     booked_card = entrance.card('answer', after=cards_before)
     [booked] = [a for a in booked_card.actions if a.type == 'meeting_booked']
     assert (booked.exhibitor_id, booked.day, booked.start) == ('angkor-golden-rice', DAY, '10:30')

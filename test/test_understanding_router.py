@@ -6,13 +6,13 @@ import random
 
 import numpy as np
 import pytest
-from understanding_set import SetRunner
 
 from caexpo_assistant.catalog import Catalog, load_seed_folder
 from caexpo_assistant.paths import data_path
 from caexpo_assistant.understanding import embeddings, retrieval
 from caexpo_assistant.understanding.router import ROUTES
 from caexpo_robot.language.languages import LANGUAGES
+from understanding_set import SetRunner
 
 
 @pytest.fixture(scope='module')
@@ -45,7 +45,8 @@ def test_every_language_has_fifteen_distinct_exemplars_for_every_intent():
     texts, intents, languages = embeddings.read_exemplars(embeddings.exemplar_folder(), ROUTES)
     for language in LANGUAGES:
         for intent in ROUTES:
-            mine = {t.casefold() for t, i, lang in zip(texts, intents, languages) if lang == language and i == intent}
+            mine = {t.casefold() for t, i, lang in zip(texts, intents, languages, strict=True)
+                    if lang == language and i == intent}
             assert len(mine) >= 15, (language, intent, len(mine))
 
 

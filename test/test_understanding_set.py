@@ -7,9 +7,9 @@ the README quotes. A failing language prints every item it got wrong, with the a
 from __future__ import annotations
 
 import pytest
-from understanding_set import MINIMUM, SetRunner, accuracy, load_set
 
 from caexpo_robot.language.languages import LANGUAGES
+from understanding_set import MINIMUM, SetRunner, accuracy, load_set
 
 
 @pytest.fixture(scope='module')

@@ -152,8 +152,9 @@ class Conversation:
             if not r.yes:
                 return TurnResult(self._t(r.language, 'anything_else'), 'small_talk')
         last = ctx.get('last') or {}
-        if r.day and not other and last.get('function') in ('events', 'slots') and (
-                r.intent in (None, 'other', 'events', 'meeting') or r.similarity.get(r.intent, 0) < 0.86):
+        same = {'events': 'events', 'slots': 'meeting'}.get(last.get('function'))
+        if r.day and same and not r.keywords - {same} and (
+                r.intent in (None, 'other', same) or r.similarity.get(r.intent, 0) < 0.86):
             if last['function'] == 'events':
                 return self.events(r.day, r.language)
             return self.slots(last['exhibitor_id'], r.day, r.language)
