@@ -27,6 +27,7 @@ from .catalog import Catalog
 from .storage import Storage
 from .understanding import slots as slot_parser
 from .understanding.embeddings import load_exemplars, shared_encoder
+from .understanding.normalize import warm_up as warm_normalisation
 from .understanding.retrieval import CatalogIndex
 from .understanding.router import FAQ_TOPICS, ROUTES, Reading, Router
 from .wording import finish
@@ -80,11 +81,21 @@ def understanding() -> Understanding:
         return _understanding
 
 
+# One sentence per language, read once at start-up so every lazy load (segmenters, OpenCC, regexes)
+# happens before the first visitor.
+_WARM_UP = {'en': 'where is the AI zone', 'vi': 'nhà vệ sinh ở đâu', 'th': 'ห้องน้ำอยู่ที่ไหน', 'ms': 'tandas di mana',
+            'id': 'toilet di mana', 'fil': 'nasaan ang CR', 'my': 'အိမ်သာ ဘယ်မှာလဲ', 'km': 'បង្គន់នៅឯណា',
+            'lo': 'ຫ້ອງນ້ຳຢູ່ໃສ', 'zh': '洗手間在哪裡', 'ko': '화장실 어디예요'}
+
+
 def warm_up(catalog: Catalog) -> None:
-    """Load the model and exemplar vectors and embed the catalog's exhibitors before the first visitor."""
+    """Load the model, the exemplar vectors, the catalog's passages and the segmenters before the first visitor."""
     u = understanding()
     u.index.warm(catalog)
-    u.router.read('hello', 'en', catalog, catalog.doc['expo']['days'][0])
+    warm_normalisation()
+    today = catalog.doc['expo']['days'][0]
+    for language, text in _WARM_UP.items():
+        u.router.read(text, language, catalog, today)
 
 
 class Conversation:
@@ -186,7 +197,7 @@ class Conversation:
         if r.intent == 'cancel':
             return self.cancel(language, key)
         if r.intent == 'events':
-            return self.events(r.day or self._event_day(r) or self.today, language)
+            return self.events(r.day or self.today, language)
         if r.intent == 'staff':
             return self.call_staff(language, key, reason=r.text[:200])
         if r.intent == 'goodbye':
@@ -268,11 +279,6 @@ class Conversation:
         best = max(r.score.values(), default=0.0)
         faq = max(FAQ_TOPICS, key=lambda topic: r.score.get(topic, 0.0))
         return faq if r.score.get(faq, 0.0) >= best - _FAQ_NEAR else None
-
-    def _event_day(self, r: Reading) -> str | None:
-        """The day of the event the sentence names ("when is the FTA 3.0 dialogue?")."""
-        found = self.understanding.index.find(self.catalog, r.text, 'event', 1)
-        return next((e['day'] for e in self.catalog.doc['events'] if found and e['id'] == found[0].id), None)
 
     def directions_to(self, r: Reading, language: str) -> TurnResult:
         c = self.catalog

@@ -164,6 +164,16 @@ def segmenter(script: str) -> Callable[[str], list[str]]:
     return seg
 
 
+def warm_up() -> None:
+    """Load every segmenter and dictionary now (about 2 s) rather than in a visitor's turn: a first Khmer
+    sentence would otherwise hold the interpreter for a second and every other turn with it."""
+    for script in ('th', 'lo', 'km', 'my'):
+        segmenter(script)
+    for script in ('th', 'lo'):
+        _dictionary(script)
+    normalize_text('測試')
+
+
 def _segment(run: str, script: str) -> list[str]:
     """Words of one run of a segmented script; the pieces always add up to the run."""
     words = [w for w in segmenter(script)(run) if w]

@@ -123,6 +123,8 @@ class CatalogIndex:
         """`ranked` (keyword search) re-ordered by meaning within equal scores; if empty, the exhibitors
         the question clearly means, if any."""
         if ranked:
+            if len(ranked) == 1 or ranked[0][1] != ranked[1][1]:
+                return ranked   # no tie at the top: the words decided
             sims = self.similarities(catalog, text, 'exhibitor')
             return sorted(ranked, key=lambda item: (-item[1], -sims.get(item[0]['id'], 0.0)))
         return [(catalog.exhibitors[m.id], 1) for m in self.find(catalog, text, 'exhibitor')]
