@@ -149,6 +149,7 @@ def _load_segmenter(script: str) -> Callable[[str], list[str]]:
         import logging
         logging.getLogger('khmer-nltk').setLevel(logging.WARNING)   # it logs its model path at INFO
         from khmernltk import word_tokenize as khmer
+        logging.getLogger('khmer-nltk').setLevel(logging.WARNING)   # ... and again: importing it sets INFO
         return khmer
     return _burmese_syllables
 
