@@ -24,7 +24,7 @@ def runner():
 
 def test_the_shipped_exemplar_vectors_are_those_of_the_exemplar_files():
     # A stale file would make every server embed 4,500 sentences at start-up (about a minute); refresh
-    # with `python -m caexpo_assistant.understanding.embeddings`.
+    # with `python -m caexpo_assistant.understanding.refresh`.
     texts, intents, languages = embeddings.read_exemplars(embeddings.exemplar_folder(), ROUTES)
     digest = embeddings.exemplar_digest(texts, intents, languages)
     vectors = embeddings.read_vectors(embeddings.exemplar_folder() / 'vectors.npz', digest, len(texts))

@@ -8,7 +8,7 @@ The model and its C engine ship inside the wheel (numpy only, no download). One 
 - the exemplar sentences (data/exemplars/<language>.yaml, some 4,000) are embedded once, offline, into
   data/exemplars/vectors.npz, keyed by a hash of the model and every sentence. A server whose files
   differ from that cache embeds them at start-up instead (about a minute on two cores) and keeps the
-  result in the user's cache folder; `python -m caexpo_assistant.understanding.embeddings` refreshes
+  result in the user's cache folder; `python -m caexpo_assistant.understanding.refresh` refreshes
   the shipped file (a test keeps it current).
 """
 from __future__ import annotations
@@ -16,7 +16,6 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
-import sys
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass
@@ -162,7 +161,7 @@ def load_exemplars(intents: tuple[str, ...], encoder: Encoder | None = None,
         if vectors is not None:
             return Exemplars(texts, labels, languages, vectors)
     log.warning('the exemplar vectors in %s do not match its %d sentences: embedding them now (about %.0f s); '
-                'run "python -m caexpo_assistant.understanding.embeddings" to refresh the shipped file',
+                'run "python -m caexpo_assistant.understanding.refresh" to refresh the shipped file',
                 folder / 'vectors.npz', len(texts), len(texts) * 0.012)
     # Rounded as the shipped file is, so a fresh embedding and the cache route identically.
     vectors = (encoder or shared_encoder()).batch(list(texts), True).astype(np.float16).astype(np.float32)
@@ -199,20 +198,3 @@ def refresh_shipped_vectors(intents: tuple[str, ...], folder: Path | None = None
     path = folder / 'vectors.npz'
     write_vectors(path, exemplar_digest(texts, labels, languages), vectors)
     return path
-
-
-def main(argv: list[str] | None = None) -> int:
-    """Refresh both shipped caches: the exemplars' and the packaged seed's exhibitor and event passages."""
-    from ..catalog import Catalog, load_seed_folder
-    from .retrieval import SHIPPED, passages, passages_digest
-    from .router import ROUTES
-    print(f'wrote {refresh_shipped_vectors(ROUTES)}', file=sys.stderr)
-    items = passages(Catalog(load_seed_folder(data_path('seed')), {}))
-    vectors = Encoder(threads=os.cpu_count() or 1).batch([p for _, _, p in items], False)
-    write_vectors(exemplar_folder() / SHIPPED, passages_digest(items), vectors)
-    print(f'wrote {exemplar_folder() / SHIPPED}', file=sys.stderr)
-    return 0
-
-
-if __name__ == '__main__':
-    sys.exit(main())
