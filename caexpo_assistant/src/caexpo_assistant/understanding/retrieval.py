@@ -1,18 +1,17 @@
-"""Exhibitors and events found by meaning, beside the names and tags the words match.
+"""Exhibitors found by meaning, beside the names and tags the words match.
 
-Each exhibitor and each event is one e5 passage (names, what it sells, its country, its description;
-an event's titles), embedded once per catalog version. For the packaged seed the vectors ship in
+Each exhibitor is one e5 passage (names, what it sells, its country, its description), embedded once
+per catalog version. For the packaged seed the vectors ship in
 data/exemplars/catalog.npz (refreshed with the exemplars); another catalog is embedded at its first
 use and kept in the user's cache folder. A question's similarity to those passages
 
 - breaks ties the keyword search leaves ("banana from Davao": both fruit firms match "fruit" and the
   Philippines; the passage that says bananas from Davao wins, not the alphabet);
-- finds the firm a booking names in a way the words miss, and the event a question names ("when is
-  the FTA 3.0 dialogue?"), but only above a floor: e5 similarities are never low, so a floor is what
-  keeps "Tesla" from becoming an electric-vehicle firm.
+- finds the firm a booking names in a way the words miss, but only above a floor: e5 similarities are
+  never low, so a floor is what keeps "Tesla" from becoming an electric-vehicle firm.
 
-Places and exhibits are found by their names and aliases only: measured on the test set, e5 ranked a
-place question's right place and unrelated places within 0.01 of each other ("Zone C" in Burmese:
+Places and exhibits are found by their names and aliases only (events by their day): measured on the
+test set, e5 ranked a place question's right place and unrelated places within 0.01 of each other ("Zone C" in Burmese:
 AI zone 0.827, Zone C 0.825; "is there a swimming pool": 0.81 for a hall), so meaning cannot tell them.
 """
 from __future__ import annotations
@@ -29,10 +28,8 @@ from .embeddings import Encoder, cache_folder, exemplar_folder, read_vectors, wr
 
 log = logging.getLogger('caexpo_assistant.understanding')
 
-KINDS = ('exhibitor', 'event')
-# The best passage must reach FLOOR[kind] to count when the words named nothing.
-FLOOR = {'exhibitor': 0.86, 'event': 0.87}
-SPREAD = 0.015
+FLOOR = 0.86     # the best passage must reach this to count when the words named no firm
+SPREAD = 0.015   # ... and others within this of it count too
 SHIPPED = 'catalog.npz'
 
 
@@ -42,15 +39,13 @@ def _names(*groups) -> str:
 
 
 def passages(catalog: Catalog) -> list[tuple[str, str, str]]:
-    """(kind, id, passage) for every exhibitor and event: short (the model's cost grows with length)."""
+    """(kind, id, passage) for every exhibitor: short (the model's cost grows with the length)."""
     out = []
     for ex in catalog.doc['exhibitors']:
         tags = [catalog.tags[tag]['terms'].get('en', [tag])[0] for tag in ex['products'] + ex['sectors']]
         country = catalog.countries[ex['country']]['names']['en']
         out.append(('exhibitor', ex['id'], f'{_names([ex["name"]], ex["names"].values())}. {", ".join(tags)}. '
                     f'{country}. {ex.get("description", "")}'))
-    for event in catalog.doc['events']:
-        out.append(('event', event['id'], _names([event['titles']['en'], event['titles'].get('zh', '')])))
     return out
 
 
@@ -111,10 +106,10 @@ class CatalogIndex:
         return {i: float(s) for (k, i), s in zip(self._rows, sims, strict=True) if k == kind}
 
     def find(self, catalog: Catalog, text: str, kind: str, limit: int = 5) -> list[Match]:
-        """The things of `kind` the sentence clearly means: the best above FLOOR[kind], and those close to it."""
+        """The things of `kind` the sentence clearly means: the best above FLOOR, and those close to it."""
         sims = self.similarities(catalog, text, kind)
         best = max(sims.values(), default=0.0)
-        if best < FLOOR[kind]:
+        if best < FLOOR:
             return []
         close = sorted(((s, i) for i, s in sims.items() if s >= best - SPREAD), reverse=True)
         return [Match(kind, i, s) for s, i in close[:limit]]
