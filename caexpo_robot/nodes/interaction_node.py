@@ -1,13 +1,12 @@
 """interaction: greets, converses, says goodbye, drives the screen's card; a shell around InteractionManager."""
 from __future__ import annotations
 
-import os
 from dataclasses import fields
-from pathlib import Path
 
 from pydantic import ValidationError
 
 from caexpo_robot.backend.client import AssistantClient
+from caexpo_robot.backend.credentials import TOKEN_ENV, assistant_token
 from caexpo_robot.capabilities import diagnostic_values, language_rows
 from caexpo_robot.dialogue.assistant_turns import AssistantTurns
 from caexpo_robot.dialogue.interaction import Emit, InteractionConfig, InteractionManager
@@ -17,22 +16,6 @@ from caexpo_robot.messages import FacesFrame, HearableLanguages, HeardSpeech, La
 from caexpo_robot.nodes.common import OK, WARN, CaexpoNode, Param, ParamRule, Range, run_node
 
 POSITIVE = Range(gt=0)
-TOKEN_ENV = 'CAEXPO_ASSISTANT_TOKEN'   # this robot's assistant token, when assistant_token_file is empty
-
-
-def assistant_token(token_file: str) -> str | None:
-    """The robot's bearer token for the assistant: the first line of `token_file` if one is set, else the
-    environment variable CAEXPO_ASSISTANT_TOKEN, else None. Never a parameter value (parameters are
-    visible to anyone on the ROS graph)."""
-    if token_file:
-        try:
-            token = Path(token_file).expanduser().read_text(encoding='utf-8').strip().splitlines()
-        except (OSError, UnicodeDecodeError) as exc:
-            raise SystemExit(f'interaction: assistant_token_file {token_file}: cannot read: {exc}') from None
-        if not token or not token[0].strip():
-            raise SystemExit(f'interaction: assistant_token_file {token_file}: empty')
-        return token[0].strip()
-    return os.environ.get(TOKEN_ENV, '').strip() or None
 
 
 class InteractionNode(CaexpoNode):

@@ -26,7 +26,7 @@ from . import service
 from .catalog import Catalog
 from .storage import Storage
 from .understanding import slots as slot_parser
-from .understanding.embeddings import load_exemplars, shared_encoder
+from .understanding.embeddings import Encoder, load_exemplars
 from .understanding.normalize import warm_up as warm_normalisation
 from .understanding.retrieval import CatalogIndex
 from .understanding.router import FAQ_TOPICS, ROUTES, Reading, Router
@@ -63,7 +63,7 @@ class Understanding:
     """What a server process needs to read sentences: the model, the exemplars, the exhibitor passages."""
 
     def __init__(self):
-        encoder = shared_encoder()
+        encoder = Encoder()
         self.router = Router(load_exemplars(ROUTES, encoder), encoder)
         self.index = CatalogIndex(encoder)
 

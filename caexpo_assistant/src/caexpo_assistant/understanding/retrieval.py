@@ -24,7 +24,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..catalog import Catalog
-from .embeddings import Encoder, cache_folder, exemplar_folder, read_vectors, write_vectors
+from .embeddings import Encoder, as_stored, cache_folder, exemplar_folder, read_vectors, write_vectors
 
 log = logging.getLogger('caexpo_assistant.understanding')
 
@@ -61,7 +61,7 @@ def passage_vectors(items: list[tuple[str, str, str]], encoder: Encoder) -> np.n
         vectors = read_vectors(path, digest, len(items))
         if vectors is not None:
             return vectors
-    vectors = encoder.batch([p for _, _, p in items], False).astype(np.float16).astype(np.float32)
+    vectors = as_stored(encoder.batch([p for _, _, p in items], False))
     try:
         write_vectors(cached, digest, vectors)
     except OSError as exc:
