@@ -8,9 +8,9 @@ VENV := .venv
 PY := $(VENV)/bin/python
 OUT ?= build/demo
 SCENARIO ?=
-# espeak-ng: the voices; libportaudio2: sound devices; postgresql: the assistant's fleet storage, tested for real.
+# espeak-ng: the voices; libportaudio2: sound devices; libspeexdsp1: the echo canceller (barge-in); postgresql: the assistant's fleet storage, tested for real.
 # chromium + Noto fonts: the touchscreen page tested in a real headless browser (Playwright drives /usr/bin/chromium).
-APT_PACKAGES := espeak-ng libportaudio2 postgresql chromium fonts-noto-core fonts-noto-cjk
+APT_PACKAGES := espeak-ng libportaudio2 libspeexdsp1 postgresql chromium fonts-noto-core fonts-noto-cjk
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 # ROS 2 traffic never leaves this machine; logs stay in the build folder.
