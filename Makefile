@@ -60,6 +60,7 @@ $(VENV)/.stamp: requirements/ros-pypi.txt requirements/runtime.txt requirements/
 	@# setup.cfg puts executables in lib/caexpo_robot (where `ros2 run` looks); put them on the venv PATH too.
 	@for exe in $(VENV)/lib/caexpo_robot/*; do ln -sf "../lib/caexpo_robot/$$(basename $$exe)" $(VENV)/bin/; done
 	$(PY) -m pip check
+	$(PY) -m caexpo_robot.cli models assemble whisper-base
 	@touch $@
 
 clean:

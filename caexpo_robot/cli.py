@@ -92,7 +92,7 @@ def main(argv: list[str] | None = None) -> int:
     languages = sub.add_parser('languages', help='what the robot can do in each of its languages')
     languages.add_argument('--json', action='store_true')
     languages.set_defaults(run=_languages)
-    models = sub.add_parser('models', help='offline speech models: list | download LANG... | verify')
+    models = sub.add_parser('models', help='speech models: list | download LANG... | assemble [whisper-base] | verify')
     models.add_argument('rest', nargs=argparse.REMAINDER)
     models.set_defaults(run=_models)
     args = parser.parse_args(argv)

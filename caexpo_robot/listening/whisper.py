@@ -1,0 +1,219 @@
+"""Whisper (faster-whisper, CTranslate2 int8 on CPU): one multilingual recognizer for every language,
+and spoken language identification restricted to the robot's languages.
+
+Pure: no ROS. A WhisperRecognizer decodes whole utterances (the project's endpointer decides where
+they start and end, so no VAD filter runs inside). One WhisperModel per (folder, threads, compute
+type) is loaded lazily and shared by every recognizer of the process; decoding is serialised by a
+lock per model, so recognizers can be called from any thread (the asr node decodes off its
+executor thread).
+
+    recognizer = WhisperRecognizer()            # nothing loaded yet
+    recognizer.warm_up()                        # load + decode 1 s of silence (first decode is slow)
+    hyp = recognizer.transcribe(pcm16)          # language detected among LANGUAGES
+    hyp.text, hyp.language, hyp.language_probability, [w.conf for w in hyp.words]
+    recognizer.detect_language(pcm16, ('en', 'zh'))   # [('en', 0.97), ('zh', 0.03)]
+"""
+from __future__ import annotations
+
+import math
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+
+from caexpo_robot.language.languages import LANGUAGES
+from caexpo_robot.listening.hypothesis import Hypothesis, Word
+from caexpo_robot.listening.models import DEFAULT_WHISPER, ModelError, whisper_status
+
+SAMPLE_RATE = 16000  # what Whisper hears; other rates are resampled
+MIN_SAMPLE_RATE = 8000
+MAX_SAMPLE_RATE = 192000
+DEFAULT_CPU_THREADS = 2
+DEFAULT_BEAM_SIZE = 5  # beam 1 is ~1.7x faster but reads 'one zero zero zero one' as '1,001' (bench_whisper.py)
+# Our codes -> Whisper's. Whisper calls Filipino (Tagalog) 'tl'; the others are the same.
+WHISPER_CODES = {code: ('tl' if code == 'fil' else code) for code in LANGUAGES}
+OUR_CODES = {whisper: ours for ours, whisper in WHISPER_CODES.items()}
+
+
+@dataclass(frozen=True)
+class WhisperHypothesis(Hypothesis):
+    """A Hypothesis (words carry Whisper's per-word probability as conf) plus the language evidence."""
+    language_probability: float = 1.0  # of `language` among the candidates; 1.0 when it was given
+    language_probs: tuple[tuple[str, float], ...] = ()  # every candidate, best first (empty when given)
+    detected: bool = False  # the language was detected, not given
+    no_speech_prob: float = 0.0  # Whisper's no-speech probability (highest over its segments)
+    avg_logprob: float = 0.0  # mean token log probability over the segments
+    duration_s: float = 0.0  # audio heard, at 16 kHz
+
+
+def _check_rate(sample_rate) -> int:
+    if isinstance(sample_rate, bool) or not isinstance(sample_rate, (int, np.integer)):
+        raise ValueError(f'sample_rate must be an integer, got {sample_rate!r}')
+    if not MIN_SAMPLE_RATE <= sample_rate <= MAX_SAMPLE_RATE:
+        raise ValueError(f'sample_rate {sample_rate} Hz outside {MIN_SAMPLE_RATE}..{MAX_SAMPLE_RATE} Hz')
+    return int(sample_rate)
+
+
+def to_whisper_audio(pcm, sample_rate: int = SAMPLE_RATE) -> np.ndarray:
+    """Mono audio as the float32 16 kHz array Whisper takes.
+
+    pcm: signed 16-bit little-endian bytes, or a 1-D numpy array (int16, or float in -1..1).
+    Empty, an odd byte count, NaN/inf, a non-1-D array or a rate outside 8..192 kHz: ValueError.
+    """
+    rate = _check_rate(sample_rate)
+    if isinstance(pcm, (bytes, bytearray, memoryview)):
+        data = bytes(pcm)
+        if not data:
+            raise ValueError('empty audio')
+        if len(data) % 2:
+            raise ValueError(f'odd byte count {len(data)}: not 16-bit PCM')
+        audio = np.frombuffer(data, dtype='<i2').astype(np.float32) / 32768.0
+    elif isinstance(pcm, np.ndarray):
+        if pcm.ndim != 1:
+            raise ValueError(f'need mono 1-D audio, got shape {pcm.shape}')
+        if pcm.size == 0:
+            raise ValueError('empty audio')
+        if pcm.dtype == np.int16:
+            audio = pcm.astype(np.float32) / 32768.0
+        elif np.issubdtype(pcm.dtype, np.floating):
+            if not np.all(np.isfinite(pcm)):
+                raise ValueError('audio contains NaN or infinite samples')
+            audio = np.clip(pcm, -1.0, 1.0).astype(np.float32)
+        else:
+            raise ValueError(f'unsupported sample type {pcm.dtype} (int16 or float)')
+    else:
+        raise ValueError(f'audio must be bytes or a numpy array, got {type(pcm).__name__}')
+    if rate != SAMPLE_RATE:
+        from scipy.signal import resample_poly
+        common = math.gcd(rate, SAMPLE_RATE)
+        audio = resample_poly(audio, SAMPLE_RATE // common, rate // common).astype(np.float32)
+    return audio
+
+
+def _check_codes(codes: Sequence[str], what: str) -> tuple[str, ...]:
+    codes = tuple(codes)
+    if not codes:
+        raise ValueError(f'no {what} given')
+    unknown = [c for c in codes if c not in WHISPER_CODES]
+    if unknown:
+        raise ValueError(f'unknown {what} {", ".join(map(str, unknown))}; known: {" ".join(LANGUAGES)}')
+    return codes
+
+
+class _SharedModel:
+    """One WhisperModel and the lock that serialises its use."""
+
+    def __init__(self, model) -> None:
+        self.model = model
+        self.lock = threading.Lock()
+
+
+_MODELS: dict[tuple[str, int, str], _SharedModel] = {}
+_MODELS_LOCK = threading.Lock()
+
+
+def shared_model(path: Path, cpu_threads: int = DEFAULT_CPU_THREADS, compute_type: str = 'int8') -> _SharedModel:
+    """The process' WhisperModel for this folder and settings, loaded on first use (~1 s)."""
+    key = (str(Path(path).resolve()), int(cpu_threads), compute_type)
+    with _MODELS_LOCK:
+        shared = _MODELS.get(key)
+        if shared is None:
+            from faster_whisper import WhisperModel
+            try:
+                model = WhisperModel(key[0], device='cpu', compute_type=compute_type, cpu_threads=key[1])
+            except Exception as exc:  # CTranslate2 raises RuntimeError/ValueError on a bad folder
+                raise ModelError(f'faster-whisper cannot load {key[0]}: {exc}') from exc
+            shared = _MODELS[key] = _SharedModel(model)
+        return shared
+
+
+class WhisperRecognizer:
+    """Whole-utterance recognition and spoken language ID with a shared Whisper model.
+
+    Thread-safe. The model is loaded at the first decode (or warm_up()); a model that is not
+    assembled raises ModelError naming the command that assembles it.
+    """
+
+    def __init__(self, model_dir: str | Path | None = None, cpu_threads: int = DEFAULT_CPU_THREADS,
+                 beam_size: int = DEFAULT_BEAM_SIZE, compute_type: str = 'int8',
+                 name: str = DEFAULT_WHISPER) -> None:
+        if cpu_threads < 1 or beam_size < 1:
+            raise ValueError('cpu_threads and beam_size must be >= 1')
+        self.model_dir = Path(model_dir) if model_dir else None
+        self.name = name
+        self.cpu_threads = cpu_threads
+        self.beam_size = beam_size
+        self.compute_type = compute_type
+        self._shared: _SharedModel | None = None
+        self._init_lock = threading.Lock()
+
+    @property
+    def loaded(self) -> bool:
+        return self._shared is not None
+
+    def _model(self) -> _SharedModel:
+        if self._shared is None:
+            with self._init_lock:
+                if self._shared is None:
+                    path = self.model_dir
+                    if path is None:
+                        status = whisper_status(self.name)
+                        if status.state != 'installed':
+                            raise ModelError(f'Whisper model {self.name} {status.state}: {status.detail}')
+                        path = status.path
+                    self._shared = shared_model(path, self.cpu_threads, self.compute_type)
+        return self._shared
+
+    def warm_up(self) -> None:
+        """Load the model and decode 1 s of silence, so the first visitor does not pay for it."""
+        self.transcribe(bytes(2 * SAMPLE_RATE), language='en')
+
+    def _detect(self, shared: _SharedModel, audio: np.ndarray, candidates: tuple[str, ...]
+                ) -> list[tuple[str, float]]:
+        _, _, all_probs = shared.model.detect_language(audio=audio, language_detection_segments=1)
+        probs = {OUR_CODES[code]: float(p) for code, p in all_probs if code in OUR_CODES}
+        kept = {code: probs.get(code, 0.0) for code in candidates}
+        total = sum(kept.values())
+        if total <= 0.0:
+            return [(code, 1.0 / len(candidates)) for code in candidates]
+        return sorted(((code, p / total) for code, p in kept.items()), key=lambda item: -item[1])
+
+    def detect_language(self, pcm16, candidates: Sequence[str] = LANGUAGES, sample_rate: int = SAMPLE_RATE
+                        ) -> list[tuple[str, float]]:
+        """Whisper's language probabilities (first 30 s) restricted to `candidates` and renormalised
+        to sum to 1, best first."""
+        candidates = _check_codes(candidates, 'candidate language')
+        audio = to_whisper_audio(pcm16, sample_rate)
+        shared = self._model()
+        with shared.lock:
+            return self._detect(shared, audio, candidates)
+
+    def transcribe(self, pcm16, sample_rate: int = SAMPLE_RATE, language: str | None = None,
+                   candidates: Sequence[str] = LANGUAGES, beam_size: int | None = None) -> WhisperHypothesis:
+        """The utterance's text in `language`, or in the most probable of `candidates` when None."""
+        if language is not None:
+            _check_codes((language,), 'language')
+        else:
+            candidates = _check_codes(candidates, 'candidate language')
+        audio = to_whisper_audio(pcm16, sample_rate)
+        shared = self._model()
+        with shared.lock:
+            probs: list[tuple[str, float]] = []
+            if language is None:
+                probs = self._detect(shared, audio, candidates)
+            chosen = language or probs[0][0]
+            segments, _ = shared.model.transcribe(
+                audio, language=WHISPER_CODES[chosen], task='transcribe', beam_size=beam_size or self.beam_size,
+                temperature=0.0, condition_on_previous_text=False, word_timestamps=True, vad_filter=False)
+            segments = list(segments)  # the generator decodes: still under the lock
+        words = tuple(Word(w.word.strip(), float(w.probability), float(w.start), float(w.end))
+                      for s in segments for w in (s.words or ()) if w.word.strip())
+        return WhisperHypothesis(
+            chosen, ''.join(s.text for s in segments).strip(), words,
+            language_probability=probs[0][1] if probs else 1.0, language_probs=tuple(probs),
+            detected=language is None,
+            no_speech_prob=max((float(s.no_speech_prob) for s in segments), default=0.0),
+            avg_logprob=float(np.mean([s.avg_logprob for s in segments])) if segments else 0.0,
+            duration_s=audio.size / SAMPLE_RATE)
