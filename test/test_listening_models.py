@@ -4,6 +4,7 @@ import hashlib
 import http.server
 import io
 import json
+import shutil
 import socket
 import threading
 import time
@@ -17,8 +18,10 @@ from caexpo_robot.listening.models import (
     FST_MAGIC,
     KALDI_MODEL_HEADER,
     MANIFEST_NAME,
+    WHISPER_MODELS,
     ModelError,
     OfflineError,
+    assemble_whisper_model,
     check_model_loads,
     check_model_structure,
     download_model,
@@ -26,6 +29,10 @@ from caexpo_robot.listening.models import (
     models_main,
     pypi_model_dir,
     verify_checksums,
+    verify_whisper_model,
+    whisper_models_dir,
+    whisper_sources,
+    whisper_status,
 )
 
 KOREAN = pypi_model_dir()
@@ -39,6 +46,7 @@ def isolated_model_dirs(tmp_path, monkeypatch):
     home.mkdir()
     monkeypatch.setenv('HOME', str(home))
     monkeypatch.delenv('VOSK_MODEL_PATH', raising=False)
+    monkeypatch.delenv('XDG_CACHE_HOME', raising=False)  # the Whisper folder is under it
     return home
 
 
@@ -228,3 +236,78 @@ def test_verify_and_list_commands(tmp_path, capsys):
     bad_config = tmp_path / 'bad.yaml'
     bad_config.write_text('modles: {}\n')
     assert models_main(['--config', str(bad_config), 'list']) == 1
+
+
+# --- Whisper: assembled from the two installed PyPI wheels ------------------------------------------
+WHISPER = WHISPER_MODELS['whisper-base']
+
+
+def _flip_byte(path: Path, offset: int) -> None:
+    with open(path, 'r+b') as handle:
+        handle.seek(offset)
+        byte = handle.read(1)
+        handle.seek(offset)
+        handle.write(bytes([byte[0] ^ 0xFF]))
+
+
+def test_whisper_model_assembled_from_the_wheels_verified_and_left_alone(tmp_path, capsys):
+    assert whisper_models_dir() == Path.home() / '.cache' / 'caexpo_robot' / 'whisper'
+    assert whisper_status().state == 'not_installed'
+    assert models_main(['list']) == 0
+    listing = capsys.readouterr().out
+    row = next(line for line in listing.splitlines() if line.startswith('whisper-base'))
+    assert 'not_installed' in row and 'vi th ms id fil my km lo zh en ko' in row
+    parts, files = whisper_sources()
+    assert [p.name for p in parts] == ['model.bin.part1', 'model.bin.part2']
+    assert sum(p.stat().st_size for p in parts) == WHISPER.size == 145_217_607
+    path = assemble_whisper_model(tmp_path / 'models')
+    assert path == tmp_path / 'models' / 'whisper-base'
+    assert sorted(p.name for p in path.iterdir()) == sorted(
+        ['model.bin', 'config.json', 'tokenizer.json', 'vocabulary.json', MANIFEST_NAME])
+    assert hashlib.md5((path / 'model.bin').read_bytes()).hexdigest() == '9b3abda118f97271fe5d42dddf9af031'
+    assert verify_whisper_model(dest=tmp_path / 'models')[0] is True
+    assert [p.name for p in (tmp_path / 'models').iterdir()] == ['whisper-base']  # no temporary left
+    inode = (path / 'model.bin').stat().st_ino
+    assert assemble_whisper_model(tmp_path / 'models') == path
+    assert (path / 'model.bin').stat().st_ino == inode  # a verified folder is not rebuilt
+
+
+def test_whisper_checksum_refuses_a_corrupted_copy_and_assembly_repairs_it(isolated_model_dirs, capsys):
+    path = assemble_whisper_model()  # the default place, under the test's HOME
+    assert models_main(['verify', 'whisper-base']) == 0
+    assert 'whisper-base: ok' in capsys.readouterr().out
+    _flip_byte(path / 'model.bin', 100_000_000)
+    assert whisper_status().state == 'installed'  # same size: only the checksum can tell
+    ok, detail = verify_whisper_model()
+    assert ok is False and 'md5' in detail
+    assert models_main(['verify']) == 1
+    assert 'whisper-base: CORRUPT' in capsys.readouterr().out
+    assert assemble_whisper_model() == path and verify_whisper_model()[0] is True  # rebuilt
+    (path / 'config.json').write_text('{}')  # a changed small file: caught by the manifest
+    ok, detail = verify_whisper_model()
+    assert ok is False and 'changed since assembly' in detail
+    (path / 'vocabulary.json').unlink()
+    assert whisper_status().state == 'corrupt' and 'vocabulary.json' in whisper_status().detail
+    assert models_main(['list']) == 0 and 'corrupt' in capsys.readouterr().out
+    assert models_main(['assemble']) == 0 and verify_whisper_model()[0] is True
+
+
+def test_whisper_assembly_from_damaged_wheels_is_refused_and_leaves_nothing(tmp_path):
+    parts, files = whisper_sources()
+    damaged = tmp_path / 'model.bin.part2'
+    shutil.copyfile(parts[1], damaged)
+    _flip_byte(damaged, 1234)
+    dest = tmp_path / 'models'
+    with pytest.raises(ModelError, match='md5 .* != 9b3abda118f97271fe5d42dddf9af031'):
+        assemble_whisper_model(dest, sources=([parts[0], damaged], files))
+    assert list(dest.iterdir()) == []
+    with open(damaged, 'r+b') as handle:
+        handle.truncate(1000)
+    with pytest.raises(ModelError, match='bytes, expected 145217607'):
+        assemble_whisper_model(dest, sources=([parts[0], damaged], files))
+    assert list(dest.iterdir()) == []
+    with pytest.raises(ModelError, match='unknown Whisper model'):
+        assemble_whisper_model(dest, name='whisper-huge')
+    assert models_main(['assemble', 'whisper-huge', '--dest', str(dest)]) == 1
+    with pytest.raises(ModelError, match='not installed'):
+        models._package_file('no-such-package-caexpo', 'model.bin')
