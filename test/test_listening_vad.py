@@ -190,6 +190,31 @@ def test_combined_ignores_faint_speech_that_silero_alone_hears(vad, speech):
     assert events(SileroSegmenter(VadConfig(mode='combined'), None, vad), faint) == []
 
 
+def test_combined_can_end_on_the_level_when_the_hall_keeps_talking(vad, speech):
+    """Background talk 15 dB below the visitor keeps the VAD up after the visitor stops: 'vad_or_energy'
+    (silence = VAD silence or the level back at the hall's floor) still closes on time."""
+    with wave.open(str(SPEECH)) as reader:
+        recording = np.frombuffer(reader.readframes(reader.getnframes()), dtype='<i2').astype(np.float64)
+    from scipy.signal import resample_poly
+    talk = resample_poly(recording, 20, 17)           # another, lower voice
+    background = np.tile(talk, 2)[:12 * RATE] * 10 ** (-15 / 20)
+    background += np.random.default_rng(0).normal(0.0, 30.0, background.size)
+    onset, offset = energy_phrases(speech)[0]
+    clip = recording[int((onset - 0.15) * RATE):int((offset + 0.15) * RATE)]
+    at = 6 * RATE
+    background[at:at + clip.size] += clip
+    audio = np.clip(background, -32768, 32767).astype(np.int16)
+    speech_end = at / RATE + 0.15 + offset - onset
+    ends = {}
+    for end in ('vad', 'vad_or_energy'):
+        got = events(SileroSegmenter(VadConfig(mode='combined', combined_end=end), None, vad), audio)
+        assert [state for state, _, _ in got] == [START, END], (end, got)
+        assert at / RATE < got[0][1] <= at / RATE + 0.15 + 0.2
+        ends[end] = got[1][1]
+    assert speech_end < ends['vad_or_energy'] <= speech_end + 0.5 + 0.1
+    assert ends['vad'] > ends['vad_or_energy'] + 0.5
+
+
 def test_max_length_cut_does_not_reopen_until_a_pause(vad, speech):
     config = VadConfig(mode='silero', max_utterance_s=1.0)
     phrases = energy_phrases(speech)
@@ -256,6 +281,7 @@ def test_energy_mode_is_the_old_endpointer(speech):
 def test_config_is_validated():
     assert validate_config(VadConfig, {'mode': 'silero', 'threshold': 0.6}, 'asr.yaml').threshold == 0.6
     for bad in ({'threshold': 0.3, 'neg_threshold': 0.4}, {'mode': 'webrtc'}, {'treshold': 0.5},
-                {'end_silence_s': 5.0, 'max_utterance_s': 4.0}, {'threshold': float('nan')}):
+                {'end_silence_s': 5.0, 'max_utterance_s': 4.0}, {'threshold': float('nan')},
+                {'combined_end': 'energy'}):
         with pytest.raises(ConfigError, match='asr.yaml'):
             validate_config(VadConfig, bad, 'asr.yaml')

@@ -139,6 +139,8 @@ class VadConfig(ConfigModel, frozen=True):
     start_speech_ms: Annotated[int, Field(ge=0)] = 96   # speech needed to open (leaky, like the energy one)
     end_silence_s: Annotated[float, Field(gt=0.0)] = 0.5
     max_utterance_s: float = 12.0
+    combined_margin_db: float = 6.0     # combined: dB over the energy noise floor a frame needs to open
+    combined_end: Literal['vad', 'vad_or_energy'] = 'vad'   # combined: silence = VAD silence [or energy quiet]
     model: str | None = None            # path of a silero_vad .onnx; None: the one faster-whisper ships
 
     @model_validator(mode='after')
@@ -173,7 +175,12 @@ class SileroSegmenter:
         if self.config.mode == 'energy':
             raise ValueError("mode 'energy' is the energy endpointer: use make_segmenter()")
         self.vad = vad or SileroVad(self.config.model)
-        self.energy = UtteranceSegmenter(endpoint) if self.config.mode == 'combined' else None
+        self.energy = None
+        if self.config.mode == 'combined':
+            endpoint = (endpoint or EndpointConfig()).model_copy(
+                update={'speech_margin_db': self.config.combined_margin_db})
+            self.energy = UtteranceSegmenter(endpoint)
+        self._end_on_energy = self.config.mode == 'combined' and self.config.combined_end == 'vad_or_energy'
         self.drops: Counter = Counter()
         self.last_probability = 0.0
         self._pending = np.zeros(0, dtype=np.float32)
@@ -227,6 +234,8 @@ class SileroSegmenter:
                     self._silence_s = 0.0
                 continue
             self._utterance_s += FRAME_S
+            if self._end_on_energy:
+                speech, silence = speech and energy_voiced, silence or not energy_voiced
             if speech:
                 self._silence_s = 0.0
             elif silence or self._silence_s > 0.0:
