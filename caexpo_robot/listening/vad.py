@@ -157,9 +157,12 @@ class SileroSegmenter:
 
     Per 32 ms frame: speech when p >= threshold, silence when p < neg_threshold. An utterance opens
     once start_speech_ms of speech accumulated (leaky: other frames drain it); in 'combined' mode a
-    frame only counts towards opening when the energy endpointer (EndpointConfig: adaptive noise
-    floor + margin, min level) also calls it voiced, so loud non-speech and faint far-away talk do
-    not open. It closes after end_silence_s of silence (a frame >= threshold restarts the count;
+    frame only counts towards opening when the energy endpointer (EndpointConfig's adaptive noise
+    floor and min_speech_dbfs, with combined_margin_db as its margin) also calls it voiced, so loud
+    non-speech and faint far-away talk do not open; with combined_end='vad_or_energy' a frame whose
+    level fell back to the floor also counts as silence for the end (closes sooner under steady
+    background talk, but may cut soft final syllables: see bench/bench_vad.py).
+    It closes after end_silence_s of silence (a frame >= threshold restarts the count;
     in-between frames continue a count already running), or at max_utterance_s; after a max-length
     cut it re-opens only once a silence frame was seen (a hall of steady chatter is not one endless
     run of 12 s utterances).
