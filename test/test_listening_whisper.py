@@ -89,6 +89,9 @@ def test_a_given_language_skips_detection_and_callers_can_share_the_model(recogn
     alone = recognizer.transcribe(head, rate, language='en', beam_size=1)
     assert alone.language == 'en' and not alone.detected and alone.language_probability == 1.0
     assert alone.language_probs == () and alone.text.startswith('1')
+    detected = recognizer.transcribe(head, rate, beam_size=1)  # the detection's encoder output is reused
+    assert detected.detected and detected.language == 'en' and detected.text == alone.text
+    assert [w.conf for w in detected.words] == pytest.approx([w.conf for w in alone.words], abs=1e-4)
     other = WhisperRecognizer(recognizer.model_dir, cpu_threads=2, beam_size=1)
     results = {}
 

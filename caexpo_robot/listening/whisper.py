@@ -109,6 +109,39 @@ class _SharedModel:
         self.model = model
         self.lock = threading.Lock()
 
+    def encode_and_detect(self, audio: np.ndarray) -> tuple[object, dict[str, float]]:
+        """(the encoder output of the audio's first 30 s, Whisper's probability per Whisper code).
+
+        Whisper pads every window to 30 s, so the encoder costs the same for a 2 s question as for
+        a 30 s one; transcribe() hands this output back to faster-whisper instead of encoding twice.
+        """
+        from faster_whisper.audio import pad_or_trim
+        extractor = self.model.feature_extractor
+        features = extractor(audio)
+        # the first window exactly as faster-whisper's generate_segments cuts it (content = frames - 1)
+        segment = pad_or_trim(features[:, :min(extractor.nb_max_frames, features.shape[-1] - 1)])
+        encoder_output = self.model.encode(segment)
+        results = self.model.model.detect_language(encoder_output)[0]
+        self.model.reuse = (segment, encoder_output)
+        return encoder_output, {token[2:-2]: float(p) for token, p in results}
+
+
+def _model_class():
+    from faster_whisper import WhisperModel
+
+    class ReusingWhisperModel(WhisperModel):
+        """encode() returns the output already computed for language detection when it is asked to
+        encode the same window again (once; any other window is encoded as usual)."""
+        reuse: tuple[np.ndarray, object] | None = None
+
+        def encode(self, features: np.ndarray):
+            reuse, self.reuse = self.reuse, None
+            if reuse is not None and reuse[0].shape == features.shape and np.array_equal(reuse[0], features):
+                return reuse[1]
+            return super().encode(features)
+
+    return ReusingWhisperModel
+
 
 _MODELS: dict[tuple[str, int, str], _SharedModel] = {}
 _MODELS_LOCK = threading.Lock()
@@ -120,9 +153,8 @@ def shared_model(path: Path, cpu_threads: int = DEFAULT_CPU_THREADS, compute_typ
     with _MODELS_LOCK:
         shared = _MODELS.get(key)
         if shared is None:
-            from faster_whisper import WhisperModel
             try:
-                model = WhisperModel(key[0], device='cpu', compute_type=compute_type, cpu_threads=key[1])
+                model = _model_class()(key[0], device='cpu', compute_type=compute_type, cpu_threads=key[1])
             except Exception as exc:  # CTranslate2 raises RuntimeError/ValueError on a bad folder
                 raise ModelError(f'faster-whisper cannot load {key[0]}: {exc}') from exc
             shared = _MODELS[key] = _SharedModel(model)
@@ -170,11 +202,11 @@ class WhisperRecognizer:
         """Load the model and decode 1 s of silence, so the first visitor does not pay for it."""
         self.transcribe(bytes(2 * SAMPLE_RATE), language='en')
 
-    def _detect(self, shared: _SharedModel, audio: np.ndarray, candidates: tuple[str, ...]
+    @staticmethod
+    def _detect(shared: _SharedModel, audio: np.ndarray, candidates: tuple[str, ...]
                 ) -> list[tuple[str, float]]:
-        _, _, all_probs = shared.model.detect_language(audio=audio, language_detection_segments=1)
-        probs = {OUR_CODES[code]: float(p) for code, p in all_probs if code in OUR_CODES}
-        kept = {code: probs.get(code, 0.0) for code in candidates}
+        _, all_probs = shared.encode_and_detect(audio)
+        kept = {code: all_probs.get(WHISPER_CODES[code], 0.0) for code in candidates}
         total = sum(kept.values())
         if total <= 0.0:
             return [(code, 1.0 / len(candidates)) for code in candidates]
@@ -188,7 +220,10 @@ class WhisperRecognizer:
         audio = to_whisper_audio(pcm16, sample_rate)
         shared = self._model()
         with shared.lock:
-            return self._detect(shared, audio, candidates)
+            try:
+                return self._detect(shared, audio, candidates)
+            finally:
+                shared.model.reuse = None
 
     def transcribe(self, pcm16, sample_rate: int = SAMPLE_RATE, language: str | None = None,
                    candidates: Sequence[str] = LANGUAGES, beam_size: int | None = None) -> WhisperHypothesis:
@@ -204,10 +239,13 @@ class WhisperRecognizer:
             if language is None:
                 probs = self._detect(shared, audio, candidates)
             chosen = language or probs[0][0]
-            segments, _ = shared.model.transcribe(
-                audio, language=WHISPER_CODES[chosen], task='transcribe', beam_size=beam_size or self.beam_size,
-                temperature=0.0, condition_on_previous_text=False, word_timestamps=True, vad_filter=False)
-            segments = list(segments)  # the generator decodes: still under the lock
+            try:
+                segments, _ = shared.model.transcribe(
+                    audio, language=WHISPER_CODES[chosen], task='transcribe', beam_size=beam_size or self.beam_size,
+                    temperature=0.0, condition_on_previous_text=False, word_timestamps=True, vad_filter=False)
+                segments = list(segments)  # the generator decodes: still under the lock
+            finally:
+                shared.model.reuse = None
         words = tuple(Word(w.word.strip(), float(w.probability), float(w.start), float(w.end))
                       for s in segments for w in (s.words or ()) if w.word.strip())
         return WhisperHypothesis(
