@@ -11,7 +11,13 @@ from scipy.signal import resample_poly
 
 from caexpo_robot.language.languages import LANGUAGES
 from caexpo_robot.listening.models import ModelError, assemble_whisper_model, whisper_status
-from caexpo_robot.listening.whisper import WHISPER_CODES, WhisperHypothesis, WhisperRecognizer
+from caexpo_robot.listening.whisper import (
+    MAX_NEW_TOKENS,
+    WHISPER_CODES,
+    WhisperHypothesis,
+    WhisperRecognizer,
+    token_budget,
+)
 
 # What is said in en_digits_test.wav (the expected text of the Vosk English-digits test in
 # test_listening_recognizer.py, skipped there while no English Vosk model is installed).
@@ -145,3 +151,13 @@ def test_a_model_not_assembled_names_the_command(tmp_path, monkeypatch):
     (tmp_path / 'broken' / 'model.bin').write_bytes(b'\x00' * 100)
     with pytest.raises(ModelError, match='faster-whisper cannot load'):
         WhisperRecognizer(tmp_path / 'broken').transcribe(bytes(3200), language='en')
+
+
+def test_token_budget_bounds_a_repetition_loop_but_not_speech(recognizer):
+    tokenizer = recognizer._model().model.hf_tokenizer
+    # ten seconds of fast English (~3.5 words/s) fits; a 224-token loop on a 3 s utterance does not
+    fast = ' ' + ' '.join(['please tell me where the exhibition hall of the Lao pavilion is'] * 3)
+    assert len(tokenizer.encode(fast).ids) < token_budget('en', 10.0)
+    assert token_budget('en', 3.0) < 100 and token_budget('th', 3.0) < 120
+    assert token_budget('my', 3.0) == token_budget('lo', 30.0) == MAX_NEW_TOKENS
+    assert token_budget('en', 0.0) == 16

@@ -35,6 +35,16 @@ DEFAULT_BEAM_SIZE = 5  # beam 1 is ~1.7x faster but reads 'one zero zero zero on
 # Our codes -> Whisper's. Whisper calls Filipino (Tagalog) 'tl'; the others are the same.
 WHISPER_CODES = {code: ('tl' if code == 'fil' else code) for code in LANGUAGES}
 OUR_CODES = {whisper: ours for ours, whisper in WHISPER_CODES.items()}
+# Token budget per utterance. Whisper can fall into a repetition loop (seen on synthetic Burmese,
+# Chinese and Filipino: 'คุณคุณคุณ...' with word probabilities ~0.9) and then decodes its full 224
+# tokens: ~10 s on 2 cores. Real speech needs far fewer: the phrasebook's sentences spoken by
+# espeak-ng at ~150 wpm tokenize to ~5-7 Whisper tokens/s in vi ms id fil zh en ko, 9 in th and ~40
+# in my (Burmese script is byte-tokenized; km and lo likewise, ~2.2 and ~2.9 tokens a character).
+# The budget allows three times that rate plus 16 tokens, so fast speakers are never cut short.
+TOKENS_PER_SECOND = {'th': 10, 'my': 40, 'km': 32, 'lo': 40}
+DEFAULT_TOKENS_PER_SECOND = 8
+TOKEN_HEADROOM = 3.0
+MAX_NEW_TOKENS = 220  # Whisper's decoder holds 448 tokens, half of them for the prompt
 
 
 @dataclass(frozen=True)
@@ -45,6 +55,7 @@ class WhisperHypothesis(Hypothesis):
     detected: bool = False  # the language was detected, not given
     no_speech_prob: float = 0.0  # Whisper's no-speech probability (highest over its segments)
     avg_logprob: float = 0.0  # mean token log probability over the segments
+    compression_ratio: float = 0.0  # highest gzip ratio of a segment's text: > 2.4 is a repetition loop
     duration_s: float = 0.0  # audio heard, at 16 kHz
 
 
@@ -90,6 +101,12 @@ def to_whisper_audio(pcm, sample_rate: int = SAMPLE_RATE) -> np.ndarray:
         common = math.gcd(rate, SAMPLE_RATE)
         audio = resample_poly(audio, SAMPLE_RATE // common, rate // common).astype(np.float32)
     return audio
+
+
+def token_budget(language: str, duration_s: float) -> int:
+    """The most tokens a decode of `duration_s` of speech in `language` may produce."""
+    rate = TOKENS_PER_SECOND.get(language, DEFAULT_TOKENS_PER_SECOND)
+    return min(MAX_NEW_TOKENS, math.ceil(16 + TOKEN_HEADROOM * rate * max(0.0, duration_s)))
 
 
 def _check_codes(codes: Sequence[str], what: str) -> tuple[str, ...]:
@@ -242,7 +259,8 @@ class WhisperRecognizer:
             try:
                 segments, _ = shared.model.transcribe(
                     audio, language=WHISPER_CODES[chosen], task='transcribe', beam_size=beam_size or self.beam_size,
-                    temperature=0.0, condition_on_previous_text=False, word_timestamps=True, vad_filter=False)
+                    temperature=0.0, condition_on_previous_text=False, word_timestamps=True, vad_filter=False,
+                    max_new_tokens=token_budget(chosen, audio.size / SAMPLE_RATE))
                 segments = list(segments)  # the generator decodes: still under the lock
             finally:
                 shared.model.reuse = None
@@ -254,4 +272,5 @@ class WhisperRecognizer:
             detected=language is None,
             no_speech_prob=max((float(s.no_speech_prob) for s in segments), default=0.0),
             avg_logprob=float(np.mean([s.avg_logprob for s in segments])) if segments else 0.0,
+            compression_ratio=max((float(s.compression_ratio) for s in segments), default=0.0),
             duration_s=audio.size / SAMPLE_RATE)
