@@ -121,3 +121,11 @@ def test_node_exits_cleanly_whenever_the_signal_arrives(node, tmp_path, shared_d
         trial = signal_trial(node, sig, delay_s, tmp_path, shared_data / 'faces')
         print(trial.describe())
         assert trial.clean, f'{trial.describe()}\n{trial.output}'
+
+
+def test_every_node_executable_catches_signals_from_its_first_import():
+    # A node left out of this list takes a signal during its imports as a KeyboardInterrupt (the screen
+    # node did, seen when a loaded machine slowed its FastAPI import past the signal).
+    from caexpo_robot.graph import ROBOT_NODES
+    from caexpo_robot.nodes.stop_request import EXECUTABLES
+    assert EXECUTABLES == set(ROBOT_NODES)
