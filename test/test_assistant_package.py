@@ -8,7 +8,6 @@ import sys
 from pathlib import Path
 
 import pytest
-import yaml
 
 from caexpo_assistant import ServerSettings, start_in_thread
 from caexpo_assistant.catalog import SeedError, load_replies, load_seed_folder
@@ -17,6 +16,7 @@ from caexpo_assistant.paths import data_path
 from caexpo_assistant.server import load_server_config
 from caexpo_robot.backend import contract
 from caexpo_robot.config_files import ConfigError
+from seed_files import copy_seed, rewrite
 
 REPO = Path(__file__).resolve().parent.parent
 HEAVY = ('rclpy', 'mediapipe', 'vosk', 'cv2', 'sounddevice', 'pyttsx3')
@@ -60,18 +60,6 @@ def test_the_server_publishes_the_robots_contract_models():
     schemas = served['components']['schemas']
     assert schemas['TurnOut']['properties']['intent']['enum'] == list(contract.INTENTS)
     assert schemas['Action']['properties']['type']['enum'] == list(contract.ACTION_TYPES)
-
-
-def copy_seed(tmp_path) -> Path:
-    folder = tmp_path / 'seed'
-    shutil.copytree(data_path('seed'), folder)
-    return folder
-
-
-def rewrite(path: Path, change) -> None:
-    data = yaml.safe_load(path.read_text(encoding='utf-8'))
-    change(data)
-    path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding='utf-8')
 
 
 @pytest.mark.parametrize('file,change,field', [

@@ -1,15 +1,13 @@
 """The shipped seed data: every name in all 11 languages, place kinds, facts pointing at the right kind of
 place, the exhibits file's validation, ASCII digits in every script."""
 import re
-import shutil
-from pathlib import Path
 
 import pytest
-import yaml
 
 from caexpo_assistant.catalog import PLACE_FACT_KINDS, PLACE_FACTS, PLACE_KINDS, SeedError, load_seed_folder
 from caexpo_assistant.paths import data_path
 from caexpo_robot.language.languages import LANGUAGES
+from seed_files import copy_seed, rewrite
 
 
 @pytest.fixture(scope='module')
@@ -124,18 +122,6 @@ def test_new_tags_have_terms_in_all_11_languages(seed):
 
 
 # -- the exhibits file's validation -----------------------------------------------------------------
-
-def copy_seed(tmp_path) -> Path:
-    folder = tmp_path / 'seed'
-    shutil.copytree(data_path('seed'), folder)
-    return folder
-
-
-def rewrite(path: Path, change) -> None:
-    data = yaml.safe_load(path.read_text(encoding='utf-8'))
-    change(data)
-    path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding='utf-8')
-
 
 @pytest.mark.parametrize('change,message', [
     (lambda d: d['exhibits'][1].update(place='moon_base'), "exhibits.yaml xuelong2-model: unknown place 'moon_base'"),
