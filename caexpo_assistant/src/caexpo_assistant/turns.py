@@ -16,6 +16,7 @@ by name only; any other reply says its first sentences within about 10 s of spee
 """
 from __future__ import annotations
 
+import os
 import threading
 import uuid
 from dataclasses import dataclass, field
@@ -63,7 +64,7 @@ class Understanding:
     """What a server process needs to read sentences: the model, the exemplars, the exhibitor passages."""
 
     def __init__(self):
-        encoder = Encoder()
+        encoder = Encoder(workers=min(4, os.cpu_count() or 1))   # one sentence at a time per core
         self.router = Router(load_exemplars(ROUTES, encoder), encoder)
         self.index = CatalogIndex(encoder)
 

