@@ -74,6 +74,11 @@ def _models(args) -> int:
     return models_main(args.rest)
 
 
+def _listen(args) -> int:
+    from caexpo_robot.listening.listen_cli import listen_main
+    return listen_main(args.rest)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog='caexpo-robot', description=__doc__)
     sub = parser.add_subparsers(dest='command', required=True)
@@ -95,6 +100,9 @@ def main(argv: list[str] | None = None) -> int:
     models = sub.add_parser('models', help='speech models: list | download LANG... | assemble [whisper-base] | verify')
     models.add_argument('rest', nargs=argparse.REMAINDER)
     models.set_defaults(run=_models)
+    listen = sub.add_parser('listen', help='what the robot hears in a WAV file: one JSON line (FILE [--language L])')
+    listen.add_argument('rest', nargs=argparse.REMAINDER)
+    listen.set_defaults(run=_listen)
     args = parser.parse_args(argv)
     return args.run(args)
 
