@@ -29,7 +29,7 @@ from .storage import Storage
 from .understanding import slots as slot_parser
 from .understanding.embeddings import Encoder, load_exemplars
 from .understanding.normalize import warm_up as warm_normalisation
-from .understanding.retrieval import CatalogIndex
+from .understanding.retrieval import ExhibitorIndex
 from .understanding.router import FAQ_TOPICS, ROUTES, Reading, Router
 from .wording import finish
 
@@ -66,7 +66,7 @@ class Understanding:
     def __init__(self):
         encoder = Encoder(workers=min(4, os.cpu_count() or 1))   # one sentence at a time per core
         self.router = Router(load_exemplars(ROUTES, encoder), encoder)
-        self.index = CatalogIndex(encoder)
+        self.exhibitors = ExhibitorIndex(encoder)
 
 
 _understanding: Understanding | None = None
@@ -92,7 +92,7 @@ _WARM_UP = {'en': 'where is the AI zone', 'vi': 'nhà vệ sinh ở đâu', 'th'
 def warm_up(catalog: Catalog) -> None:
     """Load the model, the exemplar vectors, the catalog's passages and the segmenters before the first visitor."""
     u = understanding()
-    u.index.warm(catalog)
+    u.exhibitors.warm(catalog)
     warm_normalisation()
     today = catalog.doc['expo']['days'][0]
     for language, text in _WARM_UP.items():
@@ -321,7 +321,7 @@ class Conversation:
 
     def matchmaking(self, r: Reading, language: str) -> TurnResult:
         c = self.catalog
-        ranked = self.understanding.index.rank_exhibitors(c, r.text, c.search_exhibitors(r.normalized, language))
+        ranked = self.understanding.exhibitors.rank(c, r.text, c.search_exhibitors(r.normalized, language))
         if not ranked:
             self.context['pending'] = {'kind': 'offer', 'what': 'staff'}
             return TurnResult(self._t(language, 'exhibitors_none'), 'matchmaking', [{'type': 'offer_call_staff'}])
@@ -351,8 +351,8 @@ class Conversation:
             ranked = self.catalog.search_exhibitors(r.normalized, language)
             exhibitor_id = ranked[0][0]['id'] if ranked else None
         if exhibitor_id is None and not self.context.get('exhibitor'):
-            found = self.understanding.index.find(self.catalog, r.text, 'exhibitor', 1)
-            exhibitor_id = found[0].id if found else None
+            found = self.understanding.exhibitors.clearly_meant(self.catalog, r.text, 1)
+            exhibitor_id = found[0] if found else None
         exhibitor_id = exhibitor_id or self.context.get('exhibitor')
         if exhibitor_id is None:
             return TurnResult(self._t(language, 'need_exhibitor'), 'meeting_slots')

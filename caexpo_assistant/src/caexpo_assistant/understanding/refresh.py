@@ -16,7 +16,7 @@ from .router import ROUTES
 def main() -> int:
     print(f'wrote {refresh_shipped_vectors(ROUTES)}', file=sys.stderr)
     items = passages(Catalog(load_seed_folder(data_path('seed')), {}))
-    vectors = Encoder(threads=os.cpu_count() or 1).batch([p for _, _, p in items], False)
+    vectors = Encoder(threads=os.cpu_count() or 1).batch([p for _, p in items], False)
     write_vectors(exemplar_folder() / SHIPPED, passages_digest(items), vectors)
     print(f'wrote {exemplar_folder() / SHIPPED}', file=sys.stderr)
     return 0

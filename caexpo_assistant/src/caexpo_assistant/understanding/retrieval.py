@@ -19,7 +19,6 @@ from __future__ import annotations
 import hashlib
 import logging
 import threading
-from dataclasses import dataclass
 
 import numpy as np
 
@@ -38,22 +37,22 @@ def _names(*groups) -> str:
     return ' / '.join(seen)
 
 
-def passages(catalog: Catalog) -> list[tuple[str, str, str]]:
-    """(kind, id, passage) for every exhibitor: short (the model's cost grows with the length)."""
+def passages(catalog: Catalog) -> list[tuple[str, str]]:
+    """(exhibitor id, passage) for every exhibitor: short (the model's cost grows with the length)."""
     out = []
     for ex in catalog.doc['exhibitors']:
         tags = [catalog.tags[tag]['terms'].get('en', [tag])[0] for tag in ex['products'] + ex['sectors']]
         country = catalog.countries[ex['country']]['names']['en']
-        out.append(('exhibitor', ex['id'], f'{_names([ex["name"]], ex["names"].values())}. {", ".join(tags)}. '
+        out.append((ex['id'], f'{_names([ex["name"]], ex["names"].values())}. {", ".join(tags)}. '
                     f'{country}. {ex.get("description", "")}'))
     return out
 
 
-def passages_digest(items: list[tuple[str, str, str]]) -> str:
-    return hashlib.sha256('\x00'.join(f'{k}\x01{i}\x01{p}' for k, i, p in items).encode()).hexdigest()
+def passages_digest(items: list[tuple[str, str]]) -> str:
+    return hashlib.sha256('\x00'.join(f'{i}\x01{p}' for i, p in items).encode()).hexdigest()
 
 
-def passage_vectors(items: list[tuple[str, str, str]], encoder: Encoder) -> np.ndarray:
+def passage_vectors(items: list[tuple[str, str]], encoder: Encoder) -> np.ndarray:
     """The passages' vectors: shipped, cached, or embedded now (and cached)."""
     digest = passages_digest(items)
     cached = cache_folder() / f'catalog-{digest[:16]}.npz'
@@ -61,7 +60,7 @@ def passage_vectors(items: list[tuple[str, str, str]], encoder: Encoder) -> np.n
         vectors = read_vectors(path, digest, len(items))
         if vectors is not None:
             return vectors
-    vectors = as_stored(encoder.batch([p for _, _, p in items], False))
+    vectors = as_stored(encoder.batch([p for _, p in items], False))
     try:
         write_vectors(cached, digest, vectors)
     except OSError as exc:
@@ -69,21 +68,14 @@ def passage_vectors(items: list[tuple[str, str, str]], encoder: Encoder) -> np.n
     return vectors
 
 
-@dataclass(frozen=True)
-class Match:
-    kind: str
-    id: str
-    similarity: float
-
-
-class CatalogIndex:
-    """Passage vectors of one catalog version (built on first use or at warm-up, shared by threads)."""
+class ExhibitorIndex:
+    """Passage vectors of one catalog version's exhibitors (built at warm-up or first use, shared by threads)."""
 
     def __init__(self, encoder: Encoder):
         self.encoder = encoder
         self._lock = threading.Lock()
         self._key: tuple[int, int] | None = None
-        self._rows: list[tuple[str, str]] = []
+        self._ids: list[str] = []
         self._vectors = np.zeros((0, 384), np.float32)
 
     def _refresh(self, catalog: Catalog) -> None:
@@ -94,32 +86,30 @@ class CatalogIndex:
             if self._key == key:
                 return
             items = passages(catalog)
-            vectors = passage_vectors(items, self.encoder)
-            self._rows, self._vectors, self._key = [(k, i) for k, i, _ in items], vectors, key
+            self._ids, self._vectors, self._key = [i for i, _ in items], passage_vectors(items, self.encoder), key
 
     def warm(self, catalog: Catalog) -> None:
         self._refresh(catalog)
 
-    def similarities(self, catalog: Catalog, text: str, kind: str) -> dict[str, float]:
+    def similarities(self, catalog: Catalog, text: str) -> dict[str, float]:
         self._refresh(catalog)
         sims = self._vectors @ self.encoder.query(text)
-        return {i: float(s) for (k, i), s in zip(self._rows, sims, strict=True) if k == kind}
+        return dict(zip(self._ids, (float(s) for s in sims), strict=True))
 
-    def find(self, catalog: Catalog, text: str, kind: str, limit: int = 5) -> list[Match]:
-        """The things of `kind` the sentence clearly means: the best above FLOOR, and those close to it."""
-        sims = self.similarities(catalog, text, kind)
+    def clearly_meant(self, catalog: Catalog, text: str, limit: int = 5) -> list[str]:
+        """The exhibitors the sentence clearly means: the best above FLOOR, and those within SPREAD of it."""
+        sims = self.similarities(catalog, text)
         best = max(sims.values(), default=0.0)
         if best < FLOOR:
             return []
-        close = sorted(((s, i) for i, s in sims.items() if s >= best - SPREAD), reverse=True)
-        return [Match(kind, i, s) for s, i in close[:limit]]
+        return [i for s, i in sorted(((s, i) for i, s in sims.items() if s >= best - SPREAD), reverse=True)][:limit]
 
-    def rank_exhibitors(self, catalog: Catalog, text: str, ranked: list[tuple[dict, int]]) -> list[tuple[dict, int]]:
+    def rank(self, catalog: Catalog, text: str, ranked: list[tuple[dict, int]]) -> list[tuple[dict, int]]:
         """`ranked` (keyword search) re-ordered by meaning within equal scores; if empty, the exhibitors
         the question clearly means, if any."""
         if ranked:
             if len(ranked) == 1 or ranked[0][1] != ranked[1][1]:
                 return ranked   # no tie at the top: the words decided
-            sims = self.similarities(catalog, text, 'exhibitor')
+            sims = self.similarities(catalog, text)
             return sorted(ranked, key=lambda item: (-item[1], -sims.get(item[0]['id'], 0.0)))
-        return [(catalog.exhibitors[m.id], 1) for m in self.find(catalog, text, 'exhibitor')]
+        return [(catalog.exhibitors[i], 1) for i in self.clearly_meant(catalog, text)]
