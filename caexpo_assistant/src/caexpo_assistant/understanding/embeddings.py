@@ -105,10 +105,6 @@ class Exemplars:
     languages: tuple[str, ...]     # the language of each text
     vectors: np.ndarray            # (len(texts), DIM) float32, unit length
 
-    @property
-    def digest(self) -> str:
-        return exemplar_digest(self.texts, self.intents, self.languages)
-
 
 def exemplar_digest(texts, intents, languages) -> str:
     h = hashlib.sha256(MODEL_ID.encode())
