@@ -171,6 +171,11 @@ class HeardSpeech(Message):
     candidates: Annotated[list[LanguageCandidate], Field(max_length=20)] = []
     start: Seconds | None = None
     end: Seconds | None = None
+    engine: Literal['vosk', 'whisper'] | None = None   # which recognizer heard the chosen text
+    language_probability: Unit | None = None   # Whisper's spoken-language probability of `language` (with priors)
+    # False: the language was recognised but its transcripts are not trusted (asr.yaml `trust`, by default
+    # Burmese, Khmer and Lao): the robot does not answer the text, it offers the screen in that language.
+    trusted: bool = True
 
 
 class HearableLanguages(Message):
@@ -182,6 +187,16 @@ class HearableLanguages(Message):
     unavailable: dict[Language, Annotated[str, Field(max_length=2000)]] = {}
 
 
+class BargeIn(Message):
+    """greeter/barge_in: the visitor started speaking while the robot was talking (heard through the echo
+    canceller); the robot stops talking to them and listens. Their words follow as HeardSpeech."""
+    TOPIC: ClassVar[str] = 'greeter/barge_in'
+    FLOW: ClassVar[str] = 'asr → interaction'
+    t: Seconds                   # onset of the visitor's voice
+    fired_t: Seconds             # when the detector decided (fired_t - t: detection latency)
+    level_dbfs: Annotated[float, Field(ge=-200.0, le=10.0)]
+
+
 class ConversationStarted(Message):
     """greeter/conversation: the robot starts listening to a new visitor (listening state is per visitor)."""
     TOPIC: ClassVar[str] = 'greeter/conversation'
@@ -189,6 +204,8 @@ class ConversationStarted(Message):
     t: Seconds
     visitor: Id
     language: Language | None = None     # the visitor's language if already known
+    # the languages the robot greets in here (its opener languages): likelier a priori for spoken language ID
+    expected: Annotated[list[Language], Field(max_length=len(LANGUAGES))] = []
 
 
 class TypedQuestion(Message):
@@ -224,7 +241,7 @@ InteractionEventType = Literal[
     'visitor_detected', 'visitor_engaged', 'visitor_disengaged', 'visitor_left',
     'greeting_started', 'greeting_finished', 'asked_to_wait', 'language_identified',
     'listening_started', 'utterance_heard', 'not_understood', 'question_sent', 'filler_started',
-    'answer_started', 'answer_finished', 'staff_called', 'farewell_started', 'farewell_finished']
+    'answer_started', 'answer_finished', 'staff_called', 'farewell_started', 'farewell_finished', 'barge_in']
 
 
 class InteractionEvent(Message):
@@ -267,7 +284,7 @@ class ScreenCard(Message):
 
 MESSAGES: tuple[type[Message], ...] = (
     FacesFrame, SpeakRequest, CancelSpeech, SpeechEvent, ScreenText, HeardSpeech, HearableLanguages,
-    ConversationStarted, TypedQuestion, LanguageChosen, InteractionEvent, ScreenCard)
+    ConversationStarted, BargeIn, TypedQuestion, LanguageChosen, InteractionEvent, ScreenCard)
 
 M = TypeVar('M', bound=Message)
 

@@ -32,8 +32,36 @@ class EndpointConfig(ConfigModel, frozen=True):
         return self
 
 
+Probability = Annotated[float, Field(ge=0.0, le=1.0)]
+
+
+class VadConfig(ConfigModel, frozen=True):
+    """How utterances are found (asr.yaml `vad:`); the energy thresholds stay in `endpoint:`."""
+    mode: Literal['energy', 'silero', 'combined'] = 'combined'
+    threshold: Probability = 0.5        # a frame is speech at or above this probability...
+    neg_threshold: Probability = 0.35   # ...and silence below this one (in between: no change)
+    start_speech_ms: Annotated[int, Field(ge=0)] = 96   # speech needed to open (leaky, like the energy one)
+    end_silence_s: Annotated[float, Field(gt=0.0)] = 0.5
+    max_utterance_s: float = 12.0
+    combined_margin_db: float = 6.0     # combined: dB over the energy noise floor a frame needs to open
+    combined_end: Literal['vad', 'vad_or_energy'] = 'vad'   # combined: silence = VAD silence [or energy quiet]
+    model: str | None = None            # path of a silero_vad .onnx; None: the one faster-whisper ships
+
+    @model_validator(mode='after')
+    def _consistent(self) -> VadConfig:
+        if self.neg_threshold > self.threshold:
+            raise ValueError('need neg_threshold <= threshold')
+        if self.max_utterance_s <= self.end_silence_s:
+            raise ValueError('need end_silence_s < max_utterance_s')
+        return self
+
+
 class ChoiceConfig(ConfigModel, frozen=True):
     lid_weight: Annotated[float, Field(ge=0.0, le=1.0)] = 0.4
+    spoken_weight: Annotated[float, Field(ge=0.0, le=1.0)] = 0.5   # weight of Whisper's spoken-language ID
+    opener_prior: Annotated[float, Field(ge=1.0, le=100.0)] = 2.0   # opener languages: this much likelier
+    switch_probability: Annotated[float, Field(gt=0.0, le=1.0)] = 0.8   # locked: another language this sure
+                                                                        # is transcribed too (evidence to switch)
     min_lock_score: float = 0.45
     strong_score: float = 0.6
     switch_margin: float = 0.15
@@ -42,14 +70,51 @@ class ChoiceConfig(ConfigModel, frozen=True):
     listen_all_when_locked: bool = False
 
 
+Engine = Literal['vosk', 'whisper']
+UNTRUSTED_BY_DEFAULT = {'my': 1.0, 'km': 1.0, 'lo': 1.0}   # Whisper base: not measured on real voices
+
+
+class WhisperConfig(ConfigModel, frozen=True):
+    model_dir: str | None = None          # None: the assembled whisper-base in the models directory
+    cpu_threads: Annotated[int, Field(ge=1, le=64)] = 2
+    beam_size: Annotated[int, Field(ge=1, le=10)] = 5
+    pause_decode_s: Annotated[float, Field(gt=0.0)] = 0.2   # decode at a pause this long; the endpoint confirms
+    warm_up: bool = True                  # load and decode once at start (the first visitor waits otherwise)
+
+
+class DuplexConfig(ConfigModel, frozen=True):
+    """Listening while the robot speaks."""
+    mode: Literal['cancel', 'mute'] = 'cancel'
+    output_latency_s: Annotated[float, Field(ge=0.0, le=1.0)] = 0.0   # speaker delay after the tts timestamp
+    filter_ms: Annotated[int, Field(ge=20, le=1000)] = 250   # echo canceller tail (room echo it can remove)
+    barge_in_onset_ms: Annotated[float, Field(gt=0.0, le=1000.0)] = 120.0   # visitor speech that stops the robot
+    barge_in_threshold: Annotated[float, Field(gt=0.0, lt=1.0)] = 0.6   # Silero probability of that speech
+    echo_tail_s: NonNegative = 0.3        # after the robot stops, only a barge-in opens an utterance this long
+
+
 class AsrConfig(ConfigModel, frozen=True):
-    languages: tuple[Language, ...] = ('ko', 'en', 'zh', 'vi', 'fil')
-    models: dict[Language, str | None] = {}           # a model folder per language; None: search for it
+    languages: tuple[Language, ...] = LANGUAGES
+    engines: dict[Language, Engine] = {'ko': 'vosk'}   # per language; not listed: whisper
+    models: dict[Language, str | None] = {}           # a Vosk model folder per language; None: search for it
+    whisper: WhisperConfig = WhisperConfig()
+    # Per language: a Whisper transcript whose mean word probability is below this is not trusted (the
+    # robot offers the screen in that language); 1.0 = never trusted. Not listed: 0.0 (always trusted).
+    trust: dict[Language, Annotated[float, Field(ge=0.0, le=1.0)]] = UNTRUSTED_BY_DEFAULT
     endpoint: EndpointConfig = EndpointConfig()
     partial_interval_s: NonNegative = 0.3
     mute_tail_s: NonNegative = 0.3
     language_choice: ChoiceConfig = ChoiceConfig()
     grammars: dict[str, dict[Language, list[str]]] = {}   # mode -> language -> phrases
+    vad: VadConfig = VadConfig()
+    duplex: DuplexConfig = DuplexConfig()
+
+    def engine(self, language: str) -> str:
+        """The engine configured for `language` (a Vosk language without its model falls back at load)."""
+        return self.engines.get(language, 'whisper')
+
+    def trusted(self, language: str, confidence: float) -> bool:
+        threshold = self.trust.get(language, 0.0)
+        return threshold < 1.0 and confidence >= threshold
 
 
 def load_asr_config(path: str | Path | None = None) -> AsrConfig:

@@ -17,21 +17,17 @@ from __future__ import annotations
 import importlib.resources
 from collections import Counter
 from pathlib import Path
-from typing import Annotated, Literal
 
 import numpy as np
-from pydantic import Field, model_validator
 
-from caexpo_robot.config_files import ConfigModel
 from caexpo_robot.listening.audio import INT16_FULL_SCALE, SAMPLE_RATE, rms_dbfs
-from caexpo_robot.listening.config import EndpointConfig
+from caexpo_robot.listening.config import EndpointConfig, VadConfig
 from caexpo_robot.listening.endpoint import CONTINUE, END, IDLE, START, SegmentStep, UtteranceSegmenter
 
 FRAME_SAMPLES = 512          # the model's window at 16 kHz
 CONTEXT_SAMPLES = 64         # tail of the previous frame prepended to each window
 FRAME_S = FRAME_SAMPLES / SAMPLE_RATE
 STATE_SHAPE = (1, 1, 128)
-Probability = Annotated[float, Field(ge=0.0, le=1.0)]
 
 
 class VadInputError(ValueError):
@@ -129,27 +125,6 @@ class SileroVad:
         self._context = samples[-CONTEXT_SAMPLES:].copy()
         self.frames += 1
         return float(np.asarray(prob).ravel()[0])
-
-
-class VadConfig(ConfigModel, frozen=True):
-    """How utterances are found (asr.yaml `vad:`); the energy thresholds stay in `endpoint:`."""
-    mode: Literal['energy', 'silero', 'combined'] = 'combined'
-    threshold: Probability = 0.5        # a frame is speech at or above this probability...
-    neg_threshold: Probability = 0.35   # ...and silence below this one (in between: no change)
-    start_speech_ms: Annotated[int, Field(ge=0)] = 96   # speech needed to open (leaky, like the energy one)
-    end_silence_s: Annotated[float, Field(gt=0.0)] = 0.5
-    max_utterance_s: float = 12.0
-    combined_margin_db: float = 6.0     # combined: dB over the energy noise floor a frame needs to open
-    combined_end: Literal['vad', 'vad_or_energy'] = 'vad'   # combined: silence = VAD silence [or energy quiet]
-    model: str | None = None            # path of a silero_vad .onnx; None: the one faster-whisper ships
-
-    @model_validator(mode='after')
-    def _consistent(self) -> VadConfig:
-        if self.neg_threshold > self.threshold:
-            raise ValueError('need neg_threshold <= threshold')
-        if self.max_utterance_s <= self.end_silence_s:
-            raise ValueError('need end_silence_s < max_utterance_s')
-        return self
 
 
 class SileroSegmenter:
