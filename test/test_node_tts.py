@@ -2,10 +2,21 @@
 import wave
 from functools import partial
 
+import numpy as np
+import pytest
 from rclpy.parameter import Parameter
-from std_msgs.msg import Bool, String
+from scipy.signal import resample_poly
+from std_msgs.msg import Bool, MultiArrayDimension, String, UInt8MultiArray
 
 from caexpo_robot.messages import CancelSpeech, ScreenText, SpeakRequest, SpeechEvent, decode, encode
+from caexpo_robot.nodes.audio_msgs import (
+    PLAYBACK_QOS,
+    PLAYBACK_TOPIC,
+    audio_from_msg,
+    audio_msg,
+    playback_from_msg,
+    playback_msg,
+)
 from caexpo_robot.nodes.common import LATCHED
 from caexpo_robot.nodes.tts_node import TtsNode
 from ros_harness import ros_graph
@@ -114,3 +125,71 @@ def test_a_visitors_answer_over_max_chars_is_said_shortened_and_shown_in_full(tm
         assert len(started.text) <= 120 and text.startswith(started.text)
         assert [decode(ScreenText, m.data).text for m in screen] == [text]
         assert node.counters['dropped_request'] == 0
+
+
+def test_the_playback_reference_is_the_utterances_wav_at_16_khz_from_its_start_time(tmp_path):
+    """What the echo canceller subtracts: the audio the tts node plays, on tts/playback, stamped with the
+    utterance_started time on the node clock."""
+    factory = partial(TtsNode, parameter_overrides=[
+        Parameter('audio_output', value='file'), Parameter('wav_dir', value=str(tmp_path))])
+    with ros_graph(factory) as g:
+        tts_events = g.listen(SpeechEvent.TOPIC)
+        playback = g.listen(PLAYBACK_TOPIC, UInt8MultiArray, PLAYBACK_QOS)
+        pub = g.publisher(SpeakRequest.TOPIC)
+        g.wait_for_subscribers(pub)
+        node = g.nodes[0]
+        g.wait_until_heard(node.advertise(SpeechEvent), node.playback_pub)
+        say(pub, 'Welcome to the China ASEAN Expo.', 'en', id='hello')
+        assert g.spin_until(lambda: playback and any(e.type == 'utterance_started' for e in speech_events(tts_events)))
+        [started] = [e for e in speech_events(tts_events) if e.type == 'utterance_started']
+        assert len(playback) == 1
+        pcm, t, utterance_id = playback_from_msg(playback[0])
+        assert (utterance_id, t) == ('hello', pytest.approx(started.t, abs=1e-4))
+        with wave.open(started.wav) as wav:
+            rate = wav.getframerate()
+            played = np.frombuffer(wav.readframes(wav.getnframes()), dtype='<i2')
+        assert rate == 22050   # espeak-ng's rate: the reference really is resampled
+        expected = np.clip(np.round(resample_poly(played.astype(float), 320, 441)), -32768, 32767).astype('<i2')
+        assert np.array_equal(np.frombuffer(pcm, dtype='<i2'), expected)
+        assert len(expected) / 16000 == pytest.approx(started.duration_s, abs=0.001)
+
+
+def test_playback_messages_round_trip_and_bad_layouts_are_refused():
+    pcm = np.arange(-800, 800, dtype='<i2').tobytes()
+    assert playback_from_msg(playback_msg(pcm, 12.345678901, 'u7')) == (pcm, pytest.approx(12.345678901, abs=1e-9),
+                                                                         'u7')
+    assert playback_from_msg(playback_msg(b'', 0.0, 'a_b-c'))[2] == 'a_b-c'
+    with pytest.raises(ValueError, match='odd'):
+        playback_msg(b'\x00', 1.0, 'u')
+    with pytest.raises(ValueError, match='time'):
+        playback_msg(pcm, -1.0, 'u')
+    with pytest.raises(ValueError, match='id'):
+        playback_msg(pcm, 1.0, '')
+    with pytest.raises(ValueError, match='dimension'):   # a plain chunk is not a reference ...
+        playback_from_msg(audio_msg(pcm))
+    with pytest.raises(ValueError, match='dimension'):   # ... nor a reference a chunk
+        audio_from_msg(playback_msg(pcm, 1.0, 'u'))
+
+    def broken(**change):
+        msg = playback_msg(pcm, 1.0, 'u')
+        for index, fields in change.items():
+            dim = msg.layout.dim[int(index[1:])]
+            for name, value in fields.items():
+                setattr(dim, name, value)
+        return msg
+    for change, problem in [({'d0': {'label': 's16le_mono_22050hz'}}, '16000'),
+                            ({'d0': {'size': 3}}, 'samples'),
+                            ({'d1': {'label': 'played_from_1.5'}}, 'played_from'),
+                            ({'d1': {'label': 'played_at_100'}}, 'played_from'),
+                            ({'d2': {'label': 'utterance_'}}, 'utterance'),
+                            ({'d2': {'label': 'id_u'}}, 'utterance')]:
+        with pytest.raises(ValueError, match=problem):
+            playback_from_msg(broken(**change))
+    odd = playback_msg(pcm, 1.0, 'u')
+    odd.data = pcm + b'\x00'
+    with pytest.raises(ValueError, match='bytes'):
+        playback_from_msg(odd)
+    extra = playback_msg(pcm, 1.0, 'u')
+    extra.layout.dim.append(MultiArrayDimension(label='x', size=1, stride=1))
+    with pytest.raises(ValueError, match='3 dimensions'):
+        playback_from_msg(extra)

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from caexpo_robot.messages import CancelSpeech, ScreenText, SpeakRequest, SpeechEvent
-from caexpo_robot.speaking.pipeline import PipelineConfig, SpeakingPipeline
+from caexpo_robot.speaking.pipeline import PipelineConfig, Playback, SpeakingPipeline
 from caexpo_robot.speaking.players import ClockPlayer, PlayerError
 from caexpo_robot.speaking.synthesizer import Audio, EspeakCliSynthesizer, SynthesisError
 
@@ -371,3 +371,60 @@ def test_full_queues_hold_queue_capacity_in_all_and_a_higher_priority_displaces_
     assert p.queued == 3
     synthesize_all(p)
     assert ids(play_out(p), 'utterance_finished') == ['urgent', 'a', 'b']
+
+
+class ToneSynth(WordSynth):
+    """0.1 s of a 440 Hz tone per word at espeak-ng's 22,050 Hz."""
+
+    def synthesize(self, text, voice, rate_wpm=150):
+        super().synthesize(text, voice, rate_wpm)
+        t = np.arange(2205 * len(text.split())) / 22050
+        return Audio(np.round(8000 * np.sin(2 * np.pi * 440 * t)).astype(np.int16), 22050)
+
+
+def playbacks(outputs) -> list[Playback]:
+    return [m for m in outputs if isinstance(m, Playback)]
+
+
+def test_each_utterance_started_is_preceded_by_its_playback_at_16_khz(table):
+    """The echo canceller's reference: what the speaker plays from t, resampled to the robot's 16 kHz."""
+    p = pipeline(table, ToneSynth())
+    p.say(request('a', 'one two three four five'), 2.0)
+    p.say(request('b', 'six seven'), 2.0)
+    synthesize_all(p)
+    out = p.advance(2.5)
+    assert [type(m).__name__ for m in out] == ['Playback', 'SpeechEvent']
+    [playback] = playbacks(out)
+    assert (playback.id, playback.t, playback.samples_16k.dtype) == ('a', 2.5, np.int16)
+    assert playback.samples_16k.size == 8000      # 0.5 s at 16 kHz (11,025 samples at 22,050 Hz)
+    spectrum = np.abs(np.fft.rfft(playback.samples_16k[1000:7000].astype(float)))
+    assert np.argmax(spectrum) * 16000 / 6000 == pytest.approx(440, abs=3)   # same pitch, not sped up
+    middle = playback.samples_16k[1000:7000]
+    assert np.abs(middle).max() == pytest.approx(8000, rel=0.01)   # same level
+    out = play_out(p, 3.0, step=0.25)
+    assert [(m.id, m.t, m.samples_16k.size) for m in playbacks(out)] == [('b', 3.0, 3200)]
+
+
+def test_a_16_khz_voice_is_its_own_reference(table):
+    synth = WordSynth()
+    p = pipeline(table, synth)
+    p.say(request('a', 'hello there'), 0.0)
+    synthesize_all(p)
+    [playback] = playbacks(p.advance(0.0))
+    assert np.array_equal(playback.samples_16k, np.full(3200, 1000, dtype=np.int16))
+
+
+def test_no_playback_for_what_does_not_play(table):
+    """Failed synthesis, a player that cannot play, an utterance cancelled before it started: no reference."""
+    p = pipeline(table, WordSynth(fail=('unpronounceable',)))
+    p.say(request('bad', 'an unpronounceable word'), 0.0)
+    p.say(request('good', 'hello'), 0.0)
+    p.say(request('cut', 'never said'), 0.0)
+    synthesize_all(p)
+    out = p.advance(0.0) + p.cancel(CancelSpeech(id='cut'), 0.05) + play_out(p, 0.1)
+    assert ids(out, 'utterance_failed') == ['bad'] and ids(out, 'utterance_cancelled') == ['cut']
+    assert [m.id for m in playbacks(out)] == ['good']
+    unplugged = pipeline(table, player=RecordingPlayer(fail=True))
+    unplugged.say(request('a'), 0.0)
+    out = play_out(unplugged)
+    assert ids(out, 'utterance_failed') == ['a'] and playbacks(out) == []

@@ -2,19 +2,22 @@
 
 The pipeline itself (queues, synthesis worker, cancel, interrupt, screen text, WAVs) is
 caexpo_robot/speaking/pipeline.py; this node feeds it the node clock (sim time in simulation, where
-an utterance lasts exactly its audio duration) and publishes what it reports.
+an utterance lasts exactly its audio duration) and publishes what it reports, including the audio each
+utterance plays (16 kHz, with its start time on the node clock) on tts/playback: the echo canceller's
+reference (layout in nodes/audio_msgs.py).
 """
 from __future__ import annotations
 
 from pathlib import Path
 
-from std_msgs.msg import Bool
+from std_msgs.msg import Bool, UInt8MultiArray
 from std_srvs.srv import Trigger
 
 from caexpo_robot.language.phrasebook import Phrasebook
 from caexpo_robot.messages import CancelSpeech, ScreenText, SpeakRequest, SpeechEvent
+from caexpo_robot.nodes.audio_msgs import PLAYBACK_QOS, PLAYBACK_TOPIC, playback_msg
 from caexpo_robot.nodes.common import ERROR, LATCHED, OK, CaexpoNode, OneOf, Param, Range, run_node
-from caexpo_robot.speaking.pipeline import PipelineConfig, SpeakingPipeline
+from caexpo_robot.speaking.pipeline import PipelineConfig, Playback, SpeakingPipeline
 from caexpo_robot.speaking.players import ClockPlayer, PlayerError, SoundDevicePlayer
 from caexpo_robot.speaking.synthesizer import create_synthesizer
 from caexpo_robot.speaking.voices import VoiceTable
@@ -56,6 +59,7 @@ class TtsNode(CaexpoNode):
         for model in (SpeechEvent, ScreenText):
             self.advertise(model)
         self.speaking_pub = self.create_publisher(Bool, 'tts/speaking', LATCHED)
+        self.playback_pub = self.create_publisher(UInt8MultiArray, PLAYBACK_TOPIC, PLAYBACK_QOS)
         self.speaking = False
         self.speaking_pub.publish(Bool(data=False))
         self._synthesized = self.create_guard_condition(self.advance)
@@ -88,6 +92,10 @@ class TtsNode(CaexpoNode):
     def emit(self, outputs) -> None:
         """Publish the pipeline's messages, count what they report, follow the speaking state."""
         for message in outputs:
+            if isinstance(message, Playback):
+                self.playback_pub.publish(playback_msg(message.samples_16k.astype('<i2').tobytes(), message.t,
+                                                       message.id))
+                continue
             self.publish(message)
             kind = message.type if isinstance(message, SpeechEvent) else None
             if kind == 'utterance_dropped':

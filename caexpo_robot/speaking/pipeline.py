@@ -9,9 +9,10 @@ A cancel (by id, everything, or below a priority) reaches every stage; an uttera
 is being synthesized is reported when its synthesis ends, so nothing is reported twice or lost.
 
 Time is passed in: `say`, `cancel` and `advance(now)` return the messages to publish (`SpeechEvent`,
-`ScreenText`) stamped with `now`, and a `ClockPlayer` lets an utterance last exactly its audio duration
-on that clock (sim time in the simulator, a test's counter in unit tests). `busy` counts work not yet
-settled, which the simulator waits for before moving its clock.
+`ScreenText`, and a `Playback` — the audio an utterance plays, at 16 kHz, the echo canceller's
+reference — right before each `utterance_started`) stamped with `now`, and a `ClockPlayer` lets an
+utterance last exactly its audio duration on that clock (sim time in the simulator, a test's counter
+in unit tests). `busy` counts work not yet settled, which the simulator waits for before moving its clock.
 
 Synthesis runs on a daemon thread (`synthesis_thread=True`, what the node uses) or, for deterministic
 tests, whenever the caller calls `synthesize_next()`.
@@ -21,11 +22,13 @@ from __future__ import annotations
 import itertools
 import threading
 from dataclasses import dataclass
+from math import gcd
 from pathlib import Path
 from typing import Callable, Protocol
 
 import numpy as np
 
+from caexpo_robot.listening.audio import SAMPLE_RATE
 from caexpo_robot.messages import CancelSpeech, ScreenText, SpeakRequest, SpeechEvent
 from caexpo_robot.speaking.players import PlayerError
 from caexpo_robot.speaking.shorten import shorten
@@ -33,7 +36,18 @@ from caexpo_robot.speaking.speech_queue import QueuedUtterance, SpeechQueue, can
 from caexpo_robot.speaking.synthesizer import Audio, Synthesizer, write_wav
 from caexpo_robot.speaking.voices import SpeechPlan, VoiceTable
 
-Output = SpeechEvent | ScreenText
+
+@dataclass(frozen=True)
+class Playback:
+    """What the speaker plays from time `t` (the clock passed to `advance`) for utterance `id`: the
+    reference an echo canceller subtracts from the microphone. 16 kHz mono int16, whatever the
+    synthesizer's rate. An utterance cut short is reported by its `utterance_cancelled` event's t."""
+    id: str
+    t: float
+    samples_16k: np.ndarray
+
+
+Output = SpeechEvent | ScreenText | Playback
 
 
 class Player(Protocol):
@@ -49,6 +63,7 @@ class Prepared:
     """What synthesis made of one utterance (the payload of a synthesized QueuedUtterance)."""
     plan: SpeechPlan | None = None
     audio: Audio | None = None        # None: nothing to speak
+    reference: np.ndarray | None = None   # the audio at 16 kHz (made on the synthesis worker)
     wav: str | None = None            # set when it starts playing, if WAVs are kept
     error: str | None = None
 
@@ -189,8 +204,8 @@ class SpeakingPipeline:
             plan = self.voices.plan(item.text, item.language)
             if not plan.voice:
                 return Prepared(plan=plan)
-            return Prepared(plan=plan, audio=self.synthesizer.synthesize(plan.spoken_text, plan.voice,
-                                                                         plan.rate_wpm))
+            audio = self.synthesizer.synthesize(plan.spoken_text, plan.voice, plan.rate_wpm)
+            return Prepared(plan=plan, audio=audio, reference=to_16k(audio.samples, audio.sample_rate))
         except Exception as exc:  # a bad voice or engine error fails this utterance, never the robot
             return Prepared(error=f'{type(exc).__name__}: {exc}')
 
@@ -242,6 +257,8 @@ class SpeakingPipeline:
             return out + [_event(now, 'utterance_failed', item.id, language=item.language, reason=str(exc),
                                  tag=item.tag)]
         self.current = item
+        if prepared.reference is not None and prepared.reference.size:
+            out.append(Playback(item.id, now, prepared.reference))
         return out + [_event(now, 'utterance_started', item.id, **_describe(item))]
 
     def _save_wav(self, item: QueuedUtterance, audio: Audio) -> str:
@@ -275,6 +292,19 @@ class SpeakingPipeline:
         if self._worker is not None and self._worker.is_alive():
             self._worker.join(timeout=5.0)
         self.player.stop()
+
+
+def to_16k(samples: np.ndarray, sample_rate: int) -> np.ndarray:
+    """int16 mono audio resampled to the robot's 16 kHz (polyphase, scipy), clipped back to int16."""
+    samples = np.asarray(samples)
+    if sample_rate == SAMPLE_RATE:
+        return samples.astype(np.int16)
+    if sample_rate <= 0:
+        raise ValueError(f'sample rate must be positive, got {sample_rate}')
+    from scipy.signal import resample_poly
+    common = gcd(int(sample_rate), SAMPLE_RATE)
+    out = resample_poly(samples.astype(np.float64), SAMPLE_RATE // common, int(sample_rate) // common)
+    return np.clip(np.round(out), -32768, 32767).astype(np.int16)
 
 
 def _event(now: float, kind: str, utterance_id: str, **fields) -> SpeechEvent:
