@@ -19,7 +19,7 @@ import math
 import threading
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
+from typing import Callable, Mapping, Sequence
 
 import numpy as np
 
@@ -220,10 +220,10 @@ class WhisperRecognizer:
         self.transcribe(bytes(2 * SAMPLE_RATE), language='en')
 
     @staticmethod
-    def _detect(shared: _SharedModel, audio: np.ndarray, candidates: tuple[str, ...]
-                ) -> list[tuple[str, float]]:
+    def _detect(shared: _SharedModel, audio: np.ndarray, candidates: tuple[str, ...],
+                priors: Mapping[str, float] | None = None) -> list[tuple[str, float]]:
         _, all_probs = shared.encode_and_detect(audio)
-        kept = {code: all_probs.get(WHISPER_CODES[code], 0.0) for code in candidates}
+        kept = {code: all_probs.get(WHISPER_CODES[code], 0.0) * _prior(priors, code) for code in candidates}
         total = sum(kept.values())
         if total <= 0.0:
             return [(code, 1.0 / len(candidates)) for code in candidates]
@@ -257,20 +257,59 @@ class WhisperRecognizer:
                 probs = self._detect(shared, audio, candidates)
             chosen = language or probs[0][0]
             try:
-                segments, _ = shared.model.transcribe(
-                    audio, language=WHISPER_CODES[chosen], task='transcribe', beam_size=beam_size or self.beam_size,
-                    temperature=0.0, condition_on_previous_text=False, word_timestamps=True, vad_filter=False,
-                    max_new_tokens=token_budget(chosen, audio.size / SAMPLE_RATE))
-                segments = list(segments)  # the generator decodes: still under the lock
+                return self._transcribe_locked(shared, audio, chosen, probs[0][1] if probs else 1.0, probs,
+                                               beam_size)
             finally:
                 shared.model.reuse = None
+
+    def listen(self, pcm16, candidates: Sequence[str], priors: Mapping[str, float] | None,
+               plan: Callable[[list[tuple[str, float]]], Sequence[str]], sample_rate: int = SAMPLE_RATE
+               ) -> tuple[list[tuple[str, float]], list[WhisperHypothesis]]:
+        """Spoken language ID, then the transcripts `plan` asks for, encoding the audio once.
+
+        The language probabilities among `candidates` are multiplied by `priors` (missing: 1) and
+        renormalised; `plan(probabilities)` (best first) returns the languages to transcribe (none, one,
+        or a few). This is the asr engine's call: a language another recognizer hears needs no transcript.
+        """
+        candidates = _check_codes(candidates, 'candidate language')
+        audio = to_whisper_audio(pcm16, sample_rate)
+        shared = self._model()
+        with shared.lock:
+            try:
+                probs = self._detect(shared, audio, candidates, priors)
+                wanted = tuple(plan(probs))
+                chosen = _check_codes(wanted, 'language to transcribe') if wanted else ()
+                hypotheses = []
+                for code in chosen:   # the first reuses the detection's encoder output
+                    p = dict(probs).get(code, 0.0)
+                    hypotheses.append(self._transcribe_locked(shared, audio, code, p, probs))
+            finally:
+                shared.model.reuse = None
+        return probs, hypotheses
+
+    def _transcribe_locked(self, shared: _SharedModel, audio: np.ndarray, language: str, probability: float,
+                           probs: list[tuple[str, float]], beam_size: int | None = None) -> WhisperHypothesis:
+        """One decode in `language`, the model's lock held by the caller."""
+        segments, _ = shared.model.transcribe(
+            audio, language=WHISPER_CODES[language], task='transcribe', beam_size=beam_size or self.beam_size,
+            temperature=0.0, condition_on_previous_text=False, word_timestamps=True, vad_filter=False,
+            max_new_tokens=token_budget(language, audio.size / SAMPLE_RATE))
+        segments = list(segments)  # the generator decodes: still under the lock
         words = tuple(Word(w.word.strip(), float(w.probability), float(w.start), float(w.end))
                       for s in segments for w in (s.words or ()) if w.word.strip())
         return WhisperHypothesis(
-            chosen, ''.join(s.text for s in segments).strip(), words,
-            language_probability=probs[0][1] if probs else 1.0, language_probs=tuple(probs),
-            detected=language is None,
+            language, ''.join(s.text for s in segments).strip(), words,
+            language_probability=probability, language_probs=tuple(probs), detected=bool(probs),
             no_speech_prob=max((float(s.no_speech_prob) for s in segments), default=0.0),
             avg_logprob=float(np.mean([s.avg_logprob for s in segments])) if segments else 0.0,
             compression_ratio=max((float(s.compression_ratio) for s in segments), default=0.0),
             duration_s=audio.size / SAMPLE_RATE)
+
+
+def _prior(priors: Mapping[str, float] | None, code: str) -> float:
+    if not priors:
+        return 1.0
+    value = float(priors.get(code, 1.0))
+    if not math.isfinite(value) or value < 0.0:
+        raise ValueError(f'prior of {code} must be a finite number >= 0, got {value!r}')
+    return value
