@@ -13,7 +13,8 @@ from caexpo_robot.dialogue.interaction import (
     Show,
     StartConversation,
 )
-from caexpo_robot.messages import ScreenAction, SpeechEvent
+from caexpo_robot.dialogue.outputs import as_message
+from caexpo_robot.messages import ConversationStarted, HeardSpeech, ScreenAction, SpeechEvent
 
 
 def phrase(key, language, **values):
@@ -226,7 +227,7 @@ def test_a_new_conversation_is_announced_once_per_visitor_before_listening_start
     m = make(greeting_cooldown_s=1.0)
     out = finish_all(m, said(m.on_faces([FaceObservation('a', 1.2, True)], 0.0)), 0.7)
     starts = [a for a in out if isinstance(a, StartConversation)]
-    assert starts == [StartConversation('a', None)]
+    assert starts == [StartConversation('a', None, ('vi', 'en'))]   # the opener languages: priors for asr
     assert out.index(starts[0]) < out.index(emitted(out, 'listening_started')[0])
     # The answer ends and the robot listens to the same visitor again: no new conversation.
     m.on_heard('Where is the toilet?', 'en', 0.9, 2.0)
@@ -236,7 +237,7 @@ def test_a_new_conversation_is_announced_once_per_visitor_before_listening_start
     # b waits, a leaves: listening to b is a new conversation.
     finish_all(m, said(m.on_faces([FaceObservation('a', 1.2, True), FaceObservation('b', 1.8, True)], 5.0)), 5.5)
     out = m.on_faces([FaceObservation('b', 1.8, True)], 9.0)
-    assert [a for a in out if isinstance(a, StartConversation)] == [StartConversation('b', None)]
+    assert [a for a in out if isinstance(a, StartConversation)] == [StartConversation('b', None, ('vi', 'en'))]
 
 
 def test_typed_text_in_an_unnamed_language_is_identified_and_a_staff_call_is_reported():
@@ -256,3 +257,112 @@ def test_typed_text_in_an_unnamed_language_is_identified_and_a_staff_call_is_rep
 def test_unknown_language_codes_in_the_configuration_are_refused():
     with pytest.raises(ValueError, match="unknown language code.*'xx'"):
         InteractionConfig(opener_languages=('xx', 'en'))
+
+
+def play(manager, say, now):
+    """tts starts saying `say` (it is playing now)."""
+    return manager.on_tts_event(event({'type': 'utterance_started', 'id': say.id, 'language': say.language,
+                                       'text': say.text, 'duration_s': 2.0}), now)
+
+
+def test_the_conversation_tells_asr_the_opener_languages_as_priors():
+    m = make(opener_languages=('th', 'zh', 'en'))
+    out = finish_all(m, said(m.on_faces([FaceObservation('a', 1.2, True)], 0.0)), 0.7)
+    [start] = [a for a in out if isinstance(a, StartConversation)]
+    assert start.expected == ('th', 'zh', 'en')
+    assert as_message(start, 0.7) == ConversationStarted(t=0.7, visitor='a', expected=['th', 'zh', 'en'])
+
+
+def test_a_visitor_who_speaks_during_the_greeting_stops_it_and_is_answered():
+    m = make()
+    [hello] = said(m.on_faces([FaceObservation('a', 1.2, True)], 0.0))
+    play(m, hello, 0.2)
+    out = m.on_barge_in(0.5, 0.62)
+    assert out[0] == Cancel(hello.id)                           # the playing hello stops first
+    [note] = emitted(out, 'barge_in')
+    assert note.fields['visitor'] == 'a' and note.fields['utterance'] == hello.id
+    assert note.fields['detail'].startswith('stopped greeting (playing); 0.120 s')
+    assert [e.type for e in emitted(out)] == ['barge_in', 'greeting_finished', 'listening_started']
+    assert not said(out) and m.visitors['a'].stage.value == 'listening'
+    # tts reports the cut: nothing more happens (the greeting is over once).
+    out = m.on_tts_event(event({'type': 'utterance_cancelled', 'id': hello.id}), 0.65)
+    assert not emitted(out) and not said(out)
+    # Their words follow and are answered.
+    out = m.on_heard_speech(HeardSpeech(text='Where is the toilet?', language='en', final=True, confidence=0.9), 1.8)
+    assert [a for a in out if isinstance(a, Ask)] == [Ask('a', 'Where is the toilet?', 'en')]
+
+
+def test_a_barge_in_during_a_queued_greeting_stops_the_group_greeting_for_everyone():
+    m = make(hearable=('vi',))
+    m.on_language_chosen('km', None, 0.0)                      # tapped before engaging: hello + use_screen
+    says = said(m.on_faces([FaceObservation('a', 1.2, True), FaceObservation('b', 1.6, True)], 1.0))
+    assert len(says) == 2 and all(s.tag['purpose'] == 'greeting' for s in says)
+    play(m, says[0], 1.1)
+    out = m.on_barge_in(1.3, 1.4)
+    assert {a.id for a in out if isinstance(a, Cancel)} == {s.id for s in says}      # playing and queued
+    assert 'greeting (playing)' in emitted(out, 'barge_in')[0].fields['detail']
+    assert {m.visitors['a'].stage.value, m.visitors['b'].stage.value} == {'listening', 'waiting'}
+
+
+def test_a_visitor_who_speaks_during_the_answer_stops_it_and_is_heard():
+    m = make()
+    finish_all(m, said(m.on_faces([FaceObservation('a', 1.2, True)], 0.0)), 0.7)
+    m.on_heard('Where is the toilet?', 'en', 0.9, 2.0)
+    [answer] = said(m.on_reply('a', 'Hall 2, on the left', 'en', 'directions', [], False, 'backend', 2.5))
+    assert answer.tag['purpose'] == 'answer'
+    play(m, answer, 2.6)
+    out = m.on_barge_in(3.0, 3.2)
+    assert out[0] == Cancel(answer.id)
+    assert emitted(out, 'barge_in')[0].fields['detail'].startswith('stopped answer (playing)')
+    assert [e.fields.get('detail') for e in emitted(out, 'answer_finished')] == ['stopped: the visitor spoke']
+    assert emitted(out, 'listening_started')
+    out = m.on_heard('And the restaurant?', 'en', 0.9, 4.5)
+    assert [a for a in out if isinstance(a, Ask)] == [Ask('a', 'And the restaurant?', 'en')]
+
+
+def test_a_barge_in_with_nothing_to_stop_does_nothing():
+    m = make()
+    assert m.on_barge_in(0.0, 0.1) == []                        # nobody here
+    finish_all(m, said(m.on_faces([FaceObservation('a', 1.2, True)], 0.0)), 0.7)
+    assert m.on_barge_in(1.0, 1.1) == []                        # listening: the robot says nothing to them
+    # A farewell (the visitor is leaving) is not stopped: nobody is addressed any more.
+    m.on_heard('Where is the toilet?', 'en', 0.9, 2.0)
+    out = m.on_reply('a', 'Goodbye!', 'en', 'goodbye', [], True, 'backend', 2.5)
+    farewell = [s for s in said(out) if s.tag['purpose'] == 'farewell']
+    finish_all(m, [s for s in said(out) if s.tag['purpose'] == 'answer'], 3.0)
+    play(m, farewell[0], 3.5)
+    assert m.addressed is None and m.on_barge_in(3.6, 3.7) == []
+
+
+def test_a_filler_is_stopped_by_a_barge_in_but_the_answer_still_comes():
+    m = make()
+    finish_all(m, said(m.on_faces([FaceObservation('a', 1.2, True)], 0.0)), 0.7)
+    m.on_heard('Where is the toilet?', 'en', 0.9, 2.0)
+    [filler] = said(m.on_filler('a', 'One moment', 'en', 3.2))
+    play(m, filler, 3.2)
+    out = m.on_barge_in(3.4, 3.5)
+    assert out[0] == Cancel(filler.id) and emitted(out, 'barge_in')
+    assert said(m.on_reply('a', 'Hall 2', 'en', 'directions', [], False, 'backend', 3.8))
+
+
+def test_untrusted_speech_is_not_asked_and_the_screen_is_offered_in_its_language():
+    m = make(listen_timeout_s=5.0)                         # asr: my is detected, not hearable
+    finish_all(m, said(m.on_faces([FaceObservation('a', 1.2, True)], 0.0)), 0.7)
+    [prompt] = said(m.tick(6.0))                             # "please ask", queued
+    heard = HeardSpeech(text='မင်္ဂလာပါ', language='my', final=True, confidence=0.3, language_probability=0.8,
+                        trusted=False)
+    out = m.on_heard_speech(heard, 6.1)
+    assert not [a for a in out if isinstance(a, Ask)]
+    [identified] = emitted(out, 'language_identified')
+    assert (identified.fields['language'], identified.fields['source']) == ('my', 'speech')
+    assert emitted(out, 'utterance_heard')[0].fields['detail'] == 'not trusted: the screen is offered'
+    assert [a for a in out if isinstance(a, Cancel)] == [Cancel(prompt.id)]    # the queued prompt in vi
+    assert [(s.text, s.language, s.tag['purpose']) for s in said(out)] == [('<use_screen:my>', 'my', 'prompt')]
+    assert [a for a in out if isinstance(a, Show)] == [Show('listening', 'a', 'my', can_hear=False)]
+    assert m.visitors['a'].language == 'my' and m.visitors['a'].turns == 0
+    # Its language's probability is the confidence: a faint guess gets "sorry" and no offer in it.
+    m2 = make()
+    finish_all(m2, said(m2.on_faces([FaceObservation('a', 1.2, True)], 0.0)), 0.7)
+    out = m2.on_heard_speech(heard.model_copy(update={'language_probability': 0.2}), 1.0)
+    assert [s.text for s in said(out)] == ['<not_understood:en>'] and m2.visitors['a'].language is None
+    assert m2.on_heard_speech(heard.model_copy(update={'final': False}), 1.1) == []   # partials: nothing

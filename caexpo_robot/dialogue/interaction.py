@@ -1,9 +1,10 @@
 """The greeter's behaviour, as a pure state machine fed with observations and returning actions.
 
-Inputs: tracked faces (per frame), speech events (`SpeechEvent`), what the visitor said, typed or
-tapped (a question, a language), the assistant's replies, and the passing of time. Outputs: `Say` /
-`Cancel` (to the tts node), `Ask` / `EndVisit` (to the assistant client), `StartConversation` (the
-listening side resets per visitor), `Show` (the touchscreen's card) and `Emit` (interaction events);
+Inputs: tracked faces (per frame), speech events (`SpeechEvent`), what the visitor said (`HeardSpeech`),
+typed or tapped (a question, a language), the visitor's voice starting over the robot's (`BargeIn`), the
+assistant's replies, and the passing of time. Outputs: `Say` / `Cancel` (to the tts node), `Ask` /
+`EndVisit` (to the assistant client), `StartConversation` (the listening side resets per visitor and
+favours the opener languages), `Show` (the touchscreen's card) and `Emit` (interaction events);
 `dialogue/outputs.py` turns them into messages. All times are passed in (sim or wall clock), so
 simulation tests are deterministic. No rclpy here.
 
@@ -22,8 +23,16 @@ Rules (why they are so):
   greeting is cancelled) and keeps it for that visitor; a language tapped on the screen is theirs at
   once and outranks recognition. "Please type on my screen" is said only in the visitor's own language,
   once it is known and cannot be heard.
-- Touch barge-in: a tapped language or a typed/tapped question stops what the robot is saying to that
-  visitor at once (the playing utterance too).
+- Barge-in: a tapped language, a typed/tapped question, or the addressed visitor's voice starting while
+  the robot talks to them (`on_barge_in`, heard through the echo canceller) stops what the robot is
+  saying to that visitor and their group at once, the playing utterance too: a greeting is over and the
+  robot listens; an answer is finished and it listens; a filler stops (the answer still comes). Their
+  words then arrive as a final HeardSpeech and are answered. A farewell is never stopped (the visitor is
+  leaving; nobody is addressed any more), nor what is said to other visitors; a barge-in with nothing
+  to stop does nothing (the node counts it).
+- Words that are not trusted (HeardSpeech.trusted false: Burmese, Khmer, Lao by default) are never
+  sent to the assistant: the language is taken (as any heard language), and the robot offers the
+  screen in it ("please type or tap on my screen", the listening card with can_hear false).
 - A greeted visitor who leaves is no longer talked to (their pending utterances are cancelled) and
   gets one farewell (per group, in the group's language); a conversation ends after a quiet timeout.
 - A visitor who stepped away and comes forward again while still tracked is served again (offered
@@ -40,7 +49,7 @@ from caexpo_robot.backend.contract import FALLBACK_INTENT, spoken_form
 from caexpo_robot.dialogue.language_evidence import LanguageState, accept
 from caexpo_robot.language.langid import identify
 from caexpo_robot.language.languages import LANGUAGES
-from caexpo_robot.messages import ScreenAction, SpeechEvent
+from caexpo_robot.messages import HeardSpeech, ScreenAction, SpeechEvent
 
 
 class Say(NamedTuple):
@@ -77,9 +86,11 @@ class Abandon(NamedTuple):
 
 
 class StartConversation(NamedTuple):
-    """The robot starts listening to a visitor other than the last one: listening state is per visitor."""
+    """The robot starts listening to a visitor other than the last one: listening state is per visitor.
+    `expected`: the robot's opener languages, likelier a priori for spoken language ID."""
     visitor: str
     language: str | None
+    expected: tuple[str, ...] = ()
 
 
 class Show(NamedTuple):
@@ -98,7 +109,8 @@ ENDED = ('utterance_finished', 'utterance_failed', 'utterance_cancelled', 'utter
 LOST = ('utterance_failed', 'utterance_dropped')   # never (fully) heard: the visitor needs another way
 
 PRIORITY_NORMAL, PRIORITY_HIGH = 1, 2
-# What the robot says to a visitor that a tap or a typed question stops at once (touch barge-in).
+# What the robot says to a visitor that a tap, a typed question or their voice stops at once (barge-in);
+# not the farewell: the visitor is leaving, and a goodbye cut short is rude.
 SPOKEN_TO_VISITOR = ('greeting', 'prompt', 'not_understood', 'filler', 'answer')
 CHOICE_KEPT_S = 30.0    # a language tapped with nobody addressed is for the next visitor within this
 
@@ -309,17 +321,28 @@ class InteractionManager:
             self.retries.discard(event.id)
         return actions
 
+    def on_heard_speech(self, heard: HeardSpeech, now: float) -> list[Action]:
+        """A HeardSpeech message: partials are not acted on; a final one goes to `on_heard`, an untrusted
+        one with its language's probability as the confidence (its words are not used)."""
+        if not heard.final:
+            return []
+        confidence = heard.confidence if heard.trusted else heard.language_probability
+        return self.on_heard(heard.text, heard.language, 1.0 if confidence is None else confidence, now, 'speech',
+                             len(heard.candidates) or None, trusted=heard.trusted)
+
     def on_heard(self, text: str, language: str | None, confidence: float, now: float,
-                 source: str = 'speech', recognizers: int | None = None) -> list[Action]:
+                 source: str = 'speech', recognizers: int | None = None, trusted: bool = True) -> list[Action]:
         """A final recognition result or kiosk text for the addressed visitor. `recognizers`: how many
         recognizers produced a hypothesis (None: unknown); with one, or one speech model loaded, the
-        language must be proven (dialogue/language_evidence.py)."""
+        language must be proven (dialogue/language_evidence.py). `trusted=False`: the language was
+        recognised but not the words: they are not asked, the robot offers the screen in that language."""
         visitor = self.visitors.get(self.addressed or '')
         if visitor is None or visitor.stage not in (Stage.LISTENING, Stage.WAITING, Stage.GREETING):
+            why = f'{visitor.id} is {visitor.stage.value}' if visitor else 'nobody is being addressed'
             return [Emit('utterance_heard', {'t': now, 'text': text, 'language': language, 'source': source,
-                                             'detail': 'ignored: nobody is being addressed'})]
+                                             'detail': f'ignored: {why}'})]
         actions: list[Action] = []
-        if not text.strip() or language is None or confidence < self.config.min_confidence:
+        if (trusted and not text.strip()) or language is None or confidence < self.config.min_confidence:
             return self._not_understood(visitor, text, confidence, source, now)
         lone = len(self.hearable) <= 1 or (recognizers is not None and recognizers <= 1)
         visitor.speech.language = visitor.language
@@ -333,6 +356,8 @@ class InteractionManager:
             group = self.groups.get(visitor.group)
             actions += self._cancel_pending(set(group.members) if group else {visitor.id},
                                             ('greeting', 'prompt'), including_playing=False)
+        if not trusted:
+            return actions + self._offer_screen(visitor, text, language, confidence, source, now)
         actions.append(self._emit('utterance_heard', now, visitor, text=text, language=language,
                                   confidence=round(confidence, 3), source=source))
         self._enter(visitor, Stage.THINKING, now)
@@ -341,6 +366,19 @@ class InteractionManager:
         actions += self._show(Show('thinking', visitor.id, language), now)   # before Ask: its reply may be at once
         actions.append(Ask(visitor.id, text, language))
         return actions
+
+    def _offer_screen(self, visitor: Visitor, text: str, language: str, confidence: float, source: str,
+                      now: float) -> list[Action]:
+        """Speech in a language whose words are not trusted (Burmese, Khmer, Lao by default): no question for
+        the assistant; "please type or tap on my screen" said in that language, the screen's card in it."""
+        actions: list[Action] = [self._emit('utterance_heard', now, visitor, text=text, language=language,
+                                            confidence=round(confidence, 3), source=source,
+                                            detail='not trusted: the screen is offered')]
+        actions.append(self._say(visitor, 'use_screen', language, 'prompt'))
+        if visitor.stage is Stage.LISTENING:
+            visitor.prompted = False
+            visitor.listening_since = None    # the listening clock starts when the offer has been said
+        return actions + self._show(Show('listening', visitor.id, language, can_hear=False), now)
 
     def _not_understood(self, visitor: Visitor, text: str, confidence: float, source: str, now: float,
                         detail: str | None = None) -> list[Action]:
@@ -351,7 +389,7 @@ class InteractionManager:
     def on_typed(self, text: str, language: str | None, now: float) -> list[Action]:
         """Text typed (or a button tapped) on the screen, in the language chosen there or else identified
         from the text. It stops what the robot is saying to the visitor at once (touch barge-in)."""
-        stopped = self._barge_in(self.visitors.get(self.addressed or ''), now)
+        stopped = self._barge_in(self.visitors.get(self.addressed or ''), now, 'the visitor typed or tapped')
         return stopped + self._typed(text, language, now)
 
     def on_language_chosen(self, language: str, visitor_id: str | None, now: float) -> list[Action]:
@@ -367,7 +405,7 @@ class InteractionManager:
         visitor.speech.pending, visitor.speech.pending_count = None, 0
         actions: list[Action] = [self._emit('language_identified', now, visitor, language=language, source='tap',
                                             confidence=1.0)]
-        stopped = self._barge_in(visitor, now)
+        stopped = self._barge_in(visitor, now, 'the visitor tapped a language')
         actions += stopped
         if visitor.id != self.addressed:
             return actions
@@ -378,7 +416,29 @@ class InteractionManager:
             visitor.listening_since = None    # the listening clock starts when the prompt has been said
         return actions + self._show(self._card_for(visitor), now)
 
-    def _barge_in(self, visitor: Visitor | None, now: float) -> list[Action]:
+    def on_barge_in(self, onset_t: float, now: float) -> list[Action]:
+        """The addressed visitor started speaking (at `onset_t`) while the robot was talking to them: what it
+        says to them and their group stops at once, the playing utterance too (as a tap does), and it listens;
+        their words follow as a final HeardSpeech. Nobody addressed, or nothing being said to them (a farewell
+        to someone else, a greeting to newcomers): [] (the node counts it)."""
+        visitor = self.visitors.get(self.addressed or '')
+        if visitor is None:
+            return []
+        group = self.groups.get(visitor.group)
+        owners = set(group.members) if group else {visitor.id}
+        speaking = [(u, purpose) for u, (purpose, owner) in self.utterances.items()
+                    if owner in owners and purpose in SPOKEN_TO_VISITOR]
+        stopped = self._barge_in(visitor, now, 'the visitor spoke') if speaking else []
+        cancels = [a for a in stopped if isinstance(a, Cancel)]
+        if not cancels:
+            return []
+        playing = next((u for u, _ in speaking if u in self.started), None)
+        purposes = ', '.join(sorted({purpose for _, purpose in speaking}))
+        note = self._emit('barge_in', now, visitor, utterance=playing, detail=f'stopped {purposes} '
+                          f'({"playing" if playing else "queued"}); {now - onset_t:.3f} s after the voice began')
+        return [*cancels, note, *[a for a in stopped if not isinstance(a, Cancel)]]
+
+    def _barge_in(self, visitor: Visitor | None, now: float, why: str) -> list[Action]:
         """Stop what the robot is saying to this visitor (and their group), the playing utterance too."""
         if visitor is None or visitor.stage not in (Stage.GREETING, Stage.WAITING, Stage.LISTENING,
                                                     Stage.THINKING, Stage.ANSWERING):
@@ -389,7 +449,7 @@ class InteractionManager:
         if visitor.stage is Stage.GREETING and group is not None:
             actions += self._greeting_done(group, visitor, now)
         elif visitor.stage is Stage.ANSWERING:
-            actions.append(self._emit('answer_finished', now, visitor, detail='stopped: the visitor tapped or typed'))
+            actions.append(self._emit('answer_finished', now, visitor, detail=f'stopped: {why}'))
             actions += self._start_listening(visitor, now)
         return actions
 
@@ -593,7 +653,7 @@ class InteractionManager:
         actions: list[Action] = []
         if visitor.id != self.conversation:   # the same visitor again keeps their language and voice
             self.conversation = visitor.id
-            actions.append(StartConversation(visitor.id, visitor.language))
+            actions.append(StartConversation(visitor.id, visitor.language, tuple(self.config.opener_languages)))
         group = self.groups.get(visitor.group)
         actions.append(self._emit('listening_started', now, visitor, language=visitor.language,
                                   group=list(group.members) if group else []))

@@ -30,7 +30,8 @@ def as_message(action: Say | Cancel | Emit | StartConversation | Show, now: floa
     if isinstance(action, Cancel):
         return CancelSpeech(id=action.id)
     if isinstance(action, StartConversation):
-        return ConversationStarted(t=round(now, 4), visitor=action.visitor, language=action.language)
+        return ConversationStarted(t=round(now, 4), visitor=action.visitor, language=action.language,
+                                   expected=list(action.expected))
     if isinstance(action, Show):
         return ScreenCard(t=round(now, 4), kind=action.kind, visitor=action.visitor, language=action.language,
                           languages=list(action.languages), text=action.text, actions=_screen_actions(action.actions),
