@@ -7,10 +7,12 @@ from rclpy.parameter import Parameter
 from std_msgs.msg import String
 
 from caexpo_robot.messages import (
+    BargeIn,
     CancelSpeech,
     ConversationStarted,
     FacesFrame,
     HearableLanguages,
+    HeardSpeech,
     InteractionEvent,
     LanguageChosen,
     ScreenCard,
@@ -96,7 +98,7 @@ def test_without_a_backend_a_question_gets_the_canned_answer_in_the_visitors_lan
             for kind in ('utterance_started', 'utterance_finished'):
                 g.send(SpeechEvent(t=1.2, type=kind, id=request.id, language=request.language))
         assert g.spin_until(lambda: conversations)
-        assert [c.visitor for c in conversations] == ['f0001']
+        assert [(c.visitor, c.expected) for c in conversations] == [('f0001', ['en'])]   # priors for asr
         g.send(TypedQuestion(text='Nhà vệ sinh ở đâu vậy?'))
         assert g.spin_until(lambda: any(r.tag.purpose == 'answer' for r in requests))
         answer = [r for r in requests if r.tag.purpose == 'answer'][0]
@@ -112,3 +114,31 @@ def test_without_a_backend_a_question_gets_the_canned_answer_in_the_visitors_lan
         assert g.spin_until(lambda: any(c.id == answer.id for c in cancels))
         assert g.spin_until(lambda: len([r for r in requests if r.tag.purpose == 'answer']) == 2)
         assert node.pending_work() == 0
+
+
+def test_the_visitors_voice_over_the_greeting_stops_it_and_they_are_answered():
+    factory = partial(InteractionNode, parameter_overrides=[Parameter('opener_languages', value=['en'])])
+    with ros_graph(factory) as g:
+        node = g.nodes[0]
+        requests = g.listen_messages(SpeakRequest)
+        cancels = g.listen_messages(CancelSpeech)
+        interaction_events = g.listen_messages(InteractionEvent)
+        for model in (FacesFrame, SpeechEvent, BargeIn, HeardSpeech):
+            g.wait_for_subscribers(g.typed_publisher(model))
+        g.wait_until_heard(node.advertise(SpeakRequest), node.advertise(CancelSpeech), node.advertise(InteractionEvent))
+        g.send(BargeIn(t=0.5, fired_t=0.6, level_dbfs=-30.0))                # nobody here: counted, nothing said
+        assert g.spin_until(lambda: node.counters['barge_in_ignored'] == 1)
+        g.send(faces(1.0, ('f0001', 1.5, True)))
+        assert g.spin_until(lambda: requests)
+        [hello] = requests
+        g.send(SpeechEvent(t=1.1, type='utterance_started', id=hello.id, language='en', duration_s=1.5))
+        assert g.spin_until(lambda: any(e.type == 'greeting_started' for e in interaction_events))
+        g.send(BargeIn(t=1.3, fired_t=1.45, level_dbfs=-28.0))
+        assert g.spin_until(lambda: cancels and any(e.type == 'barge_in' for e in interaction_events))
+        assert [c.id for c in cancels] == [hello.id]
+        [note] = [e for e in interaction_events if e.type == 'barge_in']
+        assert note.visitor == 'f0001' and note.utterance == hello.id and 'greeting' in note.detail
+        assert g.spin_until(lambda: any(e.type == 'listening_started' for e in interaction_events))
+        g.send(HeardSpeech(text='Where is the toilet?', language='en', final=True, confidence=0.9, engine='whisper'))
+        assert g.spin_until(lambda: any(r.tag.purpose == 'answer' for r in requests))
+        assert node.counters['events_barge_in'] == 1 and node.counters['barge_in_ignored'] == 1

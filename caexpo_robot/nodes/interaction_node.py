@@ -12,7 +12,15 @@ from caexpo_robot.dialogue.assistant_turns import AssistantTurns
 from caexpo_robot.dialogue.interaction import Emit, InteractionConfig, InteractionManager
 from caexpo_robot.dialogue.outputs import OUTPUTS, as_message
 from caexpo_robot.language.phrasebook import Phrasebook
-from caexpo_robot.messages import FacesFrame, HearableLanguages, HeardSpeech, LanguageChosen, SpeechEvent, TypedQuestion
+from caexpo_robot.messages import (
+    BargeIn,
+    FacesFrame,
+    HearableLanguages,
+    HeardSpeech,
+    LanguageChosen,
+    SpeechEvent,
+    TypedQuestion,
+)
 from caexpo_robot.nodes.common import OK, WARN, CaexpoNode, Param, ParamRule, Range, run_node
 
 POSITIVE = Range(gt=0)
@@ -96,9 +104,9 @@ class InteractionNode(CaexpoNode):
             self.advertise(model)
         self.subscribe(FacesFrame, lambda frame: self.apply(self.manager.on_faces(frame.faces, self.now())))
         self.subscribe(SpeechEvent, lambda event: self.apply(self.manager.on_tts_event(event, self.now())))
-        self.subscribe(HeardSpeech, lambda heard: heard.final and self.apply(self.manager.on_heard(
-            heard.text, heard.language, 1.0 if heard.confidence is None else heard.confidence, self.now(),
-            'speech', len(heard.candidates) or None)))
+        self.subscribe(HeardSpeech, lambda heard: self.apply(self.manager.on_heard_speech(heard, self.now())))
+        # The visitor's voice over the robot's (asr, through the echo canceller) stops it at once, as a tap does.
+        self.subscribe(BargeIn, self.on_barge_in)
         # The screen: a typed or tapped question, or a tapped language, stops the robot's speech at once.
         self.subscribe(TypedQuestion, lambda q: self.apply(self.manager.on_typed(q.text, q.language, self.now())))
         self.subscribe(LanguageChosen, lambda c: self.apply(self.manager.on_language_chosen(c.language, c.visitor,
@@ -118,6 +126,12 @@ class InteractionNode(CaexpoNode):
         self.manager.set_hearable(languages.hearable)
         self.get_logger().info(f'visitors can speak in: {" ".join(sorted(self.manager.hearable)) or "none"}; '
                                'other languages are offered the screen')
+
+    def on_barge_in(self, barge: BargeIn) -> None:
+        actions = self.manager.on_barge_in(barge.t, self.now())
+        if not actions:   # nobody addressed, or nothing being said to them
+            self.count('barge_in_ignored')
+        self.apply(actions)
 
     def apply(self, actions) -> None:
         for action in self.turns.route(actions):   # Ask, EndVisit, Abandon go to the assistant side
