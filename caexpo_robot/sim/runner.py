@@ -34,7 +34,7 @@ from caexpo_robot.nodes.conversions import camera_info_msg, image_msg
 from caexpo_robot.perception.geometry import iou
 from caexpo_robot.sim.backend_latency import SimulatedBackendLatency
 from caexpo_robot.sim.entrance import EntranceRenderer
-from caexpo_robot.sim.microphone import SimulatedMicrophone
+from caexpo_robot.sim.microphone import EchoPath, SimulatedMicrophone
 from caexpo_robot.sim.scenario import Scenario, VisitorInput
 from caexpo_robot.sim.synthetic_audio import resample_int16, synthesize_speech
 from caexpo_robot.speaking.synthesizer import read_wav
@@ -43,7 +43,9 @@ from caexpo_robot.speaking.voices import VoiceTable
 NS = 1_000_000_000
 AUDIO_CHUNK_NS = 100_000_000      # the simulated microphone publishes 100 ms chunks
 TICK_NS = 20_000_000              # the clock's resolution (the tts node polls playback at 50 Hz)
-ROBOT_ECHO_GAIN = 0.3             # how loud the robot's own speaker is in its microphone
+# The robot's speaker in its own microphone: 25 ms late (sound path and device buffers), about 10 dB
+# quieter, with a 150 ms room tail.
+ROBOT_ECHO = EchoPath(delay_s=0.025, gain=0.3, reverb_s=0.15, seed=11)
 
 
 class SimError(RuntimeError):
@@ -123,8 +125,7 @@ class SimDriver(TypedNode):
             heapq.heappush(self.recorder.utterance_ends_ns, int(round((event['t'] + event['duration_s']) * NS)))
             if event.get('wav'):   # the robot hears itself through its own microphone
                 audio = read_wav(event['wav'])
-                self.microphone.add(event['t'], resample_int16(audio.samples, audio.sample_rate), ROBOT_ECHO_GAIN,
-                                    key=event['id'])
+                self.microphone.play(event['t'], resample_int16(audio.samples, audio.sample_rate), key=event['id'])
             fallback = f' [{event["detail"]}]' if event.get('fallback') else ''
             self.log(f'[{event["t"]:7.2f}] robot ({event["language"]}): {event["text"]}{fallback}')
         elif event['type'] == 'utterance_cancelled':
@@ -261,7 +262,7 @@ def run_simulation(scenario: Scenario, out_dir: Path, *, log: Callable[[str], No
             nodes.append(graph.node_class(name)(context=context, parameter_overrides=_overrides(params.get(name, {})),
                                                 start_parameter_services=False))
         backend = _model_backend_latency(nodes, scenario.assistant_latency_s)
-        microphone = SimulatedMicrophone()
+        microphone = SimulatedMicrophone(echo=ROBOT_ECHO)
         driver = SimDriver(context, recorder, lambda t_ns: frames_cache.get(t_ns, {}), log, microphone)
         voices = VoiceTable.load()
         phrasebook = Phrasebook.load()
