@@ -12,6 +12,7 @@ executor thread).
     hyp = recognizer.transcribe(pcm16)          # language detected among LANGUAGES
     hyp.text, hyp.language, hyp.language_probability, [w.conf for w in hyp.words]
     recognizer.detect_language(pcm16, ('en', 'zh'))   # [('en', 0.97), ('zh', 0.03)]
+    recognizer.detect_language(pcm16, priors={'vi': 2.0, 'zh': 2.0, 'en': 2.0})   # opener languages x2
 """
 from __future__ import annotations
 
@@ -229,32 +230,39 @@ class WhisperRecognizer:
             return [(code, 1.0 / len(candidates)) for code in candidates]
         return sorted(((code, p / total) for code, p in kept.items()), key=lambda item: -item[1])
 
-    def detect_language(self, pcm16, candidates: Sequence[str] = LANGUAGES, sample_rate: int = SAMPLE_RATE
-                        ) -> list[tuple[str, float]]:
-        """Whisper's language probabilities (first 30 s) restricted to `candidates` and renormalised
-        to sum to 1, best first."""
+    def detect_language(self, pcm16, candidates: Sequence[str] = LANGUAGES, sample_rate: int = SAMPLE_RATE,
+                        priors: Mapping[str, float] | None = None) -> list[tuple[str, float]]:
+        """Whisper's language probabilities (first 30 s) restricted to `candidates`, each multiplied by
+        its prior (`priors[code]`, missing: 1; e.g. the robot's opener languages x2), and renormalised to
+        sum to 1, best first. A prior is relative: x2 doubles the odds of that language against each
+        unweighted one. ValueError for a negative, infinite or NaN prior or an unknown language in `priors`
+        (before any decoding); all candidates at 0 after the priors: uniform."""
         candidates = _check_codes(candidates, 'candidate language')
+        _check_priors(priors)
         audio = to_whisper_audio(pcm16, sample_rate)
         shared = self._model()
         with shared.lock:
             try:
-                return self._detect(shared, audio, candidates)
+                return self._detect(shared, audio, candidates, priors)
             finally:
                 shared.model.reuse = None
 
     def transcribe(self, pcm16, sample_rate: int = SAMPLE_RATE, language: str | None = None,
-                   candidates: Sequence[str] = LANGUAGES, beam_size: int | None = None) -> WhisperHypothesis:
-        """The utterance's text in `language`, or in the most probable of `candidates` when None."""
+                   candidates: Sequence[str] = LANGUAGES, beam_size: int | None = None,
+                   priors: Mapping[str, float] | None = None) -> WhisperHypothesis:
+        """The utterance's text in `language`, or in the most probable of `candidates` when None, their
+        probabilities weighted by `priors` as in detect_language (ignored when `language` is given)."""
         if language is not None:
             _check_codes((language,), 'language')
         else:
             candidates = _check_codes(candidates, 'candidate language')
+        _check_priors(priors)
         audio = to_whisper_audio(pcm16, sample_rate)
         shared = self._model()
         with shared.lock:
             probs: list[tuple[str, float]] = []
             if language is None:
-                probs = self._detect(shared, audio, candidates)
+                probs = self._detect(shared, audio, candidates, priors)
             chosen = language or probs[0][0]
             try:
                 return self._transcribe_locked(shared, audio, chosen, probs[0][1] if probs else 1.0, probs,
@@ -304,6 +312,16 @@ class WhisperRecognizer:
             avg_logprob=float(np.mean([s.avg_logprob for s in segments])) if segments else 0.0,
             compression_ratio=max((float(s.compression_ratio) for s in segments), default=0.0),
             duration_s=audio.size / SAMPLE_RATE)
+
+
+def _check_priors(priors: Mapping[str, float] | None) -> None:
+    """ValueError unless every prior is a known language with a finite value >= 0."""
+    for code in priors or {}:
+        _check_codes((code,), 'language in priors')
+        try:
+            _prior(priors, code)
+        except (TypeError, ValueError) as exc:   # not a number ('two', None), or negative, inf or NaN
+            raise ValueError(f'prior of {code} must be a finite number >= 0, got {priors[code]!r}') from exc
 
 
 def _prior(priors: Mapping[str, float] | None, code: str) -> float:
