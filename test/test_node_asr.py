@@ -2,6 +2,7 @@
 from functools import partial
 
 import numpy as np
+import yaml
 from rclpy.parameter import Parameter
 from std_msgs.msg import Bool, MultiArrayDimension, String, UInt8MultiArray
 
@@ -17,6 +18,7 @@ from caexpo_robot.messages import (
 from caexpo_robot.nodes.asr_node import AsrNode
 from caexpo_robot.nodes.audio_msgs import audio_msg
 from caexpo_robot.nodes.common import AUDIO, LATCHED
+from caexpo_robot.paths import config_path
 from caexpo_robot.sim.synthetic_audio import synthesize_speech
 from ros_harness import ros_graph
 
@@ -28,8 +30,20 @@ def chunks(pcm: bytes, silence_s: float = 1.5):
     return [pcm[i:i + CHUNK] for i in range(0, len(pcm) - CHUNK + 1, CHUNK)]
 
 
-def test_hears_korean_after_the_robot_stops_speaking_and_counts_bad_chunks():
-    factory = partial(AsrNode, parameter_overrides=[Parameter('grammar', value='expo_questions')])
+def packaged_config_with(tmp_path, **changes):
+    """config/asr.yaml with some top-level keys replaced, written to a file the node can be given."""
+    settings = yaml.safe_load(config_path('asr.yaml').read_text(encoding='utf-8'))
+    settings.update(changes)
+    path = tmp_path / 'asr.yaml'
+    path.write_text(yaml.safe_dump(settings, allow_unicode=True), encoding='utf-8')
+    return str(path)
+
+
+def test_hears_korean_after_the_robot_stops_speaking_and_counts_bad_chunks(tmp_path):
+    # A robot without an echo reference (duplex: mute) that hears Korean only (Vosk, grammar mode).
+    config = packaged_config_with(tmp_path, languages=['ko'], duplex={'mode': 'mute'})
+    factory = partial(AsrNode, parameter_overrides=[Parameter('grammar', value='expo_questions'),
+                                                    Parameter('config_file', value=config)])
     question = synthesize_speech('음식 어디에 있어요', 'ko', 140)
     with ros_graph(factory) as g:
         heard = g.listen_messages(HeardSpeech)
@@ -99,7 +113,9 @@ def test_corrupt_model_is_reported_and_the_robot_keeps_greeting(tmp_path):
     (broken / 'am').mkdir(parents=True)
     (broken / 'am' / 'final.mdl').write_bytes(b'not a model')
     config = tmp_path / 'asr.yaml'
-    config.write_text(f'languages: [ko, en]\nmodels: {{ko: {broken}, en: {tmp_path / "missing"}}}\n')
+    # Korean's Vosk model is broken, and the Whisper model that would hear English is missing.
+    config.write_text(f'languages: [ko, en]\nmodels: {{ko: {broken}, en: {tmp_path / "missing"}}}\n'
+                      f'whisper: {{model_dir: {tmp_path / "no-whisper"}}}\n')
     asr = partial(AsrNode, parameter_overrides=[Parameter('config_file', value=str(config))])
     with ros_graph(asr, InteractionNode) as g:
         languages = g.listen_messages(HearableLanguages)

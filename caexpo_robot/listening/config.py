@@ -58,7 +58,7 @@ class VadConfig(ConfigModel, frozen=True):
 
 class ChoiceConfig(ConfigModel, frozen=True):
     lid_weight: Annotated[float, Field(ge=0.0, le=1.0)] = 0.4
-    spoken_weight: Annotated[float, Field(ge=0.0, le=1.0)] = 0.5   # weight of Whisper's spoken-language ID
+    spoken_weight: Annotated[float, Field(ge=0.0, le=1.0)] = 0.9   # weight of Whisper's spoken-language ID
     opener_prior: Annotated[float, Field(ge=1.0, le=100.0)] = 2.0   # opener languages: this much likelier
     switch_probability: Annotated[float, Field(gt=0.0, le=1.0)] = 0.8   # locked: another language this sure
                                                                         # is transcribed too (evidence to switch)

@@ -14,7 +14,9 @@ def heard_speech(result: Partial | Utterance) -> HeardSpeech:
         start=result.start_t, end=result.end_t,
         words=[WordConfidence(word=w.word, conf=unit(w.conf)) for w in result.words],
         candidates=[LanguageCandidate(language=h.language, text=h.text, confidence=unit(h.mean_confidence))
-                    for h in (result.hypotheses or {}).values()])
+                    for h in (result.hypotheses or {}).values()],
+        engine=result.engine, trusted=result.trusted,
+        language_probability=None if result.language_probability is None else unit(result.language_probability))
 
 
 def unit(value: float) -> float:

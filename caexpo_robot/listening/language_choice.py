@@ -7,12 +7,16 @@ Multiplicative on purpose: a Korean (or Chinese) recognizer always writes Hangul
 text LID agreeing with it is no evidence and must not lift a low-confidence guess; the LID
 matters where it can disagree, e.g. a Vietnamese recognizer's output without Vietnamese letters,
 or English words from the Filipino model. Without a text LID the score is the ASR confidence.
+
+With Whisper's spoken language ID (`spoken`: probability per language, the robot's priors applied)
+the score is further multiplied by ((1 - spoken_weight) + spoken_weight * p(language)): what the voice
+sounds like outweighs a grammar-mode recognizer that always outputs one of its phrases confidently.
 """
 from __future__ import annotations
 
 import unicodedata
 from dataclasses import dataclass, field
-from typing import Callable, Iterable, Sequence
+from typing import Callable, Iterable, Mapping, Sequence
 
 from caexpo_robot.language.langid import identify
 from caexpo_robot.listening.config import ChoiceConfig
@@ -117,9 +121,14 @@ class LanguageChooser:
             return self.languages
         return (self.locked,)
 
-    def decide(self, hypotheses: Iterable[Hypothesis]) -> LanguageDecision:
-        scores = {h.language: round(self.score(h), 4) for h in hypotheses
-                  if h.language in self.languages}
+    def decide(self, hypotheses: Iterable[Hypothesis], spoken: Mapping[str, float] | None = None
+               ) -> LanguageDecision:
+        """Score this utterance's hypotheses (weighted by the spoken language ID when given); lock, keep or
+        switch the visitor's language."""
+        weight = self.config.spoken_weight if spoken else 0.0
+        scores = {h.language: round(self.score(h) * ((1.0 - weight) + weight * float(spoken.get(h.language, 0.0)
+                                                                                      if spoken else 0.0)), 4)
+                  for h in hypotheses if h.language in self.languages}
         best = max(scores, key=scores.get) if scores else None
         best_score = scores.get(best, 0.0) if best else 0.0
         cfg = self.config

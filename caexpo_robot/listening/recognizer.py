@@ -1,12 +1,27 @@
-"""Streaming multi-language speech recognition with Vosk.
+"""Streaming speech recognition for one microphone: Vosk and Whisper, voice activity, echo, language.
 
-`AsrEngine.process(chunk, t)` is the whole listening pipeline for one microphone:
-validate chunk → mute gate (robot speaking) → energy endpointing → the recognizers of the
-languages the chooser wants (only inside an utterance; silence never reaches Vosk) → partial
-results while speaking, one `Utterance` with the chosen language when it ends.
+`AsrEngine.process(chunk, t)` is the whole listening pipeline:
+validate chunk → while the robot speaks: echo canceller + barge-in detector (duplex 'cancel'), or discard
+(duplex 'mute') → voice-activity segmentation (Silero and/or level) → inside an utterance, the Vosk
+recognizers of the languages the chooser wants (streaming, partial results) and the utterance's audio
+for Whisper → at the end, one `Utterance` with the chosen language.
+
+Whisper decodes whole utterances and takes ~0.7 s on 2 cores, so the engine never decodes itself:
+it returns a `Decode` request; the caller runs `engine.decode(request)` (thread-safe, the only slow
+call: the asr node runs it on a worker thread) and hands the result back with `engine.complete(request,
+result)` on the engine's thread, which returns the Utterance. A first request goes out at the visitor's
+first pause (`whisper.pause_decode_s`, speculative); when the utterance ends without more speech that
+decode is the answer, so the end-of-speech wait and the decode overlap. `run(results)` does all of this
+inline (tests, the `listen` command).
+
+Spoken language ID: Whisper's detection over the wanted languages, with the opener languages as
+priors, weighs each hypothesis' score in the LanguageChooser (confidence × text LID × spoken LID);
+a tapped language locks the visitor at once. Transcripts in languages below their `trust` threshold
+are marked untrusted (the robot offers the screen instead of answering).
 """
 from __future__ import annotations
 
+import itertools
 import json
 import threading
 import time
@@ -15,12 +30,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Mapping, Sequence
 
-from caexpo_robot.listening.audio import SAMPLE_RATE, SAMPLE_WIDTH, ChunkValidator, rms_dbfs
+import numpy as np
+
+from caexpo_robot.listening.audio import SAMPLE_RATE, ChunkValidator
 from caexpo_robot.listening.config import AsrConfig
-from caexpo_robot.listening.endpoint import END, IDLE, START, MuteGate, UtteranceSegmenter
+from caexpo_robot.listening.echo import BargeInDetector, EchoCancellingListener, FarEndBuffer, SpeexEchoCanceller
+from caexpo_robot.listening.endpoint import END, IDLE, START, MuteGate
+from caexpo_robot.listening.hearing import configured_whisper_status
 from caexpo_robot.listening.hypothesis import UNKNOWN_WORD, Hypothesis, Word, join_hypotheses, words_from_vosk
 from caexpo_robot.listening.language_choice import LanguageChooser, LanguageDecision, TextLid, default_text_lid
-from caexpo_robot.listening.models import model_status
+from caexpo_robot.listening.models import ModelError, model_status
+from caexpo_robot.listening.vad import make_segmenter
 
 DEFAULT_LID = object()  # sentinel: use caexpo_robot.language.langid (None: no text LID at all)
 _MODEL_CACHE: dict[str, object] = {}
@@ -52,6 +72,8 @@ class RecognizerStatus:
     path: Path | None
     detail: str
     load_s: float = 0.0
+    engine: str = 'vosk'  # 'vosk' | 'whisper'
+    trusted: bool = True  # its transcripts are acted on (else: recognised, the screen offered)
 
 
 class LanguageRecognizer:
@@ -160,6 +182,7 @@ class LanguageRecognizer:
         return Hypothesis(self.language, raw.get('text', ''), words_from_vosk(raw.get('result')))
 
 
+
 @dataclass(frozen=True)
 class Partial:
     language: str
@@ -179,42 +202,129 @@ class Utterance:
     end_reason: str  # 'silence' | 'max_length' | 'flush'
     decision: LanguageDecision
     hypotheses: dict[str, Hypothesis] = field(default_factory=dict)
+    engine: str = 'vosk'  # which recognizer heard `text`
+    language_probability: float | None = None  # Whisper's spoken-language probability of `language`
+    trusted: bool = True  # False: the language's transcripts are below its trust threshold
+
+
+@dataclass(frozen=True)
+class BargeInHeard:
+    """The visitor started speaking while the robot talked (duplex 'cancel')."""
+    onset_t: float
+    fired_t: float
+    level_dbfs: float
+
+
+@dataclass
+class Decode:
+    """A Whisper job for one utterance (or its part up to a pause). Built and completed on the engine's
+    thread; `engine.decode(request)` may run anywhere."""
+    id: int
+    audio: np.ndarray  # int16, 16 kHz
+    candidates: tuple[str, ...]  # languages to detect among (Vosk ones included: they need no transcript)
+    whisper_languages: tuple[str, ...]  # of those, the ones Whisper transcribes
+    locked: str | None  # the visitor's language if known
+    priors: dict[str, float]
+    switch_probability: float
+    skip_transcript: frozenset[str]  # languages never trusted: detected, not transcribed
+    start_t: float
+    final: bool = False  # the utterance ended: this decode is its result
+    end_t: float = 0.0
+    reason: str = ''
+    vosk: dict[str, Hypothesis] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class DecodeResult:
+    probabilities: tuple[tuple[str, float], ...]  # spoken language ID, priors applied, best first
+    hypotheses: dict[str, Hypothesis]  # Whisper transcripts by language
+    seconds: float = 0.0
+    error: str = ''
+
+
+# Whisper's own guards against hallucinated text (as in openai-whisper's transcribe()): a segment that is
+# probably no speech and decoded with low confidence, or whose text repeats itself (gzip ratio), is not used.
+NO_SPEECH_PROB = 0.6
+LOW_LOGPROB = -1.0
+MAX_COMPRESSION_RATIO = 2.4
 
 
 class AsrEngine:
-    """Every loaded language's recognizer, the language chooser, the mute gate and endpointing.
+    """Recognizers (Vosk per language, one shared Whisper), the language chooser, voice activity, echo.
 
-    Not thread-safe: call process/set_speaking/new_visitor/set_grammar from one thread (the
-    ROS node's executor thread).
+    Not thread-safe except `decode`: call everything else from one thread (the node's executor).
     """
 
     def __init__(self, config: AsrConfig | None = None, text_lid: TextLid | None | object = DEFAULT_LID,
-                 preloaded: Mapping[str, object] | None = None) -> None:
+                 preloaded: Mapping[str, object] | None = None, whisper: object | None = None,
+                 vad_model: object | None = None, canceller: object | None = None) -> None:
+        """`preloaded`: Vosk models by language (tests); `whisper`: a WhisperRecognizer to use (None: built
+        from config.whisper if its model is assembled); `canceller`: an echo canceller (None: libspeexdsp)."""
         self.config = config or AsrConfig()
         self.statuses: dict[str, RecognizerStatus] = {}
         self.recognizers: dict[str, LanguageRecognizer] = {}
+        self.counters: Counter = Counter()
         grammars_by_language: dict[str, dict[str, list[str]]] = {}
         for mode, per_language in self.config.grammars.items():
             for language, phrases in per_language.items():
                 grammars_by_language.setdefault(language, {})[mode] = phrases
+        fallback: dict[str, str] = {}
         for language in self.config.languages:
-            self._load(language, (preloaded or {}).get(language),
-                       grammars_by_language.get(language, {}))
-        lid = default_text_lid(tuple(self.recognizers)) if text_lid is DEFAULT_LID else text_lid
-        self.chooser = LanguageChooser(tuple(self.recognizers), self.config.language_choice, lid)
-        self.gate = MuteGate(self.config.mute_tail_s)
-        self.segmenter = UtteranceSegmenter(self.config.endpoint)
+            if self.config.engine(language) == 'vosk':
+                problem = self._load(language, (preloaded or {}).get(language),
+                                     grammars_by_language.get(language, {}))
+                if problem:
+                    fallback[language] = problem
+        self.whisper, whisper_problem = self._whisper(whisper)
+        self.whisper_languages: tuple[str, ...] = ()
+        if self.whisper is not None:
+            self.whisper_languages = tuple(code for code in self.config.languages if code not in self.recognizers)
+        for language in self.config.languages:
+            if language in self.recognizers:
+                continue
+            before = f'Vosk: {fallback[language]}; ' if language in fallback else ''
+            if self.whisper is None:
+                if language not in fallback:   # (a Vosk language keeps its own status)
+                    self.statuses[language] = RecognizerStatus(language, 'missing', None, whisper_problem,
+                                                               engine='whisper')
+            else:
+                self.statuses[language] = RecognizerStatus(
+                    language, 'loaded', self.whisper.model_dir, before + 'Whisper base', engine='whisper',
+                    trusted=self.config.trust.get(language, 0.0) < 1.0)
+        lid = default_text_lid(self.languages) if text_lid is DEFAULT_LID else text_lid
+        self.chooser = LanguageChooser(self.languages, self.config.language_choice, lid)
+        self.priors: dict[str, float] = {}
+        self.segmenter = make_segmenter(self.config.vad, self.config.endpoint, vad_model)
         self.validator = ChunkValidator()
-        self.counters: Counter = Counter()
-        self._preroll: deque[bytes] = deque()
+        self.gate = MuteGate(self.config.mute_tail_s)
+        self.echo = None
+        self.duplex = self.config.duplex.mode
+        self.duplex_problem = ''
+        if self.duplex == 'cancel':
+            try:
+                self.echo = self._echo_listener(canceller)
+            except (OSError, RuntimeError, ValueError) as exc:   # no libspeexdsp: the robot mutes itself
+                self.duplex, self.duplex_problem = 'mute', f'echo canceller unavailable ({exc}): muted while speaking'
+        self._preroll: deque[np.ndarray] = deque()
         self._preroll_s = 0.0
         self._active: tuple[str, ...] = ()
+        self._whisper_on = False
+        self._audio: list[np.ndarray] = []
         self._utterance_start = 0.0
         self._last_partial_t: dict[str, float] = {}
         self._muted = False
+        self._unvoiced_s = 0.0
+        self._pending: Decode | None = None   # the decode covering the utterance so far (speculative or final)
+        self._results: dict[int, DecodeResult] = {}
+        self._issued: set[int] = set()   # decodes handed out (the caller runs each exactly once)
+        self._ids = itertools.count(1)
+        self._barged = False
+        self._robot_heard_until = float('-inf')
         self.grammar_errors: dict[str, str] = {}
 
-    def _load(self, language: str, model, grammars: dict[str, list[str]]) -> None:
+    # --- loading -------------------------------------------------------------------------------------
+    def _load(self, language: str, model, grammars: dict[str, list[str]]) -> str:
+        """Build the Vosk recognizer; '' when loaded, else the reason (status recorded)."""
         started = time.monotonic()
         path, where = None, 'preloaded model'
         if model is None:
@@ -222,51 +332,114 @@ class AsrEngine:
             path, where = status.path, status.detail
             if status.state in ('not_installed', 'none_exists'):
                 self.statuses[language] = RecognizerStatus(language, 'missing', None, status.detail)
-                return
+                return status.detail
             if status.state == 'corrupt':
                 self.statuses[language] = RecognizerStatus(language, 'corrupt', path, status.detail)
-                return
+                return status.detail
             try:
                 model = load_vosk_model(path)
             except RuntimeError as exc:
                 self.statuses[language] = RecognizerStatus(language, 'corrupt', path, str(exc))
-                return
+                return str(exc)
         try:
             recognizer = LanguageRecognizer(language, model, grammars)
         except Exception as exc:  # a graph that fails to load only shows when building one
-            self.statuses[language] = RecognizerStatus(
-                language, 'corrupt', path, f'Vosk cannot build a recognizer: {exc}')
-            return
+            detail = f'Vosk cannot build a recognizer: {exc}'
+            self.statuses[language] = RecognizerStatus(language, 'corrupt', path, detail)
+            return detail
         self.recognizers[language] = recognizer
-        self.statuses[language] = RecognizerStatus(language, 'loaded', path, where,
-                                                   time.monotonic() - started)
+        self.statuses[language] = RecognizerStatus(language, 'loaded', path, where, time.monotonic() - started)
+        return ''
+
+    def _whisper(self, given) -> tuple[object | None, str]:
+        """(the Whisper recognizer, '') or (None, why there is none)."""
+        if given is not None:
+            return given, ''
+        if not any(self.config.engine(code) == 'whisper' or code not in self.recognizers
+                   for code in self.config.languages):
+            return None, 'no language is set to whisper'
+        from caexpo_robot.listening.whisper import WhisperRecognizer
+        settings = self.config.whisper
+        status = configured_whisper_status(self.config)
+        if status.state != 'installed':
+            return None, f'Whisper base {status.state}: {status.detail}'
+        folder = status.path
+        recognizer = WhisperRecognizer(folder, cpu_threads=settings.cpu_threads, beam_size=settings.beam_size)
+        if settings.warm_up:
+            try:
+                recognizer.warm_up()
+            except (ModelError, RuntimeError, ValueError) as exc:
+                return None, f'Whisper base failed to load: {exc}'
+        return recognizer, ''
+
+    def _echo_listener(self, canceller):
+        duplex = self.config.duplex
+        canceller = canceller or SpeexEchoCanceller(frame_ms=20, filter_ms=duplex.filter_ms)
+        detector = BargeInDetector(probability=_silero_probability(self.config),
+                                   start_threshold=duplex.barge_in_threshold,
+                                   continue_threshold=min(duplex.barge_in_threshold, 0.4),
+                                   onset_ms=duplex.barge_in_onset_ms)
+        return EchoCancellingListener(canceller, FarEndBuffer(latency_s=duplex.output_latency_s), detector)
 
     @property
     def languages(self) -> tuple[str, ...]:
-        """Languages with a working recognizer."""
-        return tuple(self.recognizers)
+        """Languages with a working recognizer (Vosk or Whisper)."""
+        return tuple(code for code in self.config.languages
+                     if code in self.recognizers or code in self.whisper_languages)
 
-    # --- controls -------------------------------------------------------------------------
+    @property
+    def trusted_languages(self) -> tuple[str, ...]:
+        """Languages whose words the robot acts on (the others are recognised, then the screen offered)."""
+        return tuple(code for code in self.languages
+                     if code in self.recognizers or self.config.trust.get(code, 0.0) < 1.0)
+
+    # --- controls -------------------------------------------------------------------------------------
     def set_speaking(self, speaking: bool, t: float) -> None:
-        """The TTS 'speaking' flag; audio is discarded while set and mute_tail_s after."""
+        """The TTS 'speaking' flag (duplex 'mute': audio is discarded while set and mute_tail_s after)."""
         self.gate.set_speaking(speaking, t)
 
-    def new_visitor(self) -> None:
-        """Forget the locked language, anything heard so far and the speaker adaptation."""
+    def robot_audio(self, pcm: bytes | np.ndarray, t_start: float) -> None:
+        """What the robot's speaker plays from t_start (16 kHz int16): the echo canceller's reference."""
+        if self.echo is None:
+            return
+        if not self.echo.far_end.push(pcm, t_start):
+            self.counters['reference_dropped'] += 1
+            return
+        self.echo.detector.reset()   # armed for this utterance
+        self._barged = False
+
+    def robot_stopped(self, t: float) -> None:
+        """The robot's utterance was cut at t (cancelled, interrupted): its voice ends there."""
+        if self.echo is not None:
+            self.echo.far_end.stop(t)
+
+    def new_visitor(self, language: str | None = None, expected: Sequence[str] = ()) -> None:
+        """Forget the previous visitor's language, anything heard and the speaker adaptation. `language`:
+        known already (tapped): locked at once; `expected`: the robot's opener languages (priors)."""
         self.chooser.reset()
+        if language is not None:
+            self.choose_language(language)
+        prior = self.config.language_choice.opener_prior
+        self.priors = {code: prior for code in expected if code in self.languages}
         self._abandon(restart=True)
+
+    def choose_language(self, language: str) -> None:
+        """The visitor tapped their language on the screen: it is theirs (locked) from the next utterance."""
+        if language in self.languages:
+            self.chooser.reset()
+            self.chooser.locked = language
 
     def set_grammar(self, mode: str | None, languages: Sequence[str] | None = None
                     ) -> dict[str, list[str]]:
-        """Switch recognizers to a grammar mode (None = free); the phrases each one rejected.
+        """Switch Vosk recognizers to a grammar mode (None = free); the phrases each one rejected.
 
-        Languages without that mode in the config, or none of whose phrases are in their
-        model's vocabulary (reason in grammar_errors), listen freely. Drops an utterance in
-        progress.
+        Languages without that mode in the config, or none of whose phrases are in their model's
+        vocabulary (reason in grammar_errors), listen freely; Whisper always listens freely. Drops an
+        utterance in progress.
         """
         self._abandon()
         rejected = {}
-        for language in languages or self.languages:
+        for language in languages or tuple(self.recognizers):
             recognizer = self.recognizers.get(language)
             if recognizer is None:
                 continue
@@ -285,70 +458,197 @@ class AsrEngine:
                 rejected[language] = recognizer.rejected_phrases[mode]
         return rejected
 
-    # --- audio ----------------------------------------------------------------------------
+    # --- audio ----------------------------------------------------------------------------------------
     def process(self, data: bytes, t: float, sample_rate: int = SAMPLE_RATE
-                ) -> list[Partial | Utterance]:
-        """Feed one chunk captured at time t (seconds); the results it produced."""
+                ) -> list[Partial | Utterance | Decode | BargeInHeard]:
+        """Feed one chunk whose first sample was captured at time t (seconds); what it produced."""
         samples = self.validator.validate(data, sample_rate)
         if samples is None:
             return []
-        if not self.gate.admits(t):
-            if not self._muted:
-                self._muted = True
-                if self.segmenter.in_utterance:
-                    self.counters['utterances_cut_by_mute'] += 1
-                self._abandon(restart=True)  # while the robot talks: clean start afterwards
-            self.counters['muted_chunks'] += 1
-            return []
-        self._muted = False
         duration = samples.size / SAMPLE_RATE
-        pcm = samples.tobytes()
-        step = self.segmenter.push(rms_dbfs(samples), duration)
-        if step.state == IDLE:
-            self._remember(pcm, duration)
-            self.counters['idle_chunks'] += 1
+        events: list = []
+        if self.duplex == 'mute' or self.echo is None:
+            if not self.gate.admits(t):
+                self._mute()
+                return []
+            self._muted = False
+            return events + self._listen(samples, t, duration)
+        try:
+            clean, barge = self.echo.push(samples, t)
+        except ValueError:   # a chunk the canceller cannot frame (not a multiple of 20 ms): counted
+            self.counters['dropped_not_20ms_frames'] += 1
             return []
-        if step.state == START:
-            self._remember(pcm, duration)
-            self._active = tuple(code for code in self.chooser.wanted_languages() if code in self.recognizers)
-            self._utterance_start = t - self._preroll_s + duration
-            for recognizer in self._active_recognizers():
-                for block in self._preroll:
-                    recognizer.accept(block)
-            self._preroll.clear()
-            self._preroll_s = 0.0
-            self._last_partial_t = {}
-            self.counters['utterances_started'] += 1
-            return self._partials(t + duration)
-        for recognizer in self._active_recognizers():
-            recognizer.accept(pcm)
-        if step.state == END:
-            return self._finish(t + duration, step.reason)
-        return self._partials(t + duration)
+        clean_samples = np.frombuffer(clean, dtype='<i2')
+        clean_t = t - self.echo.canceller.latency_samples / SAMPLE_RATE
+        tail = self.config.duplex.echo_tail_s
+        robot_audible = self.echo.far_end.playing(clean_t - tail, clean_t + duration)
+        if barge is not None and robot_audible and not self._barged:
+            self._barged = True
+            self.counters['barge_ins'] += 1
+            events.append(BargeInHeard(barge.onset_t, barge.fired_t, round(barge.level_dbfs, 1)))
+            self._abandon()
+            onset = np.frombuffer(barge.audio, dtype='<i2')
+            after = clean_samples[max(0, int(round((barge.fired_t - clean_t) * SAMPLE_RATE))):]
+            heard = np.concatenate([onset, after])
+            return events + self._listen(heard, barge.audio_start_t, heard.size / SAMPLE_RATE)
+        if robot_audible and not self._barged:
+            self._mute()   # the robot's voice (cancelled) and no visitor over it: nothing to hear
+            return events
+        if not robot_audible:
+            self._barged = False
+        self._muted = False
+        return events + self._listen(clean_samples, clean_t, duration)
 
-    def flush(self, t: float) -> list[Utterance]:
+    def flush(self, t: float) -> list[Utterance | Decode]:
         """End of stream: close an utterance in progress."""
         if not self.segmenter.in_utterance:
             return []
         self.segmenter.reset()
         return self._finish(t, 'flush')
 
-    def stats(self) -> dict:
-        return {**self.validator.stats(), **dict(self.counters),
-                'noise_floor_dbfs': round(self.segmenter.noise_floor, 1),
-                'locked_language': self.chooser.locked}
+    def decode(self, request: Decode) -> DecodeResult:
+        """Run Whisper on a Decode request: spoken language ID over its candidates (priors applied), then
+        the transcript(s) it needs. Thread-safe; never raises (a failure is DecodeResult.error)."""
+        started = time.perf_counter()
+        try:
+            probabilities, hypotheses = self.whisper.listen(
+                request.audio, request.candidates, request.priors, lambda probs: self._to_transcribe(request, probs))
+        except Exception as exc:   # a decoder failure costs this utterance, not the listening
+            return DecodeResult((), {}, time.perf_counter() - started, f'{type(exc).__name__}: {exc}')
+        kept = {}
+        for hypothesis in hypotheses:
+            if _hallucinated(hypothesis):
+                continue
+            kept[hypothesis.language] = hypothesis
+        return DecodeResult(tuple(probabilities), kept, time.perf_counter() - started)
 
-    # --- internals ------------------------------------------------------------------------
+    @staticmethod
+    def _to_transcribe(request: Decode, probabilities: Sequence[tuple[str, float]]) -> list[str]:
+        """Which languages Whisper writes out, given its spoken language ID (best first)."""
+        wanted = [code for code in request.whisper_languages if code not in request.skip_transcript]
+        best, p_best = probabilities[0] if probabilities else (None, 0.0)
+        if request.locked is not None:
+            chosen = [request.locked] if request.locked in wanted else []
+            if best != request.locked and best in wanted and p_best >= request.switch_probability:
+                chosen.append(best)   # clear evidence of another language: heard in it too
+            return chosen
+        return [best] if best in wanted else []
+
+    def complete(self, request: Decode, result: DecodeResult) -> list[Utterance]:
+        """Hand back a decode's result (engine thread). A speculative decode that the visitor's further
+        speech made stale is dropped; one whose utterance ended gives the Utterance."""
+        if result.error:
+            self.counters['decode_errors'] += 1
+        if self._pending is None or request.id != self._pending.id:
+            self.counters['decodes_discarded'] += 1
+            return []
+        if not request.final:
+            self._results[request.id] = result   # the utterance goes on; used if it ends without more speech
+            return []
+        self._pending = None
+        self._results.clear()
+        self._issued.clear()
+        return self._choose(request, result)
+
+    def run(self, results: Sequence) -> list[Partial | Utterance | BargeInHeard]:
+        """`results` with every Decode run inline and replaced by what it completes (tests, CLI)."""
+        out = []
+        for item in results:
+            if isinstance(item, Decode):
+                out += self.complete(item, self.decode(item))
+            else:
+                out.append(item)
+        return out
+
+    def stats(self) -> dict:
+        stats = {**self.validator.stats(), **dict(self.counters),
+                 'locked_language': self.chooser.locked, 'duplex': self.duplex}
+        floor = getattr(getattr(self.segmenter, 'energy', None), 'noise_floor', None)
+        if floor is not None:
+            stats['noise_floor_dbfs'] = round(floor, 1)
+        if self.echo is not None:
+            stats['echo_reduction_db'] = round(self.echo.detector.echo_reduction_db(), 1)
+        return stats
+
+    @property
+    def busy(self) -> int:
+        """A final decode not yet completed (for the simulator's lock-step clock)."""
+        return int(self._pending is not None and self._pending.final)
+
+    # --- internals ------------------------------------------------------------------------------------
+    def _mute(self) -> None:
+        if not self._muted:
+            self._muted = True
+            if self.segmenter.in_utterance:
+                self.counters['utterances_cut_by_robot_speech'] += 1
+            self._abandon(restart=True)  # while the robot talks: clean start afterwards
+        self.counters['muted_chunks'] += 1
+
+    def _listen(self, samples: np.ndarray, t: float, duration: float) -> list:
+        step = self.segmenter.push(samples)
+        if step.state == IDLE:
+            self._remember(samples, duration)
+            self.counters['idle_chunks'] += 1
+            return []
+        if step.state == START:
+            return self._start(samples, t, duration)
+        for recognizer in self._active_recognizers():
+            recognizer.accept(samples.tobytes())
+        if self._whisper_on:
+            self._audio.append(samples)
+        if step.state == END:
+            return self._finish(t + duration, step.reason)
+        events: list = self._partials(t + duration)
+        self._unvoiced_s = 0.0 if step.voiced else self._unvoiced_s + duration
+        if step.voiced and self._pending is not None:
+            self._pending = None   # the visitor went on: that decode is stale
+            self._results.clear()
+        if (self._whisper_on and self._pending is None
+                and self._unvoiced_s + 1e-9 >= self.config.whisper.pause_decode_s):
+            self._pending = self._request(final=False)
+            self._issued.add(self._pending.id)
+            self.counters['decodes_at_pause'] += 1
+            events.append(self._pending)
+        return events
+
+    def _start(self, samples: np.ndarray, t: float, duration: float) -> list:
+        self._remember(samples, duration)
+        wanted = self.chooser.wanted_languages()
+        self._active = tuple(code for code in wanted if code in self.recognizers)
+        self._whisper_on = any(code in self.whisper_languages for code in wanted)
+        self._utterance_start = t - self._preroll_s + duration
+        for recognizer in self._active_recognizers():
+            for block in self._preroll:
+                recognizer.accept(block.tobytes())
+        self._audio = list(self._preroll) if self._whisper_on else []
+        self._preroll.clear()
+        self._preroll_s = 0.0
+        self._last_partial_t = {}
+        self._unvoiced_s = 0.0
+        self._pending = None
+        self._results.clear()
+        self.counters['utterances_started'] += 1
+        return self._partials(t + duration)
+
+    def _request(self, final: bool) -> Decode:
+        locked = self.chooser.locked if self.chooser.wanted_languages() == (self.chooser.locked,) else None
+        return Decode(
+            next(self._ids), np.concatenate(self._audio) if self._audio else np.zeros(0, np.int16),
+            candidates=self.languages, whisper_languages=self.whisper_languages, locked=locked,
+            priors=dict(self.priors), switch_probability=self.config.language_choice.switch_probability,
+            skip_transcript=frozenset(code for code in self.whisper_languages
+                                      if self.config.trust.get(code, 0.0) >= 1.0),
+            start_t=self._utterance_start, final=final)
+
     def _active_recognizers(self):
         return [self.recognizers[code] for code in self._active]
 
-    def _remember(self, pcm: bytes, duration: float) -> None:
-        self._preroll.append(pcm)
+    def _remember(self, samples: np.ndarray, duration: float) -> None:
+        self._preroll.append(samples)
         self._preroll_s += duration
-        keep = max(self.config.endpoint.preroll_ms, self.config.endpoint.start_speech_ms + 100)
-        while self._preroll and self._preroll_s - len(self._preroll[0]) / (
-                SAMPLE_RATE * SAMPLE_WIDTH) >= keep / 1000.0:
-            self._preroll_s -= len(self._preroll.popleft()) / (SAMPLE_RATE * SAMPLE_WIDTH)
+        keep = max(self.config.endpoint.preroll_ms, self.config.endpoint.start_speech_ms + 100) / 1000.0
+        while self._preroll and self._preroll_s - self._preroll[0].size / SAMPLE_RATE >= keep:
+            self._preroll_s -= self._preroll.popleft().size / SAMPLE_RATE
 
     def _abandon(self, restart: bool = False) -> None:
         for recognizer in self.recognizers.values():
@@ -360,6 +660,10 @@ class AsrEngine:
         self._preroll.clear()
         self._preroll_s = 0.0
         self._active = ()
+        self._whisper_on = False
+        self._audio = []
+        self._pending = None
+        self._results.clear()
 
     def _partials(self, t: float) -> list[Partial]:
         events = []
@@ -373,18 +677,93 @@ class AsrEngine:
                 events.append(Partial(recognizer.language, hypothesis.text, hypothesis.words, t))
         return events
 
-    def _finish(self, t: float, reason: str) -> list[Utterance]:
-        hypotheses = {r.language: r.finish() for r in self._active_recognizers()}
+    def _finish(self, t: float, reason: str) -> list[Utterance | Decode]:
+        vosk = {r.language: r.finish() for r in self._active_recognizers()}
         self._active = ()
-        if all(h.empty for h in hypotheses.values()):
+        whisper_on, self._whisper_on = self._whisper_on, False
+        if not whisper_on:
+            self._audio = []
+            request = Decode(0, np.zeros(0, np.int16), (), (), None, {}, 1.0, frozenset(), self._utterance_start,
+                             True, t, reason, vosk)
+            return self._choose(request, DecodeResult((), {}))
+        pending = self._pending
+        if pending is not None and self._unvoiced_s + 1e-9 >= self.config.whisper.pause_decode_s:
+            self.counters['decodes_reused'] += 1   # nothing voiced since the pause: that decode stands
+        else:
+            pending = self._pending = self._request(final=True)
+        pending.final, pending.end_t, pending.reason, pending.vosk = True, t, reason, vosk
+        self._audio = []
+        done = self._results.pop(pending.id, None)
+        if done is not None:
+            self._pending = None
+            self._issued.clear()
+            return self._choose(pending, done)
+        if pending.id in self._issued:
+            return []   # already decoding since the pause: complete() gives the Utterance
+        self._issued.add(pending.id)
+        return [pending]
+
+    def _choose(self, request: Decode, result: DecodeResult) -> list[Utterance]:
+        hypotheses = {**request.vosk, **result.hypotheses}
+        spoken = dict(result.probabilities) or None
+        if all(h.empty for h in hypotheses.values()) and not _detected_untrusted(request, result):
             self.counters['empty_utterances'] += 1
             return []
-        decision = self.chooser.decide(hypotheses.values())
+        decision = self.chooser.decide(hypotheses.values(), spoken)
         language = decision.language if decision.language in hypotheses else decision.best
-        if language not in hypotheses:  # no usable evidence: the most confident non-empty one
-            language = max((h for h in hypotheses.values() if not h.empty),
-                           key=lambda h: h.mean_confidence).language
-        chosen = hypotheses[language]
+        untrusted = _detected_untrusted(request, result)
+        if untrusted and (language is None or language not in hypotheses or hypotheses[language].empty):
+            language = untrusted   # the visitor speaks a language whose words are not used: offer the screen
+            self.chooser.locked = self.chooser.locked or untrusted
+            chosen = Hypothesis(untrusted, '')
+        else:
+            if language not in hypotheses:  # no usable evidence: the most confident non-empty one
+                language = max((h for h in hypotheses.values() if not h.empty),
+                               key=lambda h: h.mean_confidence).language
+            chosen = hypotheses[language]
+        engine = 'vosk' if language in request.vosk else 'whisper'
+        confidence = round(chosen.mean_confidence, 4)
+        trusted = engine == 'vosk' or self.config.trusted(language, confidence)
         self.counters['utterances'] += 1
-        return [Utterance(language, chosen.text, chosen.words, round(chosen.mean_confidence, 4),
-                          self._utterance_start, t, reason, decision, hypotheses)]
+        if not trusted:
+            self.counters['untrusted_utterances'] += 1
+        probability = spoken.get(language) if spoken else None
+        return [Utterance(language, chosen.text, chosen.words, confidence, request.start_t, request.end_t,
+                          request.reason, decision, hypotheses, engine, probability, trusted)]
+
+
+def _hallucinated(hypothesis) -> bool:
+    """Whisper's text that is not speech: no-speech with low confidence, or a repetition loop."""
+    no_speech = getattr(hypothesis, 'no_speech_prob', 0.0) > NO_SPEECH_PROB and \
+        getattr(hypothesis, 'avg_logprob', 0.0) < LOW_LOGPROB
+    return no_speech or getattr(hypothesis, 'compression_ratio', 0.0) > MAX_COMPRESSION_RATIO
+
+
+def _detected_untrusted(request: Decode, result: DecodeResult) -> str | None:
+    """The language Whisper heard, when it is one whose transcripts are skipped (never trusted)."""
+    if request.locked is not None and request.locked in request.skip_transcript:
+        return request.locked   # the visitor is known to speak it
+    if not result.probabilities:
+        return None
+    best, _ = result.probabilities[0]
+    if best in request.skip_transcript and (request.locked is None or request.locked == best):
+        return best
+    return None
+
+
+def _silero_probability(config: AsrConfig):
+    """The barge-in detector's speech probability: a Silero VAD of its own (its state follows the
+    cancelled signal, not the segmenter's), scoring each 20 ms frame by the 32 ms window ending there."""
+    from caexpo_robot.listening.vad import FRAME_SAMPLES, SileroVad
+    vad = SileroVad(config.vad.model)
+    pending = np.zeros(0, dtype=np.int16)
+    last = 0.0
+
+    def probability(frame: np.ndarray) -> float:
+        """The probability of the latest whole 32 ms window (the model's state needs consecutive windows)."""
+        nonlocal pending, last
+        pending = np.concatenate([pending, frame])
+        while pending.size >= FRAME_SAMPLES:
+            last, pending = vad.probability(pending[:FRAME_SAMPLES]), pending[FRAME_SAMPLES:]
+        return last
+    return probability
