@@ -117,7 +117,8 @@ def main(argv: list[str] | None = None) -> int:
     models = sub.add_parser('models', help='speech models: list | download LANG... | assemble [whisper-base] | verify')
     models.add_argument('rest', nargs=argparse.REMAINDER)
     models.set_defaults(run=_models)
-    listen = sub.add_parser('listen', help='what the robot hears in a WAV file: one JSON line (FILE [--language L])')
+    listen = sub.add_parser('listen', help='what the robot hears in a WAV file, through the asr engine: '
+                                           'one JSON line (FILE [--language L] [--config FILE])')
     listen.add_argument('rest', nargs=argparse.REMAINDER)
     listen.set_defaults(run=_listen)
     args = parser.parse_args(argv)
