@@ -49,6 +49,7 @@ def assert_digits_heard(out: dict) -> None:
     for u in utterances:
         assert (u['language'], u['engine'], u['trusted']) == ('en', 'whisper', True), u
         assert 0.5 < u['language_probability'] <= 1.0 and 0.0 < u['confidence'] <= 1.0
+        assert u['languages'][0] == ['en', u['language_probability']] and len(u['languages']) == 3
         assert u['words'] and all(0.0 <= w['confidence'] <= 1.0 and w['word'] for w in u['words'])
     spans = [(u['start_s'], u['end_s']) for u in utterances]
     assert all(start < end for start, end in spans) and all(a[1] <= b[0] for a, b in pairwise(spans))

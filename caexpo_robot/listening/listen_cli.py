@@ -8,11 +8,11 @@ in it: with duplex 'cancel' the echo canceller runs with a silent reference (as 
 robot is quiet), so barge-in never fires. `--language` is the visitor's language known (tapped on the
 screen); without it the language is chosen as for a new visitor.
 
-One JSON line: every utterance heard (text, language and its spoken probability, engine, trusted, mean
-word confidence, per-word confidences, start and end in seconds), the texts joined, the last utterance's
-language, the file's duration and the Whisper decode time. Any sample rate and channel count of
-8/16/24/32-bit PCM WAV; a file that is not one or is corrupt, a bad config, a language the robot cannot
-hear or a failed decode prints a JSON error line and exits 1.
+One JSON line: every utterance heard (text, language and its spoken probability, Whisper's three likeliest
+languages, engine, trusted, mean word confidence, per-word confidences, start and end in seconds), the
+texts joined, the last utterance's language, the file's duration and the Whisper decode time. Any sample
+rate and channel count of 8/16/24/32-bit PCM WAV; a file that is not one or is corrupt, a bad config, a
+language the robot cannot hear or a failed decode prints a JSON error line and exits 1.
 """
 from __future__ import annotations
 
@@ -94,10 +94,12 @@ def build_engine(config_file: Path | None = None):
     return engine
 
 
-def utterance_json(utterance) -> dict:
+def utterance_json(utterance, spoken: tuple[tuple[str, float], ...] = ()) -> dict:
+    """`spoken`: Whisper's language ID of the utterance (priors applied, best first), if Whisper heard it."""
     probability = utterance.language_probability
     return {'text': utterance.text, 'language': utterance.language,
             'language_probability': None if probability is None else round(probability, 3),
+            'languages': [[code, round(p, 3)] for code, p in spoken[:3]],
             'engine': utterance.engine, 'trusted': utterance.trusted, 'confidence': round(utterance.confidence, 3),
             'words': [{'word': w.word, 'confidence': round(w.conf, 3)} for w in utterance.words],
             'start_s': round(max(0.0, utterance.start_t), 2), 'end_s': round(max(0.0, utterance.end_t), 2)}
@@ -105,7 +107,7 @@ def utterance_json(utterance) -> dict:
 
 def hear(engine, pcm: np.ndarray, language: str | None = None) -> tuple[list, float, list[str]]:
     """The file's 16 kHz int16 samples through `engine` as the asr node feeds it, for one visitor:
-    (utterances, Whisper decode seconds, decode errors)."""
+    ([(utterance, its spoken language ID)], Whisper decode seconds, decode errors)."""
     from caexpo_robot.listening.recognizer import Decode, Utterance
     if language is not None and language not in engine.languages:
         status = engine.statuses.get(language)
@@ -113,6 +115,7 @@ def hear(engine, pcm: np.ndarray, language: str | None = None) -> tuple[list, fl
         raise ListenError(f'the robot does not hear {language} ({why})')
     engine.new_visitor(language=language)
     utterances, decode_s, errors = [], 0.0, []
+    spoken: dict[float, tuple] = {}   # an utterance's start -> the language ID of its latest decode
 
     def settle(results) -> None:
         nonlocal decode_s
@@ -120,11 +123,12 @@ def hear(engine, pcm: np.ndarray, language: str | None = None) -> tuple[list, fl
             if isinstance(item, Decode):   # run inline where the node's worker thread would
                 result = engine.decode(item)
                 decode_s += result.seconds
+                spoken[item.start_t] = result.probabilities
                 if result.error:
                     errors.append(result.error)
                 settle(engine.complete(item, result))
             elif isinstance(item, Utterance):
-                utterances.append(item)
+                utterances.append((item, spoken.pop(item.start_t, ())))
 
     for chunk, t in chunks(pcm):
         settle(engine.process(chunk.tobytes(), t))
@@ -141,9 +145,9 @@ def listen(path: Path, language: str | None = None, config_file: Path | None = N
     utterances, decode_s, errors = hear(engine, pcm, language)
     if errors:
         raise ListenError(f'Whisper failed to decode: {errors[0]}')
-    return {'file': str(path), 'text': ' '.join(u.text for u in utterances if u.text),
-            'language': utterances[-1].language if utterances else language,
-            'utterances': [utterance_json(u) for u in utterances],
+    return {'file': str(path), 'text': ' '.join(u.text for u, _ in utterances if u.text),
+            'language': utterances[-1][0].language if utterances else language,
+            'utterances': [utterance_json(u, ids) for u, ids in utterances],
             'duration_s': round(pcm.size / SAMPLE_RATE, 2), 'decode_s': round(decode_s, 2)}
 
 
