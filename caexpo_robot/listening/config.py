@@ -60,6 +60,8 @@ class ChoiceConfig(ConfigModel, frozen=True):
     lid_weight: Annotated[float, Field(ge=0.0, le=1.0)] = 0.4
     spoken_weight: Annotated[float, Field(ge=0.0, le=1.0)] = 0.9   # weight of Whisper's spoken-language ID
     opener_prior: Annotated[float, Field(ge=1.0, le=100.0)] = 2.0   # opener languages: this much likelier
+    lock_probability: Annotated[float, Field(gt=0.0, le=1.0)] = 0.7   # Whisper this sure of the best: lock
+    min_probability: Annotated[float, Field(ge=0.0, lt=1.0)] = 0.05   # a Vosk hypothesis needs this spoken ID
     switch_probability: Annotated[float, Field(gt=0.0, le=1.0)] = 0.8   # locked: another language this sure
                                                                         # is transcribed too (evidence to switch)
     min_lock_score: float = 0.45

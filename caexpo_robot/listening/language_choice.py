@@ -136,7 +136,7 @@ class LanguageChooser:
             return LanguageDecision(self.locked, None, scores, self.locked is not None, False,
                                     'no_evidence')
         if self.locked is None:
-            if best_score >= cfg.min_lock_score:
+            if best_score >= cfg.min_lock_score or (spoken and spoken.get(best, 0.0) >= cfg.lock_probability):
                 self.locked = best
                 return LanguageDecision(best, best, scores, True, False, 'locked')
             return LanguageDecision(best, best, scores, False, False, 'tentative')

@@ -518,7 +518,8 @@ class AsrEngine:
         kept = {}
         for hypothesis in hypotheses:
             if _hallucinated(hypothesis):
-                continue
+                self.counters['whisper_not_speech'] += 1   # (decode runs on a worker: Counter += is atomic enough
+                continue                                   #  for a diagnostic count under the GIL)
             kept[hypothesis.language] = hypothesis
         return DecodeResult(tuple(probabilities), kept, time.perf_counter() - started)
 
@@ -601,6 +602,7 @@ class AsrEngine:
         events: list = self._partials(t + duration)
         self._unvoiced_s = 0.0 if step.voiced else self._unvoiced_s + duration
         if step.voiced and self._pending is not None:
+            self.counters['decodes_superseded'] += 1
             self._pending = None   # the visitor went on: that decode is stale
             self._results.clear()
         if (self._whisper_on and self._pending is None
@@ -704,8 +706,13 @@ class AsrEngine:
         return [pending]
 
     def _choose(self, request: Decode, result: DecodeResult) -> list[Utterance]:
-        hypotheses = {**request.vosk, **result.hypotheses}
         spoken = dict(result.probabilities) or None
+        vosk = request.vosk
+        if spoken and request.locked is None:   # Vosk writes its words for any sound: Whisper's ID vets them
+            floor = self.config.language_choice.min_probability
+            vosk = {code: h for code, h in vosk.items() if spoken.get(code, 0.0) >= floor}
+            self.counters['vosk_hypotheses_vetoed'] += len(request.vosk) - len(vosk)
+        hypotheses = {**vosk, **result.hypotheses}
         if all(h.empty for h in hypotheses.values()) and not _detected_untrusted(request, result):
             self.counters['empty_utterances'] += 1
             return []
@@ -721,7 +728,7 @@ class AsrEngine:
                 language = max((h for h in hypotheses.values() if not h.empty),
                                key=lambda h: h.mean_confidence).language
             chosen = hypotheses[language]
-        engine = 'vosk' if language in request.vosk else 'whisper'
+        engine = 'vosk' if language in vosk else 'whisper'
         confidence = round(chosen.mean_confidence, 4)
         trusted = engine == 'vosk' or self.config.trusted(language, confidence)
         self.counters['utterances'] += 1

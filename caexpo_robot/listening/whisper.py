@@ -45,7 +45,12 @@ OUR_CODES = {whisper: ours for ours, whisper in WHISPER_CODES.items()}
 TOKENS_PER_SECOND = {'th': 10, 'my': 40, 'km': 32, 'lo': 40}
 DEFAULT_TOKENS_PER_SECOND = 8
 TOKEN_HEADROOM = 3.0
-MAX_NEW_TOKENS = 220  # Whisper's decoder holds 448 tokens, half of them for the prompt
+MAX_NEW_TOKENS = 220
+# Greedy first; a decode that loops (gzip ratio > 2.4) or is unsure (mean log probability < -1) is redone
+# by sampling at these temperatures (openai-whisper's fallback), seeded so that a recording always gives the
+# same text. Seen: two digit phrases 0.3 s apart looped '1-0-0-0-1-0-0-0-0-0...' at 0.
+FALLBACK_TEMPERATURES = (0.0, 0.2, 0.4, 0.6)
+SAMPLING_SEED = 1  # Whisper's decoder holds 448 tokens, half of them for the prompt
 
 
 @dataclass(frozen=True)
@@ -298,9 +303,11 @@ class WhisperRecognizer:
     def _transcribe_locked(self, shared: _SharedModel, audio: np.ndarray, language: str, probability: float,
                            probs: list[tuple[str, float]], beam_size: int | None = None) -> WhisperHypothesis:
         """One decode in `language`, the model's lock held by the caller."""
+        import ctranslate2
+        ctranslate2.set_random_seed(SAMPLING_SEED)   # the sampling fallback gives the same text every time
         segments, _ = shared.model.transcribe(
             audio, language=WHISPER_CODES[language], task='transcribe', beam_size=beam_size or self.beam_size,
-            temperature=0.0, condition_on_previous_text=False, word_timestamps=True, vad_filter=False,
+            temperature=FALLBACK_TEMPERATURES, condition_on_previous_text=False, word_timestamps=True, vad_filter=False,
             max_new_tokens=token_budget(language, audio.size / SAMPLE_RATE))
         segments = list(segments)  # the generator decodes: still under the lock
         words = tuple(Word(w.word.strip(), float(w.probability), float(w.start), float(w.end))
