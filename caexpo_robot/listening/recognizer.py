@@ -247,6 +247,9 @@ class DecodeResult:
 NO_SPEECH_PROB = 0.6
 LOW_LOGPROB = -1.0
 MAX_COMPRESSION_RATIO = 2.4
+# After a barge-in the robot is expected to stop within a few hundred ms (the dialogue cancels its speech);
+# if it is still talking this long after, the engine goes back to not hearing through its voice.
+BARGE_IN_GRACE_S = 1.0
 
 
 class AsrEngine:
@@ -318,8 +321,8 @@ class AsrEngine:
         self._results: dict[int, DecodeResult] = {}
         self._issued: set[int] = set()   # decodes handed out (the caller runs each exactly once)
         self._ids = itertools.count(1)
-        self._barged = False
-        self._robot_heard_until = float('-inf')
+        self._barged = False   # a visitor spoke over the robot: listening through its voice (cancelled)
+        self._barged_at: float | None = None
         self.grammar_errors: dict[str, str] = {}
 
     # --- loading -------------------------------------------------------------------------------------
@@ -406,7 +409,7 @@ class AsrEngine:
             self.counters['reference_dropped'] += 1
             return
         self.echo.detector.reset()   # armed for this utterance
-        self._barged = False
+        self._barged, self._barged_at = False, None
 
     def robot_stopped(self, t: float) -> None:
         """The robot's utterance was cut at t (cancelled, interrupted): its voice ends there."""
@@ -483,7 +486,7 @@ class AsrEngine:
         tail = self.config.duplex.echo_tail_s
         robot_audible = self.echo.far_end.playing(clean_t - tail, clean_t + duration)
         if barge is not None and robot_audible and not self._barged:
-            self._barged = True
+            self._barged, self._barged_at = True, barge.fired_t
             self.counters['barge_ins'] += 1
             events.append(BargeInHeard(barge.onset_t, barge.fired_t, round(barge.level_dbfs, 1)))
             self._abandon()
@@ -491,11 +494,18 @@ class AsrEngine:
             after = clean_samples[max(0, int(round((barge.fired_t - clean_t) * SAMPLE_RATE))):]
             heard = np.concatenate([onset, after])
             return events + self._listen(heard, barge.audio_start_t, heard.size / SAMPLE_RATE)
+        if (self._barged and self._barged_at is not None and clean_t - self._barged_at > BARGE_IN_GRACE_S
+                and self.echo.far_end.playing(clean_t, clean_t + duration)):
+            # The robot went on talking (the dialogue did not stop it, e.g. a farewell): stop listening
+            # through its voice again, and re-arm the detector for a visitor who really speaks up.
+            self.counters['barge_ins_not_followed'] += 1
+            self._barged, self._barged_at = False, None
+            self.echo.detector.reset()
         if robot_audible and not self._barged:
             self._mute()   # the robot's voice (cancelled) and no visitor over it: nothing to hear
             return events
         if not robot_audible:
-            self._barged = False
+            self._barged, self._barged_at = False, None
         self._muted = False
         return events + self._listen(clean_samples, clean_t, duration)
 
