@@ -148,8 +148,10 @@ class AsrNode(CaexpoNode):
         except ValueError as exc:
             self.drop('audio', str(exc))
             return
-        # A chunk is published when its last sample was captured: it began its duration ago.
-        self.publish_results(self.engine.process(data, self.now() - len(data) / (2.0 * rate), rate))
+        # A chunk is published when its last sample was captured: it began its duration ago (a rate of 0
+        # is refused by the engine's validator, counted).
+        duration = len(data) / (2.0 * rate) if rate > 0 else 0.0
+        self.publish_results(self.engine.process(data, self.now() - duration, rate))
 
     def publish_results(self, results) -> None:
         for result in results:

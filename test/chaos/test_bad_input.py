@@ -34,11 +34,13 @@ from sensor_msgs.msg import CameraInfo, Image
 from std_msgs.msg import Bool, MultiArrayDimension, String, UInt8MultiArray
 
 from caexpo_robot.messages import (
+    BargeIn,
     CancelSpeech,
     ConversationStarted,
     FacesFrame,
     HearableLanguages,
     HeardSpeech,
+    LanguageChosen,
     MessageError,
     SpeakRequest,
     SpeechEvent,
@@ -48,7 +50,7 @@ from caexpo_robot.messages import (
     encode,
 )
 from caexpo_robot.nodes.asr_node import AsrNode
-from caexpo_robot.nodes.audio_msgs import audio_msg
+from caexpo_robot.nodes.audio_msgs import PLAYBACK_QOS, PLAYBACK_TOPIC, audio_msg
 from caexpo_robot.nodes.common import AUDIO, LATCHED, MESSAGE_QOS
 from caexpo_robot.nodes.conversions import camera_info_msg, image_msg
 from caexpo_robot.nodes.face_detector_node import FaceDetectorNode
@@ -74,7 +76,9 @@ GOOD = {
     HearableLanguages: HearableLanguages(hearable=['en'], unavailable={'ko': 'missing'}),
     SpeakRequest: SpeakRequest(text='hello', language='en', id='u1', tag={'purpose': 'say', 'visitor': 'f1'}),
     CancelSpeech: CancelSpeech(id='u1', all=False, below_priority=2),
-    ConversationStarted: ConversationStarted(t=1.0, visitor='f0001', language='en'),
+    ConversationStarted: ConversationStarted(t=1.0, visitor='f0001', language='en', expected=['zh', 'en']),
+    BargeIn: BargeIn(t=1.0, fired_t=1.12, level_dbfs=-30.0),
+    LanguageChosen: LanguageChosen(language='vi', visitor='f0001'),
 }
 
 
@@ -178,7 +182,8 @@ def test_interaction_survives_bad_payloads_on_every_topic():
     with ros_graph(factory) as g:
         node = g.nodes[0]
         requests = g.listen_messages(SpeakRequest)
-        for model in (FacesFrame, SpeechEvent, HeardSpeech, TypedQuestion, HearableLanguages):
+        for model in (FacesFrame, SpeechEvent, HeardSpeech, TypedQuestion, HearableLanguages, BargeIn,
+                      LanguageChosen):
             send_all(g, node, model, one_at_a_time=model.QOS == 'latched')
         assert node.manager.hearable != {'xx'}
         # Alive: an engaged visitor is greeted.
@@ -253,7 +258,16 @@ def bad_audio() -> list[tuple[str, UInt8MultiArray]]:
 def test_asr_survives_bad_audio_and_bad_payloads():
     with ros_graph(AsrNode) as g:
         node = g.nodes[0]
-        send_all(g, node, ConversationStarted)
+        for model in (ConversationStarted, LanguageChosen, SpeechEvent):
+            send_all(g, node, model)
+        # The echo canceller's reference: every malformed one is a counted drop (a playback message needs
+        # three dimensions: format, play time, utterance id).
+        playback = g.publisher(PLAYBACK_TOPIC, UInt8MultiArray, PLAYBACK_QOS)
+        g.wait_for_subscribers(playback)
+        for k, (name, msg) in enumerate(bad_audio()):
+            playback.publish(msg)
+            assert g.spin_until(lambda k=k: node.counters['dropped_playback'] == k + 1, timeout=5), name
+        CASES['AsrNode'] += len(bad_audio())
         audio = g.publisher('audio/chunks', UInt8MultiArray, AUDIO)
         g.wait_for_subscribers(audio)
         refused = 0
