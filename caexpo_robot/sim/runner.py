@@ -27,7 +27,15 @@ from caexpo_robot import graph
 from caexpo_robot.language import LANGUAGES
 from caexpo_robot.language.phrasebook import Phrasebook
 from caexpo_robot.listening.audio import SAMPLE_RATE
-from caexpo_robot.messages import FacesFrame, InteractionEvent, LanguageChosen, SpeechEvent, TypedQuestion
+from caexpo_robot.messages import (
+    BargeIn,
+    FacesFrame,
+    HeardSpeech,
+    InteractionEvent,
+    LanguageChosen,
+    SpeechEvent,
+    TypedQuestion,
+)
 from caexpo_robot.nodes.audio_msgs import audio_msg
 from caexpo_robot.nodes.common import AUDIO, CAMERA_OUT, LATCHED, TypedNode
 from caexpo_robot.nodes.conversions import camera_info_msg, image_msg
@@ -97,6 +105,8 @@ class SimDriver(TypedNode):
         self.subscribe(FacesFrame, self.on_faces)
         self.subscribe(InteractionEvent, self.on_interaction_event)
         self.subscribe(SpeechEvent, self.on_tts_event)
+        self.subscribe(HeardSpeech, self.on_heard)
+        self.subscribe(BargeIn, self.on_barge_in)
 
     def on_faces(self, frame: FacesFrame) -> None:
         stamp_ns = int(round(frame.stamp * NS))
@@ -115,6 +125,18 @@ class SimDriver(TypedNode):
         event = message.model_dump(mode='json', exclude_none=True, exclude={'version'})
         self.recorder.events.append({'topic': InteractionEvent.TOPIC, **event})
         self.log(self._describe(event))
+
+    def on_heard(self, message: HeardSpeech) -> None:
+        """The asr node's final results (which engine, language probability, trusted), as it published them."""
+        if message.final:
+            event = message.model_dump(mode='json', exclude_none=True, exclude={'version', 'words', 'candidates'})
+            self.recorder.events.append({'topic': HeardSpeech.TOPIC, 't': message.end, **event})
+            self.log(f'[{message.end or 0.0:7.2f}] asr heard ({message.engine}, {message.language}'
+                     f'{"" if message.trusted else ", untrusted"}): "{message.text}"')
+
+    def on_barge_in(self, message: BargeIn) -> None:
+        self.recorder.events.append({'topic': BargeIn.TOPIC, **message.model_dump(mode='json', exclude={'version'})})
+        self.log(f'[{message.fired_t:7.2f}] asr barge-in: voice from {message.t:.2f} s at {message.level_dbfs} dBFS')
 
     def on_tts_event(self, message: SpeechEvent) -> None:
         event = message.model_dump(mode='json', exclude_none=True, exclude={'version', 'tag'})
