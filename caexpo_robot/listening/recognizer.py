@@ -351,7 +351,8 @@ class AsrEngine:
             self.statuses[language] = RecognizerStatus(language, 'corrupt', path, detail)
             return detail
         self.recognizers[language] = recognizer
-        self.statuses[language] = RecognizerStatus(language, 'loaded', path, where, time.monotonic() - started)
+        self.statuses[language] = RecognizerStatus(language, 'loaded', path, where, time.monotonic() - started,
+                                                   trusted=self.config.trust.get(language, 0.0) < 1.0)
         return ''
 
     def _whisper(self, given) -> tuple[object | None, str]:
@@ -393,8 +394,7 @@ class AsrEngine:
     @property
     def trusted_languages(self) -> tuple[str, ...]:
         """Languages whose words the robot acts on (the others are recognised, then the screen offered)."""
-        return tuple(code for code in self.languages
-                     if code in self.recognizers or self.config.trust.get(code, 0.0) < 1.0)
+        return tuple(code for code in self.languages if self.config.trust.get(code, 0.0) < 1.0)
 
     # --- controls -------------------------------------------------------------------------------------
     def set_speaking(self, speaking: bool, t: float) -> None:
@@ -740,7 +740,7 @@ class AsrEngine:
             chosen = hypotheses[language]
         engine = 'vosk' if language in vosk else 'whisper'
         confidence = round(chosen.mean_confidence, 4)
-        trusted = engine == 'vosk' or self.config.trusted(language, confidence)
+        trusted = self.config.trusted(language, confidence)
         self.counters['utterances'] += 1
         if not trusted:
             self.counters['untrusted_utterances'] += 1
