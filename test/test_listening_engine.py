@@ -176,7 +176,7 @@ def listen_to(engine, microphone, seconds: float, stop_on_barge_in: bool = True)
         new = engine.run(engine.process(microphone.chunk(t, 0.1), t))
         for barge in (e for e in new if isinstance(e, BargeInHeard) and stop_on_barge_in):
             microphone.stop('greeting', barge.fired_t + 0.05)
-            engine.robot_stopped(barge.fired_t + 0.05)
+            engine.robot_stopped(barge.fired_t + 0.05, 'greeting')
         events += new
         t = round(t + 0.1, 6)
     return events + engine.run(engine.flush(t))
@@ -185,7 +185,7 @@ def listen_to(engine, microphone, seconds: float, stop_on_barge_in: bool = True)
 def test_the_robot_never_transcribes_its_own_voice(config):
     engine = AsrEngine(config, text_lid=script_lid)
     microphone, robot = robot_and_visitor(None, 0.0)
-    engine.robot_audio(robot, 1.0)
+    engine.robot_audio(robot, 1.0, 'greeting')
     events = listen_to(engine, microphone, 1.0 + robot.size / 16000 + 1.0)
     assert utterances(events) == [] and not [e for e in events if isinstance(e, BargeInHeard)]
     assert engine.stats()['echo_reduction_db'] > 15.0   # the canceller converged on the echo path
@@ -197,7 +197,7 @@ def test_a_visitor_speaking_over_the_robot_stops_it_within_300_ms_and_is_heard(c
     level = 20 * np.log10(np.sqrt(np.mean(phrase.astype(float).reshape(-1, 320) ** 2, axis=1)) / 32768 + 1e-12)
     voice_onset = 5.0 + np.argmax(level > -40.0) * 320 / 16000   # first 20 ms frame of voice
     microphone, robot = robot_and_visitor(phrase, 5.0)
-    engine.robot_audio(robot, 1.0)
+    engine.robot_audio(robot, 1.0, 'greeting')
     events = listen_to(engine, microphone, 9.0)
     barges = [e for e in events if isinstance(e, BargeInHeard)]
     assert len(barges) == 1
@@ -211,10 +211,24 @@ def test_a_barge_in_the_robot_does_not_follow_stops_listening_through_its_voice(
     # back to not hearing through the robot's voice, so its own words are never transcribed.
     engine = AsrEngine(config, text_lid=script_lid)
     microphone, robot = robot_and_visitor(digits[int(3.9 * 16000):int(4.6 * 16000)], 5.0)   # "nine zero"
-    engine.robot_audio(robot, 1.0)
+    engine.robot_audio(robot, 1.0, 'greeting')
     events = listen_to(engine, microphone, 1.0 + robot.size / 16000 + 1.0, stop_on_barge_in=False)
     assert len([e for e in events if isinstance(e, BargeInHeard)]) == 1
     assert engine.counters['barge_ins_not_followed'] == 1
     robot_words = {'welcome', 'china', 'asean', 'expo', 'exhibitors', 'meetings', 'looking', 'today'}
     for utterance in utterances(events):
         assert not robot_words & set(re.findall(r'[a-z]+', utterance.text.lower())), utterance.text
+
+
+def test_only_a_cut_utterance_ends_the_reference(config):
+    # A queued utterance cancelled while another plays must not end the playing one's reference (its echo
+    # would then reach the recognizers); an utterance that starts where another was cut keeps its own.
+    engine = AsrEngine(config, text_lid=script_lid)
+    tone = (3000 * np.sin(np.arange(32000) / 5)).astype(np.int16)   # 2 s
+    engine.robot_audio(tone, 1.0, 'farewell')
+    engine.robot_stopped(1.5, 'queued-prompt')
+    assert engine.echo.far_end.playing(2.5, 2.6)
+    engine.robot_audio(tone, 2.0, 'greeting')          # its reference arrives before the farewell's cut
+    engine.robot_stopped(2.0, 'farewell')
+    assert engine.echo.far_end.playing(3.5, 3.6)        # the greeting still plays until 4.0
+    assert not engine.echo.far_end.playing(4.05, 4.1)

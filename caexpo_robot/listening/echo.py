@@ -318,9 +318,11 @@ class FarEndBuffer:
         return True
 
     def stop(self, t: float) -> None:
-        """Nothing plays from t on (the utterance was interrupted): the rest of the pushed audio is cut."""
+        """What was playing stops at t (the utterance was interrupted): its rest is cut. Audio pushed to start
+        at or after t is a new utterance (its reference may arrive before the report of the cut) and stays."""
         cut = self._index(t)
-        self._segments = [(begin, samples[:cut - begin]) for begin, samples in self._segments if cut > begin]
+        self._segments = [(begin, samples[:cut - begin] if begin < cut else samples)
+                          for begin, samples in self._segments]
 
     def clear(self) -> None:
         self._segments.clear()

@@ -321,6 +321,7 @@ class AsrEngine:
         self._results: dict[int, DecodeResult] = {}
         self._issued: set[int] = set()   # decodes handed out (the caller runs each exactly once)
         self._ids = itertools.count(1)
+        self._playing: dict[str, float] = {}   # utterance id -> play start, of the references received
         self._barged = False   # a visitor spoke over the robot: listening through its voice (cancelled)
         self._barged_at: float | None = None
         self.grammar_errors: dict[str, str] = {}
@@ -401,19 +402,24 @@ class AsrEngine:
         """The TTS 'speaking' flag (duplex 'mute': audio is discarded while set and mute_tail_s after)."""
         self.gate.set_speaking(speaking, t)
 
-    def robot_audio(self, pcm: bytes | np.ndarray, t_start: float) -> None:
+    def robot_audio(self, pcm: bytes | np.ndarray, t_start: float, utterance_id: str = '') -> None:
         """What the robot's speaker plays from t_start (16 kHz int16): the echo canceller's reference."""
         if self.echo is None:
             return
         if not self.echo.far_end.push(pcm, t_start):
             self.counters['reference_dropped'] += 1
             return
+        self._playing[utterance_id] = t_start
+        while len(self._playing) > 32:   # (finished utterances are never reported here: keep the newest)
+            self._playing.pop(next(iter(self._playing)))
         self.echo.detector.reset()   # armed for this utterance
         self._barged, self._barged_at = False, None
 
-    def robot_stopped(self, t: float) -> None:
-        """The robot's utterance was cut at t (cancelled, interrupted): its voice ends there."""
-        if self.echo is not None:
+    def robot_stopped(self, t: float, utterance_id: str = '') -> None:
+        """The robot's utterance `utterance_id` was cut at t (cancelled, interrupted): its voice ends there.
+        A cancelled utterance that never played (still queued) changes nothing: what plays goes on."""
+        if self.echo is not None and utterance_id in self._playing:
+            del self._playing[utterance_id]
             self.echo.far_end.stop(t)
 
     def new_visitor(self, language: str | None = None, expected: Sequence[str] = ()) -> None:

@@ -127,15 +127,15 @@ class AsrNode(CaexpoNode):
 
     def on_playback(self, msg: UInt8MultiArray) -> None:
         try:
-            pcm, t_start, _utterance = playback_from_msg(msg)
+            pcm, t_start, utterance_id = playback_from_msg(msg)
         except ValueError as exc:
             self.drop('playback', str(exc))
             return
-        self.engine.robot_audio(pcm, t_start)
+        self.engine.robot_audio(pcm, t_start, utterance_id)
 
     def on_speech_event(self, event: SpeechEvent) -> None:
         if event.type == 'utterance_cancelled':   # cut short: the speaker falls silent there
-            self.engine.robot_stopped(event.t)
+            self.engine.robot_stopped(event.t, event.id)
 
     def on_conversation(self, started: ConversationStarted) -> None:
         # A new visitor: forget the previous visitor's language; their language if known, else the priors.
