@@ -284,7 +284,7 @@ def run_simulation(scenario: Scenario, out_dir: Path, *, log: Callable[[str], No
             nodes.append(graph.node_class(name)(context=context, parameter_overrides=_overrides(params.get(name, {})),
                                                 start_parameter_services=False))
         backend = _model_backend_latency(nodes, scenario.assistant_latency_s)
-        microphone = SimulatedMicrophone(echo=ROBOT_ECHO)
+        microphone = SimulatedMicrophone(noise_dbfs=scenario.noise_dbfs, echo=ROBOT_ECHO)
         driver = SimDriver(context, recorder, lambda t_ns: frames_cache.get(t_ns, {}), log, microphone)
         voices = VoiceTable.load()
         phrasebook = Phrasebook.load()

@@ -66,6 +66,7 @@ class Scenario:
     assistant: str = 'embedded'                   # 'embedded', 'none', or a backend URL
     video: str | None = None                      # play a video file instead of rendering visitors
     assistant_latency_s: float = 0.0              # the backend's answer time, on the sim clock
+    noise_dbfs: float = -60.0                     # the hall's steady noise in the robot's microphone
     source: str = ''
 
 
@@ -183,6 +184,7 @@ class ScenarioFile(_FileModel):
     camera: CameraFile = CameraFile()
     assistant: str = 'embedded'
     assistant_latency_s: Annotated[Number, _at_least(0)] = 0.0
+    noise_dbfs: Annotated[Number, _at_least(-120)] = -60.0   # steady hall noise in the microphone
     robot: dict[str, dict[str, Any] | None] = {}         # checked against the nodes' declared parameters
     video: str | None = None
     visitors: list[VisitorFile] = []
@@ -224,6 +226,7 @@ def load_scenario(path: str | Path | None = None) -> Scenario:
         width=int(scenario.camera.width), height=int(scenario.camera.height), hfov_deg=scenario.camera.hfov_deg,
         visitors=tuple(visitors), robot=robot,
         assistant=scenario.assistant, assistant_latency_s=scenario.assistant_latency_s, video=video,
+        noise_dbfs=min(scenario.noise_dbfs, 0.0),
         source=str(path))
 
 
