@@ -22,17 +22,23 @@ def run(tmp_path_factory):
     return scenario, events
 
 
+def ann(scenario):
+    return next(v for v in scenario.visitors if v.name == 'ann')
+
+
 def voice_onset(scenario, k: int) -> float:
-    """Sim time the k-th spoken input's voice begins: its `at` plus the synthesized audio's leading silence."""
-    utterance = scenario.visitors[0].says[k]
-    samples = visitor_voice(utterance, scenario.visitors[0].language, VoiceTable.load()).astype(np.float64)
+    """Sim time ann's k-th spoken input's voice begins: its `at` plus the synthesized audio's leading silence."""
+    utterance = ann(scenario).says[k]
+    samples = visitor_voice(utterance, ann(scenario).language, VoiceTable.load()).astype(np.float64)
     frames = samples[:samples.size // 320 * 320].reshape(-1, 320)
     level = 20 * np.log10(np.sqrt(np.mean(frames ** 2, axis=1)) / 32768.0 + 1e-12)
     return utterance.at + int(np.argmax(level > -45.0)) * 320 / 16000
 
 
-def spoken(events, purpose):
-    return [e for e in events if e['topic'] == 'greeter/speech_events' and e.get('purpose') == purpose]
+def spoken(events, purpose, after: float = 17.0):
+    """The robot's utterances of this purpose since ann came (bob was served before)."""
+    return [e for e in events if e['topic'] == 'greeter/speech_events' and e.get('purpose') == purpose
+            and e['t'] >= after]
 
 
 def test_a_visitor_who_talks_over_the_answer_stops_it_within_300_ms_and_is_answered(run):
@@ -43,7 +49,8 @@ def test_a_visitor_who_talks_over_the_answer_stops_it_within_300_ms_and_is_answe
     [cancelled] = [e for e in events if e['topic'] == 'greeter/speech_events' and e['id'] == first['id']
                    and e['type'] == 'utterance_cancelled']
     assert 0 < cancelled['t'] - onset <= 0.300
-    [barge] = [e for e in events if e['topic'] == 'greeter/events' and e['type'] == 'barge_in']
+    [barge] = [e for e in events if e['topic'] == 'greeter/events' and e['type'] == 'barge_in'
+               and e['t'] > first['t']]
     assert barge['utterance'] == first['id'] and barge['t'] == cancelled['t']
     heard = [e for e in events if e['topic'] == 'greeter/heard' and e['start'] > first['t']]
     assert [(e['engine'], e['language'], e['text'].strip(' .?!').lower()) for e in heard] == [
@@ -52,9 +59,6 @@ def test_a_visitor_who_talks_over_the_answer_stops_it_within_300_ms_and_is_answe
     assert len(answers) == 2 and answers[1]['t'] > heard[0]['end'] and 'toilets' in answers[1]['text'].lower()
 
 
-@pytest.mark.xfail(strict=True, reason='asr: the barge-in detector has no echo estimate at the start of a greeting '
-                   '(echo_reduction_db is 0 until 10 echo frames within echo_memory_s 3 s; a visitor already '
-                   'talking is learnt as echo): the hello plays to its end and the question loses its start')
 def test_a_visitor_who_speaks_during_the_greeting_stops_it_within_300_ms(run):
     scenario, events = run
     onset = voice_onset(scenario, 0)
@@ -65,3 +69,5 @@ def test_a_visitor_who_speaks_during_the_greeting_stops_it_within_300_ms(run):
     assert cancelled and 0 < cancelled[0]['t'] - onset <= 0.300
     heard = [e for e in events if e['topic'] == 'greeter/heard']
     assert heard[0]['text'].strip(' .?!').lower() == 'where can i get food'
+    answer = next(e for e in spoken(events, 'answer') if e['type'] == 'utterance_started')
+    assert answer['t'] > heard[0]['end'] and 'food' in answer['text'].lower()   # and she is answered

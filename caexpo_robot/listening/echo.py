@@ -49,6 +49,7 @@ SPEEX_PREPROCESS_SET_ECHO_SUPPRESS_ACTIVE = 22
 SPEEX_PREPROCESS_SET_ECHO_STATE = 24
 
 SpeechProbability = Callable[[np.ndarray], float]
+MIN_ECHO_FRAMES = 10   # echo frames the barge-in detector's echo estimate needs (and keeps across silences)
 
 
 class EchoLibraryError(OSError):
@@ -408,9 +409,10 @@ class BargeInDetector:
     reduced by 25-45 dB once the canceller converged; a visitor talking over the robot passes through,
     so the reduction of that frame collapses. The usual worst reduction is a low quantile
     (`echo_quantile`) over the last `echo_memory_s` of unvoiced echo frames (microphone well above its
-    floor): it follows how well the canceller works right now, starts at 0 dB (nothing fires before the
-    canceller has converged) and a few frames of the visitor cannot move it. Voiced time accumulates
-    (unvoiced frames drain it twice as fast, so a run survives short gaps); `onset_ms` of it fires once.
+    floor), the newest MIN_ECHO_FRAMES kept across the robot's silences: it follows how well the
+    canceller works, starts at 0 dB (nothing fires before the canceller has converged) and a few frames
+    of the visitor cannot move it. Voiced time accumulates (unvoiced frames drain it twice as fast, so a
+    run survives short gaps); `onset_ms` of it fires once.
     After firing, `push` returns None until `reset()` (call it when the robot starts its next utterance).
     """
 
@@ -455,7 +457,7 @@ class BargeInDetector:
 
     def echo_reduction_db(self) -> float:
         """The canceller's usual worst echo reduction lately (dB; 0 until enough echo was seen)."""
-        if len(self._reductions) < 10:
+        if len(self._reductions) < MIN_ECHO_FRAMES:
             return 0.0
         return float(np.quantile([r for _, r in self._reductions], self.echo_quantile))
 
@@ -523,7 +525,10 @@ class BargeInDetector:
             voiced = False
         if echo_frame and not voiced:
             self._reductions.append((t, reduction))
-        while self._reductions and self._reductions[0][0] < t - self.echo_memory_s:
+        # The last echo_memory_s of echo frames, but never fewer than the estimate needs: after a silence the
+        # next utterance starts with what the canceller achieved at the end of the last one (it keeps its
+        # filter), so a visitor who speaks in its first few hundred ms is told apart from the robot.
+        while len(self._reductions) > MIN_ECHO_FRAMES and self._reductions[0][0] < t - self.echo_memory_s:
             self._reductions.popleft()
         if self.fired is not None:
             return None

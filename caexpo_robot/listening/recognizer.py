@@ -250,6 +250,10 @@ MAX_COMPRESSION_RATIO = 2.4
 # After a barge-in the robot is expected to stop within a few hundred ms (the dialogue cancels its speech);
 # if it is still talking this long after, the engine goes back to not hearing through its voice.
 BARGE_IN_GRACE_S = 1.0
+# Audio kept from before the barge-in detector's onset: the first soft sounds of the visitor's words ('wh'
+# of 'where') are below its echo gate; with 0.25 s the sim's 'Where can I get food?' was heard 'can I get food'.
+BARGE_IN_PREROLL_S = 0.5
+BARGE_IN_KEEP_S = 3.0   # the most audio kept after a barge-in while the VAD has not opened an utterance yet
 
 
 class AsrEngine:
@@ -310,6 +314,7 @@ class AsrEngine:
                 self.duplex, self.duplex_problem = 'mute', f'echo canceller unavailable ({exc}): muted while speaking'
         self._preroll: deque[np.ndarray] = deque()
         self._preroll_s = 0.0
+        self._barge_in_audio = False   # the preroll holds a barge-in's audio: kept until the utterance opens
         self._active: tuple[str, ...] = ()
         self._whisper_on = False
         self._audio: list[np.ndarray] = []
@@ -383,7 +388,7 @@ class AsrEngine:
         detector = BargeInDetector(probability=_silero_probability(self.config),
                                    start_threshold=duplex.barge_in_threshold,
                                    continue_threshold=min(duplex.barge_in_threshold, 0.4),
-                                   onset_ms=duplex.barge_in_onset_ms)
+                                   onset_ms=duplex.barge_in_onset_ms, preroll_s=BARGE_IN_PREROLL_S)
         return EchoCancellingListener(canceller, FarEndBuffer(latency_s=duplex.output_latency_s), detector)
 
     @property
@@ -430,6 +435,11 @@ class AsrEngine:
             self.choose_language(language)
         prior = self.config.language_choice.opener_prior
         self.priors = {code: prior for code in expected if code in self.languages}
+        if self.segmenter.in_utterance or self._barge_in_audio:
+            # The new visitor is already speaking (over the greeting: the conversation starts when it
+            # stops): their words are kept.
+            self.counters['utterances_kept_for_new_visitor'] += 1
+            return
         self._abandon(restart=True)
 
     def choose_language(self, language: str) -> None:
@@ -496,6 +506,7 @@ class AsrEngine:
             self.counters['barge_ins'] += 1
             events.append(BargeInHeard(barge.onset_t, barge.fired_t, round(barge.level_dbfs, 1)))
             self._abandon()
+            self._barge_in_audio = True
             onset = np.frombuffer(barge.audio, dtype='<i2')
             after = clean_samples[max(0, int(round((barge.fired_t - clean_t) * SAMPLE_RATE))):]
             heard = np.concatenate([onset, after])
@@ -641,6 +652,7 @@ class AsrEngine:
         self._audio = list(self._preroll) if self._whisper_on else []
         self._preroll.clear()
         self._preroll_s = 0.0
+        self._barge_in_audio = False
         self._last_partial_t = {}
         self._unvoiced_s = 0.0
         self._pending = None
@@ -665,6 +677,8 @@ class AsrEngine:
         self._preroll.append(samples)
         self._preroll_s += duration
         keep = max(self.config.endpoint.preroll_ms, self.config.endpoint.start_speech_ms + 100) / 1000.0
+        if self._barge_in_audio:   # since a barge-in: keep its audio (from before the onset) until speech opens
+            keep = BARGE_IN_KEEP_S
         while self._preroll and self._preroll_s - self._preroll[0].size / SAMPLE_RATE >= keep:
             self._preroll_s -= self._preroll.popleft().size / SAMPLE_RATE
 
@@ -677,6 +691,7 @@ class AsrEngine:
         self.segmenter.reset()
         self._preroll.clear()
         self._preroll_s = 0.0
+        self._barge_in_audio = False
         self._active = ()
         self._whisper_on = False
         self._audio = []
