@@ -598,11 +598,6 @@ class AsrEngine:
             stats['echo_reduction_db'] = round(self.echo.detector.echo_reduction_db(), 1)
         return stats
 
-    @property
-    def busy(self) -> int:
-        """A final decode not yet completed (for the simulator's lock-step clock)."""
-        return int(self._pending is not None and self._pending.final)
-
     # --- internals ------------------------------------------------------------------------------------
     def _mute(self) -> None:
         if not self._muted:
@@ -697,6 +692,7 @@ class AsrEngine:
         self._audio = []
         self._pending = None
         self._results.clear()
+        self._issued.clear()
 
     def _partials(self, t: float) -> list[Partial]:
         events = []
