@@ -80,6 +80,8 @@ class Run:
     engine: str
     reply: str
     counters: dict = field(default_factory=dict)
+    decode_start: float = float('nan')   # the decode that gave the utterance: started after EoS, s
+    decode_s: float = 0.0                # ...and its duration
 
 
 def dbfs(x: float) -> float:
@@ -213,6 +215,15 @@ def main() -> None:
           f'pause decode {config.whisper.pause_decode_s} s, end silence {config.vad.end_silence_s} s')
     woken: queue.SimpleQueue = queue.SimpleQueue()
     worker = DecodeWorker(engine, lambda: woken.put(None))
+    decodes: list[tuple[float, float, bool]] = []   # (perf_counter at start, seconds, final) of each decode run
+    real_decode = engine.decode
+
+    def timed_decode(request):
+        started = time.perf_counter()
+        result = real_decode(request)
+        decodes.append((started, time.perf_counter() - started, request.final))
+        return result
+    engine.decode = timed_decode   # the worker calls engine.decode: timed, nothing else changes
     rng = np.random.default_rng(7)
     qs = {q.name: q for q in questions()}
     longest = max(q.clean.size for q in qs.values()) + int((args.lead + args.tail) * SAMPLE_RATE)
@@ -239,10 +250,11 @@ def main() -> None:
                 audio = hall[offset:offset + lead + q.clean.size + int(args.tail * SAMPLE_RATE)].copy()
                 audio[lead:lead + q.clean.size] += q.clean
                 before = dict(engine.counters)
+                decodes.clear()
                 t0 = STREAM['t'] + args.lead
                 utterance, heard_t, eos_t = listen_real_time(engine, worker, woken, audio, args.lead + q.speech_end_s)
                 counters = {k: v - before.get(k, 0) for k, v in engine.counters.items()
-                            if k.startswith('decodes') and v - before.get(k, 0)}
+                            if k.startswith(('decode', 'empty', 'untrusted')) and v - before.get(k, 0)}
                 while worker.busy:   # a stale decode still running: let it finish before the next run
                     woken.get(timeout=10)
                     worker.drain()
@@ -250,17 +262,20 @@ def main() -> None:
                     misses += 1
                     what = (f'an empty utterance {utterance.start_t - t0:.2f}-{utterance.end_t - t0:.2f} s '
                             f'({utterance.language}, trusted={utterance.trusted})' if utterance else 'nothing')
-                    print(f'  {engine_name} {qname} {mode} run {r}: {what} heard {counters}')
+                    print(f'  {engine_name} {qname} {mode} run {r}: {what} heard within {args.tail} s {counters}')
                     continue
                 reply_t, audio_t, reply = answerer.answer(utterance.text, utterance.language)
+                last = [d for d in decodes if d[0] <= heard_t]
+                decode_start, decode_s = (last[-1][0] - eos_t, last[-1][1]) if last else (float('nan'), 0.0)
                 if args.verbose:
                     print(f'    run {r}: utterance {utterance.start_t - t0:.2f}-{utterance.end_t - t0:.2f} s '
                           f'of the question (speech ends {q.speech_end_s:.2f}), heard '
                           f'{1000 * (heard_t - eos_t):.0f} ms after it, answered {1000 * (audio_t - eos_t):.0f} ms; '
-                          f'{utterance.text!r} {counters}')
+                          f'{utterance.text!r} {counters}; decodes (start after EoS s, seconds): '
+                          f'{[(round(d[0] - eos_t, 2), round(d[1], 2)) for d in decodes]}')
                 runs.append(Run(heard_t - eos_t, reply_t - eos_t, audio_t - eos_t, utterance.text,
                                 utterance.language, utterance.language_probability, utterance.engine,
-                                reply.spoken or reply.text, counters))
+                                reply.spoken or reply.text, counters, decode_start, decode_s))
             table.append((engine_name, qname, mode, q, runs, misses))
             if runs:
                 last = runs[-1]
@@ -271,7 +286,7 @@ def main() -> None:
     worker.close()
     print()
     print(f'{"engine":<13} {"question":<9} {"language":<9} {"speech s":>8} {"n":>3} '
-          f'{"EoS->heard ms":>17} {"EoS->reply ms":>17} {"EoS->audio ms":>17}  goal   lang (p)')
+          f'{"EoS->heard ms":>17} {"EoS->reply ms":>17} {"EoS->audio ms":>17}  goal {"decode@ s":>9}  lang (p)')
     print(f'{"":<13} {"":<9} {"":<9} {"":>8} {"":>3} {"median":>8} {"p90":>8} {"median":>8} {"p90":>8} '
           f'{"median":>8} {"p90":>8}')
     for engine_name, qname, mode, q, runs, misses in table:
@@ -286,12 +301,16 @@ def main() -> None:
         probs = [x.probability for x in runs if x.probability is not None]
         lang = tally(x.language for x in runs)
         prob = f' ({statistics.median(probs):.2f})' if probs else ''
+        whisper_runs = [x for x in runs if x.decode_s]
+        decode = (f'{statistics.median(x.decode_start for x in whisper_runs):+.2f}@'
+                  f'{statistics.median(x.decode_s for x in whisper_runs):.2f}' if whisper_runs else '-')
         print(f'{engine_name:<13} {qname:<9} {mode:<9} {q.speech_end_s:>8.2f} {len(runs):>3} '
-              + ' '.join(f'{c:>8.0f}' for c in cols) + f'  {goal:>5}  {lang}{prob}'
-              + (f'  ({misses} not heard)' if misses else ''))
+              + ' '.join(f'{c:>8.0f}' for c in cols) + f'  {goal:>5} {decode:>9}  {lang}{prob}'
+              + (f'  ({misses} not heard within {args.tail:.0f} s)' if misses else ''))
     print('EoS = end of the question\'s speech, from the audio; heard = the Utterance out of the engine '
           '(decode included); reply = the assistant\'s reply in the client\'s callback; audio = the tts '
-          'pipeline\'s utterance_started for its spoken form (espeak-ng synthesis done).')
+          'pipeline\'s utterance_started for its spoken form (espeak-ng synthesis done); decode@: the median '
+          'start (s after EoS) @ duration (s) of the Whisper decode that gave the utterance.')
 
 
 def tally(items) -> str:
