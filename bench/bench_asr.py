@@ -1,5 +1,5 @@
 """ASR figures: per installed model its load time, memory (RSS delta) and real-time factor in
-free and grammar mode, plus the throughput of the silence path (energy gate, no Vosk).
+free and grammar mode, plus the throughput of the silence path (the configured VAD, no recognizer).
 
     .venv/bin/python bench/bench_asr.py [--config config/asr.yaml] [--seconds 20]
 
@@ -85,8 +85,8 @@ def main() -> None:
             engine.process(chunk, t)
             t += 0.1
     elapsed = time.perf_counter() - started
-    print(f'silence path (energy gate, no Vosk): {600 / elapsed:,.0f}x real time, '
-          f'{elapsed / 6000 * 1e6:.0f} us per 100 ms chunk')
+    print(f'silence path (vad mode {engine.config.vad.mode}, no recognizer, duplex {engine.duplex}): '
+          f'{600 / elapsed:,.0f}x real time, {elapsed / 6000 * 1e6:.0f} us per 100 ms chunk')
 
 
 if __name__ == '__main__':
