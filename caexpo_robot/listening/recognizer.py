@@ -232,6 +232,7 @@ class Decode:
     end_t: float = 0.0
     reason: str = ''
     vosk: dict[str, Hypothesis] = field(default_factory=dict)
+    stale: bool = False  # superseded before it ran: decode() skips it (a decode cannot be stopped midway)
 
 
 @dataclass(frozen=True)
@@ -251,8 +252,9 @@ MAX_COMPRESSION_RATIO = 2.4
 # if it is still talking this long after, the engine goes back to not hearing through its voice.
 BARGE_IN_GRACE_S = 1.0
 # Audio kept from before the barge-in detector's onset: the first soft sounds of the visitor's words ('wh'
-# of 'where') are below its echo gate; with 0.25 s the sim's 'Where can I get food?' was heard 'can I get food'.
-BARGE_IN_PREROLL_S = 0.5
+# of 'where') are below its echo gate (0.25 s lost the 'wh'; 0.5 s of cancelled residual before it made Whisper
+# hear 'nine zero two one zero' as 'I know 210').
+BARGE_IN_PREROLL_S = 0.3
 BARGE_IN_KEEP_S = 3.0   # the most audio kept after a barge-in while the VAD has not opened an utterance yet
 
 
@@ -537,6 +539,8 @@ class AsrEngine:
         """Run Whisper on a Decode request: spoken language ID over its candidates (priors applied), then
         the transcript(s) it needs. Thread-safe; never raises (a failure is DecodeResult.error)."""
         started = time.perf_counter()
+        if request.stale:   # the visitor went on speaking while it waited: the next decode is the one
+            return DecodeResult((), {}, 0.0)
         try:
             probabilities, hypotheses = self.whisper.listen(
                 request.audio, request.candidates, request.priors, lambda probs: self._to_transcribe(request, probs))
@@ -622,9 +626,11 @@ class AsrEngine:
         if step.state == END:
             return self._finish(t + duration, step.reason)
         events: list = self._partials(t + duration)
-        self._unvoiced_s = 0.0 if step.voiced else self._unvoiced_s + duration
+        # frame-accurate: a chunk holding the last 50 ms of a word is 'voiced', its other 50 ms are pause
+        self._unvoiced_s = self.segmenter.trailing_silence_s
         if step.voiced and self._pending is not None:
             self.counters['decodes_superseded'] += 1
+            self._pending.stale = True
             self._pending = None   # the visitor went on: that decode is stale
             self._results.clear()
         if (self._whisper_on and self._pending is None
@@ -690,6 +696,8 @@ class AsrEngine:
         self._active = ()
         self._whisper_on = False
         self._audio = []
+        if self._pending is not None:
+            self._pending.stale = True
         self._pending = None
         self._results.clear()
         self._issued.clear()

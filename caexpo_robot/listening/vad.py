@@ -177,6 +177,11 @@ class SileroSegmenter:
         if self.energy is not None:
             self.energy.reset()
 
+    @property
+    def trailing_silence_s(self) -> float:
+        """Silence since the last speech frame of the open utterance (frame-accurate, 32 ms)."""
+        return self._silence_s if self.in_utterance else 0.0
+
     def _close(self) -> None:
         self.in_utterance = False
         self._voiced_s = 0.0
@@ -244,6 +249,11 @@ class EnergySegmenter:
     @property
     def in_utterance(self) -> bool:
         return self.energy.in_utterance
+
+    @property
+    def trailing_silence_s(self) -> float:
+        """Unvoiced time since the last voiced chunk of the open utterance."""
+        return self.energy._silence_s if self.energy.in_utterance else 0.0
 
     def reset(self) -> None:
         self.energy.reset()

@@ -46,9 +46,11 @@ TOKENS_PER_SECOND = {'th': 10, 'my': 40, 'km': 32, 'lo': 40}
 DEFAULT_TOKENS_PER_SECOND = 8
 TOKEN_HEADROOM = 3.0
 MAX_NEW_TOKENS = 220
-# Greedy first; a decode that loops (gzip ratio > 2.4) or is unsure (mean log probability < -1) is redone
-# by sampling at these temperatures (openai-whisper's fallback), seeded so that a recording always gives the
-# same text. Seen: two digit phrases 0.3 s apart looped '1-0-0-0-1-0-0-0-0-0...' at 0.
+# Greedy first; a decode that loops (gzip ratio > 2.4) is redone by sampling at these temperatures
+# (openai-whisper's fallback), seeded so that a recording always gives the same text. Seen: two digit
+# phrases 0.3 s apart looped '1-0-0-0-1-0-0-0-0-0...' at 0. Not for a merely unsure decode (mean log
+# probability < -1, faster-whisper's default trigger): in hall noise that re-decoded most questions,
+# ~1.2 s instead of ~0.7 s, and sampling made them no better (bench/bench_answer_latency.py).
 FALLBACK_TEMPERATURES = (0.0, 0.2, 0.4, 0.6)
 SAMPLING_SEED = 1  # Whisper's decoder holds 448 tokens, half of them for the prompt
 
@@ -307,7 +309,9 @@ class WhisperRecognizer:
         ctranslate2.set_random_seed(SAMPLING_SEED)   # the sampling fallback gives the same text every time
         segments, _ = shared.model.transcribe(
             audio, language=WHISPER_CODES[language], task='transcribe', beam_size=beam_size or self.beam_size,
-            temperature=FALLBACK_TEMPERATURES, condition_on_previous_text=False, word_timestamps=True, vad_filter=False,
+            temperature=FALLBACK_TEMPERATURES, log_prob_threshold=None, no_speech_threshold=None,
+            condition_on_previous_text=False,
+            word_timestamps=True, vad_filter=False,
             max_new_tokens=token_budget(language, audio.size / SAMPLE_RATE))
         segments = list(segments)  # the generator decodes: still under the lock
         words = tuple(Word(w.word.strip(), float(w.probability), float(w.start), float(w.end))
