@@ -251,9 +251,8 @@ MAX_COMPRESSION_RATIO = 2.4
 # After a barge-in the robot is expected to stop within a few hundred ms (the dialogue cancels its speech);
 # if it is still talking this long after, the engine goes back to not hearing through its voice.
 BARGE_IN_GRACE_S = 1.0
-# Audio kept from before the barge-in detector's onset: the first soft sounds of the visitor's words ('wh'
-# of 'where') are below its echo gate (0.25 s lost the 'wh'; 0.5 s of cancelled residual before it made Whisper
-# hear 'nine zero two one zero' as 'I know 210').
+# Audio kept from before the barge-in detector's onset (the first soft sounds of a word are under its echo
+# gate); 0.5 s of cancelled robot residual in front made Whisper hear 'nine zero two one zero' as 'I know 210'.
 BARGE_IN_PREROLL_S = 0.3
 BARGE_IN_KEEP_S = 3.0   # the most audio kept after a barge-in while the VAD has not opened an utterance yet
 
