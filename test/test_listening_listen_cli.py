@@ -48,7 +48,9 @@ def assert_digits_heard(out: dict) -> None:
     assert out['language'] == 'en' and out['duration_s'] == pytest.approx(8.31, abs=0.01) and out['decode_s'] > 0
     for u in utterances:
         assert (u['language'], u['engine'], u['trusted']) == ('en', 'whisper', True), u
-        assert 0.5 < u['language_probability'] <= 1.0 and 0.0 < u['confidence'] <= 1.0
+        # English first among the eleven (0.68-0.97 over the whole 30 s window for a new visitor; a visitor
+        # whose language is given gets the shorter, faster window: ~0.5 on the first phrase)
+        assert 0.4 < u['language_probability'] <= 1.0 and 0.0 < u['confidence'] <= 1.0
         assert u['languages'][0] == ['en', u['language_probability']] and len(u['languages']) == 3
         assert u['words'] and all(0.0 <= w['confidence'] <= 1.0 and w['word'] for w in u['words'])
     spans = [(u['start_s'], u['end_s']) for u in utterances]

@@ -80,6 +80,7 @@ class WhisperConfig(ConfigModel, frozen=True):
     model_dir: str | None = None          # None: the assembled whisper-base in the models directory
     cpu_threads: Annotated[int, Field(ge=1, le=64)] = 2
     beam_size: Annotated[int, Field(ge=1, le=10)] = 5
+    context_s: Annotated[float, Field(ge=5.0, le=30.0)] = 15.0   # encoder window (30 = Whisper's own)
     pause_decode_s: Annotated[float, Field(gt=0.0)] = 0.3   # decode at a pause this long; the endpoint confirms
     warm_up: bool = True                  # load and decode once at start (the first visitor waits otherwise)
 

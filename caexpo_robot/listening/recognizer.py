@@ -375,7 +375,8 @@ class AsrEngine:
         if status.state != 'installed':
             return None, f'Whisper base {status.state}: {status.detail}'
         folder = status.path
-        recognizer = WhisperRecognizer(folder, cpu_threads=settings.cpu_threads, beam_size=settings.beam_size)
+        recognizer = WhisperRecognizer(folder, cpu_threads=settings.cpu_threads, beam_size=settings.beam_size,
+                                       context_s=settings.context_s)
         if settings.warm_up:
             try:
                 recognizer.warm_up()
@@ -542,7 +543,8 @@ class AsrEngine:
             return DecodeResult((), {}, 0.0)
         try:
             probabilities, hypotheses = self.whisper.listen(
-                request.audio, request.candidates, request.priors, lambda probs: self._to_transcribe(request, probs))
+                request.audio, request.candidates, request.priors, lambda probs: self._to_transcribe(request, probs),
+                full_window=request.locked is None)   # a new visitor's language ID needs the whole window
         except Exception as exc:   # a decoder failure costs this utterance, not the listening
             return DecodeResult((), {}, time.perf_counter() - started, f'{type(exc).__name__}: {exc}')
         kept = {}

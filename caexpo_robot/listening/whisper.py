@@ -46,6 +46,9 @@ TOKENS_PER_SECOND = {'th': 10, 'my': 40, 'km': 32, 'lo': 40}
 DEFAULT_TOKENS_PER_SECOND = 8
 TOKEN_HEADROOM = 3.0
 MAX_NEW_TOKENS = 220
+FULL_CONTEXT_S = 30.0   # Whisper's window
+MIN_CONTEXT_S = 5.0
+FRAMES_PER_SECOND = 100   # feature frames
 # Greedy first; a decode that loops (gzip ratio > 2.4) is redone by sampling at these temperatures
 # (openai-whisper's fallback), seeded so that a recording always gives the same text. Seen: two digit
 # phrases 0.3 s apart looped '1-0-0-0-1-0-0-0-0-0...' at 0. Not for a merely unsure decode (mean log
@@ -156,13 +159,17 @@ def _model_class():
 
     class ReusingWhisperModel(WhisperModel):
         """encode() returns the output already computed for language detection when it is asked to
-        encode the same window again (once; any other window is encoded as usual)."""
+        encode the same window again (once; any other window is encoded as usual), and encodes only the
+        first `context_frames` of the padded window when set (see WhisperRecognizer's context_s)."""
         reuse: tuple[np.ndarray, object] | None = None
+        context_frames: int | None = None   # encode only this many feature frames of the 30 s window
 
         def encode(self, features: np.ndarray):
             reuse, self.reuse = self.reuse, None
             if reuse is not None and reuse[0].shape == features.shape and np.array_equal(reuse[0], features):
                 return reuse[1]
+            if self.context_frames and features.shape[-1] > self.context_frames:
+                features = np.ascontiguousarray(features[..., :self.context_frames])
             return super().encode(features)
 
     return ReusingWhisperModel
@@ -195,9 +202,15 @@ class WhisperRecognizer:
 
     def __init__(self, model_dir: str | Path | None = None, cpu_threads: int = DEFAULT_CPU_THREADS,
                  beam_size: int = DEFAULT_BEAM_SIZE, compute_type: str = 'int8',
-                 name: str = DEFAULT_WHISPER) -> None:
+                 name: str = DEFAULT_WHISPER, context_s: float = FULL_CONTEXT_S) -> None:
+        """`context_s`: the encoder window. Whisper pads every utterance to 30 s and its encoder costs the
+        same for 2 s as for 30 s; CTranslate2 also runs it on the first `context_s` only (as whisper.cpp's
+        audio_ctx). Audio longer than context_s - 1 s gets the full window."""
         if cpu_threads < 1 or beam_size < 1:
             raise ValueError('cpu_threads and beam_size must be >= 1')
+        if not MIN_CONTEXT_S <= context_s <= FULL_CONTEXT_S:
+            raise ValueError(f'context_s must be within {MIN_CONTEXT_S}..{FULL_CONTEXT_S} s, got {context_s}')
+        self.context_s = float(context_s)
         self.model_dir = Path(model_dir) if model_dir else None
         self.name = name
         self.cpu_threads = cpu_threads
@@ -205,6 +218,12 @@ class WhisperRecognizer:
         self.compute_type = compute_type
         self._shared: _SharedModel | None = None
         self._init_lock = threading.Lock()
+
+    def _context_frames(self, audio: np.ndarray) -> int | None:
+        """Feature frames to encode for this audio, None for the whole 30 s window."""
+        frames = int(round(self.context_s * FRAMES_PER_SECOND))
+        needed = audio.size * FRAMES_PER_SECOND // SAMPLE_RATE + FRAMES_PER_SECOND   # + 1 s of margin
+        return frames if self.context_s < FULL_CONTEXT_S and needed <= frames else None
 
     @property
     def loaded(self) -> bool:
@@ -249,10 +268,11 @@ class WhisperRecognizer:
         audio = to_whisper_audio(pcm16, sample_rate)
         shared = self._model()
         with shared.lock:
+            shared.model.context_frames = self._context_frames(audio)
             try:
                 return self._detect(shared, audio, candidates, priors)
             finally:
-                shared.model.reuse = None
+                shared.model.reuse = shared.model.context_frames = None
 
     def transcribe(self, pcm16, sample_rate: int = SAMPLE_RATE, language: str | None = None,
                    candidates: Sequence[str] = LANGUAGES, beam_size: int | None = None,
@@ -267,6 +287,7 @@ class WhisperRecognizer:
         audio = to_whisper_audio(pcm16, sample_rate)
         shared = self._model()
         with shared.lock:
+            shared.model.context_frames = self._context_frames(audio)
             probs: list[tuple[str, float]] = []
             if language is None:
                 probs = self._detect(shared, audio, candidates, priors)
@@ -275,21 +296,24 @@ class WhisperRecognizer:
                 return self._transcribe_locked(shared, audio, chosen, probs[0][1] if probs else 1.0, probs,
                                                beam_size)
             finally:
-                shared.model.reuse = None
+                shared.model.reuse = shared.model.context_frames = None
 
     def listen(self, pcm16, candidates: Sequence[str], priors: Mapping[str, float] | None,
-               plan: Callable[[list[tuple[str, float]]], Sequence[str]], sample_rate: int = SAMPLE_RATE
-               ) -> tuple[list[tuple[str, float]], list[WhisperHypothesis]]:
+               plan: Callable[[list[tuple[str, float]]], Sequence[str]], sample_rate: int = SAMPLE_RATE,
+               full_window: bool = True) -> tuple[list[tuple[str, float]], list[WhisperHypothesis]]:
         """Spoken language ID, then the transcripts `plan` asks for, encoding the audio once.
 
         The language probabilities among `candidates` are multiplied by `priors` (missing: 1) and
         renormalised; `plan(probabilities)` (best first) returns the languages to transcribe (none, one,
         or a few). This is the asr engine's call: a language another recognizer hears needs no transcript.
+        `full_window`: encode the whole 30 s window, whatever context_s says (the language ID of a new
+        visitor: on the recorded digits a 15 s window gave English 0.48 instead of 0.68).
         """
         candidates = _check_codes(candidates, 'candidate language')
         audio = to_whisper_audio(pcm16, sample_rate)
         shared = self._model()
         with shared.lock:
+            shared.model.context_frames = None if full_window else self._context_frames(audio)
             try:
                 probs = self._detect(shared, audio, candidates, priors)
                 wanted = tuple(plan(probs))
@@ -299,7 +323,7 @@ class WhisperRecognizer:
                     p = dict(probs).get(code, 0.0)
                     hypotheses.append(self._transcribe_locked(shared, audio, code, p, probs))
             finally:
-                shared.model.reuse = None
+                shared.model.reuse = shared.model.context_frames = None
         return probs, hypotheses
 
     def _transcribe_locked(self, shared: _SharedModel, audio: np.ndarray, language: str, probability: float,
