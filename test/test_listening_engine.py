@@ -232,3 +232,17 @@ def test_only_a_cut_utterance_ends_the_reference(config):
     engine.robot_stopped(2.0, 'farewell')
     assert engine.echo.far_end.playing(3.5, 3.6)        # the greeting still plays until 4.0
     assert not engine.echo.far_end.playing(4.05, 4.1)
+
+
+def test_chunks_of_any_length_reach_the_canceller_whole(config, digits):
+    # The microphone node may publish 10..1000 ms chunks; the canceller takes 20 ms frames: 50 ms chunks
+    # are carried over, not dropped (they were: the robot was deaf).
+    engine = AsrEngine(config, text_lid=script_lid)
+    phrase = np.concatenate([np.zeros(8000, np.int16), digits[int(3.9 * 16000):int(5.6 * 16000)],
+                             np.zeros(16000, np.int16)])
+    events = []
+    for i in range(0, phrase.size - 799, 800):   # 50 ms
+        events += engine.run(engine.process(phrase[i:i + 800].tobytes(), i / 16000))
+    heard = utterances(events + engine.run(engine.flush(phrase.size / 16000)))
+    assert len(heard) == 1 and digit_groups(heard[0].text) and heard[0].language == 'en'
+    assert engine.stats()['accepted'] == phrase.size // 800

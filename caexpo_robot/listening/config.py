@@ -90,7 +90,7 @@ class DuplexConfig(ConfigModel, frozen=True):
     mode: Literal['cancel', 'mute'] = 'cancel'
     output_latency_s: Annotated[float, Field(ge=0.0, le=1.0)] = 0.0   # speaker delay after the tts timestamp
     filter_ms: Annotated[int, Field(ge=20, le=1000)] = 250   # echo canceller tail (room echo it can remove)
-    barge_in_onset_ms: Annotated[float, Field(gt=0.0, le=1000.0)] = 120.0   # visitor speech that stops the robot
+    barge_in_onset_ms: Annotated[float, Field(gt=0.0, le=1000.0)] = 100.0   # visitor speech that stops the robot
     barge_in_threshold: Annotated[float, Field(gt=0.0, lt=1.0)] = 0.6   # Silero probability of that speech
     echo_tail_s: NonNegative = 0.3        # after the robot stops, only a barge-in opens an utterance this long
 

@@ -315,6 +315,7 @@ class AsrEngine:
                 self.duplex, self.duplex_problem = 'mute', f'echo canceller unavailable ({exc}): muted while speaking'
         self._preroll: deque[np.ndarray] = deque()
         self._preroll_s = 0.0
+        self._echo_held = np.zeros(0, np.int16)   # the end of a chunk short of a whole canceller frame
         self._barge_in_audio = False   # the preroll holds a barge-in's audio: kept until the utterance opens
         self._active: tuple[str, ...] = ()
         self._whisper_on = False
@@ -494,11 +495,20 @@ class AsrEngine:
                 return []
             self._muted = False
             return events + self._listen(samples, t, duration)
-        try:
-            clean, barge = self.echo.push(samples, t)
-        except ValueError:   # a chunk the canceller cannot frame (not a multiple of 20 ms): counted
-            self.counters['dropped_not_20ms_frames'] += 1
+        # The canceller takes whole 20 ms frames: a chunk of another length (microphone chunk_ms 10..1000)
+        # leaves its remainder for the next one.
+        frame = self.echo.canceller.frame_samples
+        held = self._echo_held
+        if held.size:
+            t -= held.size / SAMPLE_RATE
+            samples = np.concatenate([held, samples])
+        usable = samples.size - samples.size % frame
+        self._echo_held = samples[usable:]
+        if usable == 0:
             return []
+        samples = samples[:usable]
+        duration = usable / SAMPLE_RATE
+        clean, barge = self.echo.push(samples, t)
         clean_samples = np.frombuffer(clean, dtype='<i2')
         clean_t = t - self.echo.canceller.latency_samples / SAMPLE_RATE
         tail = self.config.duplex.echo_tail_s
