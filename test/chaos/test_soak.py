@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from caexpo_robot.language import LANGUAGES
 from caexpo_robot.sim.runner import run_simulation
 from caexpo_robot.sim.scenario import load_scenario
 
@@ -40,7 +41,9 @@ def test_every_question_is_answered_in_the_askers_language_within_the_deadline(s
     interaction = [e for e in events if e['topic'] == 'greeter/events']
     plans = {plan.name: plan for plan in load_scenario(SCENARIO).visitors}
     asked = [e for e in interaction if e['type'] == 'question_sent']
-    assert len(asked) == sum(len(plan.says) for plan in plans.values())
+    questions = [say for plan in plans.values() for say in plan.says
+                 if not (say.via == 'tap' and say.text in LANGUAGES)]   # a tapped language is not a question
+    assert len(asked) == len(questions)
     for question in asked:
         who = question.get('scenario_visitor')
         answer = next((e for e in interaction if e['type'] == 'answer_started'
