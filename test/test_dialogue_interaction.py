@@ -366,3 +366,8 @@ def test_untrusted_speech_is_not_asked_and_the_screen_is_offered_in_its_language
     out = m2.on_heard_speech(heard.model_copy(update={'language_probability': 0.2}), 1.0)
     assert [s.text for s in said(out)] == ['<not_understood:en>'] and m2.visitors['a'].language is None
     assert m2.on_heard_speech(heard.model_copy(update={'final': False}), 1.1) == []   # partials: nothing
+    # A visitor known to speak Burmese (tapped it): the screen is offered whatever Whisper's guess was.
+    m2.on_language_chosen('my', None, 2.0)
+    out = m2.on_heard_speech(heard.model_copy(update={'language_probability': 0.1}), 9.0)
+    assert [(s.text, s.language) for s in said(out)] == [('<use_screen:my>', 'my')]
+    assert not [a for a in out if isinstance(a, Ask)]

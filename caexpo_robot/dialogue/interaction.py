@@ -323,10 +323,14 @@ class InteractionManager:
 
     def on_heard_speech(self, heard: HeardSpeech, now: float) -> list[Action]:
         """A HeardSpeech message: partials are not acted on; a final one goes to `on_heard`, an untrusted
-        one with its language's probability as the confidence (its words are not used)."""
+        one with its language's probability as the confidence (its words are not used; a visitor already
+        known to speak that language is offered the screen whatever the probability)."""
         if not heard.final:
             return []
         confidence = heard.confidence if heard.trusted else heard.language_probability
+        visitor = self.visitors.get(self.addressed or '')
+        if not heard.trusted and visitor is not None and visitor.language == heard.language:
+            confidence = 1.0   # their language is known (tapped, or heard before): nothing to doubt
         return self.on_heard(heard.text, heard.language, 1.0 if confidence is None else confidence, now, 'speech',
                              len(heard.candidates) or None, trusted=heard.trusted)
 
