@@ -7,10 +7,10 @@ What runs, all in this process, on the wall clock:
 - listening: a real AsrEngine from the packaged config/asr.yaml (Vosk for ko, Whisper base int8 on
   `whisper.cpu_threads` threads for the rest, Silero VAD, echo canceller), fed 100 ms chunks at real-time
   pace by one "executor" loop; each chunk is handed over when its last sample would have been captured
-  (as the microphone node publishes it). Whisper's Decode requests run on nodes/asr_node.py's own
-  DecodeWorker (one worker thread), whose results wake the loop, which completes them on the engine's
-  thread, exactly as the asr node does with its guard condition. The model is warm (loaded and decoded
-  once at start, `whisper.warm_up`), as on a robot after start-up.
+  (as the microphone node publishes it). Whisper's Decode requests run on the asr node's own
+  DecodeWorker (listening/decode_worker.py, one worker thread), whose results wake the loop, which
+  completes them on the engine's thread, exactly as the asr node does with its guard condition. The
+  model is warm (loaded and decoded once at start, `whisper.warm_up`), as on a robot after start-up.
 - the answer: the interaction node's AssistantClient asking the reference assistant (caexpo_assistant,
   started in a thread of this process over loopback, as `caexpo-robot sim` does; a new visitor each run,
   so the turn includes opening the backend session); then the tts node's SpeakingPipeline with espeak-ng
@@ -204,7 +204,7 @@ def main() -> None:
     args = parser.parse_args()
     import tempfile
 
-    from caexpo_robot.nodes.asr_node import DecodeWorker
+    from caexpo_robot.listening.decode_worker import DecodeWorker
     print(f'{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.2f} at start')
     started = time.perf_counter()
     config = load_asr_config()

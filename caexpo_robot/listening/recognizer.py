@@ -405,6 +405,19 @@ class AsrEngine:
         """Languages whose words the robot acts on (the others are recognised, then the screen offered)."""
         return tuple(code for code in self.languages if self.config.trust.get(code, 0.0) < 1.0)
 
+    def not_acted_on(self) -> dict[str, str]:
+        """Why each configured language's speech is not acted on (not heard, or heard but not trusted)."""
+        reasons = {}
+        for language, status in self.statuses.items():
+            if language in self.trusted_languages:
+                continue
+            if status.state == 'loaded':
+                reasons[language] = (f'recognised by {status.engine}; transcripts not trusted (asr.yaml trust): '
+                                     'the screen is offered')
+            else:
+                reasons[language] = f'{status.state}: {status.detail}'
+        return reasons
+
     # --- controls -------------------------------------------------------------------------------------
     def set_speaking(self, speaking: bool, t: float) -> None:
         """The TTS 'speaking' flag (duplex 'mute': audio is discarded while set and mute_tail_s after)."""

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import math
 import threading
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Mapping, Sequence
@@ -258,7 +259,7 @@ class WhisperRecognizer:
 
     def detect_language(self, pcm16, candidates: Sequence[str] = LANGUAGES, sample_rate: int = SAMPLE_RATE,
                         priors: Mapping[str, float] | None = None) -> list[tuple[str, float]]:
-        """Whisper's language probabilities (first 30 s) restricted to `candidates`, each multiplied by
+        """Whisper's language probabilities (the whole 30 s window) restricted to `candidates`, each multiplied by
         its prior (`priors[code]`, missing: 1; e.g. the robot's opener languages x2), and renormalised to
         sum to 1, best first. A prior is relative: x2 doubles the odds of that language against each
         unweighted one. ValueError for a negative, infinite or NaN prior or an unknown language in `priors`
@@ -266,13 +267,8 @@ class WhisperRecognizer:
         candidates = _check_codes(candidates, 'candidate language')
         _check_priors(priors)
         audio = to_whisper_audio(pcm16, sample_rate)
-        shared = self._model()
-        with shared.lock:
-            shared.model.context_frames = self._context_frames(audio)
-            try:
-                return self._detect(shared, audio, candidates, priors)
-            finally:
-                shared.model.reuse = shared.model.context_frames = None
+        with self._locked(audio, full_window=True) as shared:
+            return self._detect(shared, audio, candidates, priors)
 
     def transcribe(self, pcm16, sample_rate: int = SAMPLE_RATE, language: str | None = None,
                    candidates: Sequence[str] = LANGUAGES, beam_size: int | None = None,
@@ -285,18 +281,12 @@ class WhisperRecognizer:
             candidates = _check_codes(candidates, 'candidate language')
         _check_priors(priors)
         audio = to_whisper_audio(pcm16, sample_rate)
-        shared = self._model()
-        with shared.lock:
-            shared.model.context_frames = self._context_frames(audio)
+        with self._locked(audio, full_window=language is None) as shared:
             probs: list[tuple[str, float]] = []
             if language is None:
                 probs = self._detect(shared, audio, candidates, priors)
             chosen = language or probs[0][0]
-            try:
-                return self._transcribe_locked(shared, audio, chosen, probs[0][1] if probs else 1.0, probs,
-                                               beam_size)
-            finally:
-                shared.model.reuse = shared.model.context_frames = None
+            return self._transcribe_locked(shared, audio, chosen, probs[0][1] if probs else 1.0, probs, beam_size)
 
     def listen(self, pcm16, candidates: Sequence[str], priors: Mapping[str, float] | None,
                plan: Callable[[list[tuple[str, float]]], Sequence[str]], sample_rate: int = SAMPLE_RATE,
@@ -311,20 +301,25 @@ class WhisperRecognizer:
         """
         candidates = _check_codes(candidates, 'candidate language')
         audio = to_whisper_audio(pcm16, sample_rate)
+        with self._locked(audio, full_window) as shared:
+            probs = self._detect(shared, audio, candidates, priors)
+            wanted = tuple(plan(probs))
+            chosen = _check_codes(wanted, 'language to transcribe') if wanted else ()
+            hypotheses = [self._transcribe_locked(shared, audio, code, dict(probs).get(code, 0.0), probs)
+                          for code in chosen]   # the first reuses the detection's encoder output
+        return probs, hypotheses
+
+    @contextmanager
+    def _locked(self, audio: np.ndarray, full_window: bool):
+        """The shared model, its lock held, set to encode the whole 30 s window or the context_s one; the
+        reused encoder output and the window are cleared after (another caller's audio comes next)."""
         shared = self._model()
         with shared.lock:
             shared.model.context_frames = None if full_window else self._context_frames(audio)
             try:
-                probs = self._detect(shared, audio, candidates, priors)
-                wanted = tuple(plan(probs))
-                chosen = _check_codes(wanted, 'language to transcribe') if wanted else ()
-                hypotheses = []
-                for code in chosen:   # the first reuses the detection's encoder output
-                    p = dict(probs).get(code, 0.0)
-                    hypotheses.append(self._transcribe_locked(shared, audio, code, p, probs))
+                yield shared
             finally:
                 shared.model.reuse = shared.model.context_frames = None
-        return probs, hypotheses
 
     def _transcribe_locked(self, shared: _SharedModel, audio: np.ndarray, language: str, probability: float,
                            probs: list[tuple[str, float]], beam_size: int | None = None) -> WhisperHypothesis:

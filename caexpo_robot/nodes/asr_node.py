@@ -6,14 +6,12 @@ through a guard condition, so audio keeps flowing while the robot thinks.
 """
 from __future__ import annotations
 
-import queue
-from concurrent.futures import ThreadPoolExecutor
-
 from pydantic import ValidationError
 from std_msgs.msg import Bool, String, UInt8MultiArray
 
 from caexpo_robot.config_files import ConfigError
 from caexpo_robot.listening.config import load_asr_config
+from caexpo_robot.listening.decode_worker import DecodeWorker
 from caexpo_robot.listening.heard import heard_speech
 from caexpo_robot.listening.recognizer import AsrEngine, BargeInHeard, Decode, Partial, Utterance
 from caexpo_robot.messages import (
@@ -26,35 +24,6 @@ from caexpo_robot.messages import (
 )
 from caexpo_robot.nodes.audio_msgs import PLAYBACK_QOS, PLAYBACK_TOPIC, audio_from_msg, playback_from_msg
 from caexpo_robot.nodes.common import AUDIO, ERROR, EVENTS, LATCHED, OK, WARN, CaexpoNode, Param, run_node
-
-
-class DecodeWorker:
-    """Runs the engine's Whisper decodes one at a time off the executor; `busy` counts those not handed back."""
-
-    def __init__(self, engine: AsrEngine, wake) -> None:
-        self.engine, self.wake = engine, wake
-        self.pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix='whisper')
-        self.done: queue.SimpleQueue = queue.SimpleQueue()
-        self.busy = 0
-
-    def submit(self, request: Decode) -> None:
-        self.busy += 1
-        self.pool.submit(self._run, request)
-
-    def _run(self, request: Decode) -> None:
-        self.done.put((request, self.engine.decode(request)))
-        self.wake()
-
-    def drain(self) -> list:
-        results = []
-        while not self.done.empty():
-            request, result = self.done.get()
-            self.busy -= 1
-            results += self.engine.complete(request, result)
-        return results
-
-    def close(self) -> None:
-        self.pool.shutdown(wait=True, cancel_futures=True)
 
 
 class AsrNode(CaexpoNode):
@@ -91,8 +60,7 @@ class AsrNode(CaexpoNode):
             self.advertise(model)
         self.publish(HearableLanguages(   # latched: the interaction node learns it whenever it starts
             hearable=list(self.engine.trusted_languages),
-            unavailable={language: self._why_not(language) for language in self.engine.statuses
-                         if language not in self.engine.trusted_languages}))
+            unavailable={language: why[:2000] for language, why in self.engine.not_acted_on().items()}))
         self.create_subscription(UInt8MultiArray, 'audio/chunks', self.on_audio, AUDIO)
         self.create_subscription(UInt8MultiArray, PLAYBACK_TOPIC, self.on_playback, PLAYBACK_QOS)
         self.create_subscription(Bool, 'tts/speaking', self.on_speaking, LATCHED)
@@ -103,12 +71,6 @@ class AsrNode(CaexpoNode):
 
     def now(self) -> float:
         return self.get_clock().now().nanoseconds * 1e-9
-
-    def _why_not(self, language: str) -> str:
-        status = self.engine.statuses[language]
-        if status.state == 'loaded':
-            return f'recognised by {status.engine}; transcripts not trusted (asr.yaml trust): the screen is offered'
-        return f'{status.state}: {status.detail}'[:2000]
 
     def set_grammar(self, mode: str) -> None:
         known = self.engine.config.grammars
