@@ -63,7 +63,6 @@ class Prepared:
     """What synthesis made of one utterance (the payload of a synthesized QueuedUtterance)."""
     plan: SpeechPlan | None = None
     audio: Audio | None = None        # None: nothing to speak
-    reference: np.ndarray | None = None   # the audio at 16 kHz (made on the synthesis worker)
     wav: str | None = None            # set when it starts playing, if WAVs are kept
     error: str | None = None
 
@@ -205,7 +204,7 @@ class SpeakingPipeline:
             if not plan.voice:
                 return Prepared(plan=plan)
             audio = self.synthesizer.synthesize(plan.spoken_text, plan.voice, plan.rate_wpm)
-            return Prepared(plan=plan, audio=audio, reference=to_16k(audio.samples, audio.sample_rate))
+            return Prepared(plan=plan, audio=audio)
         except Exception as exc:  # a bad voice or engine error fails this utterance, never the robot
             return Prepared(error=f'{type(exc).__name__}: {exc}')
 
@@ -257,8 +256,11 @@ class SpeakingPipeline:
             return out + [_event(now, 'utterance_failed', item.id, language=item.language, reason=str(exc),
                                  tag=item.tag)]
         self.current = item
-        if prepared.reference is not None and prepared.reference.size:
-            out.append(Playback(item.id, now, prepared.reference))
+        # Resampled when it plays (~2 ms for 3 s), not when synthesized: under a flood most queued
+        # utterances never play, and a 16 kHz copy of each grew the node's memory by 40-60 MB.
+        reference = to_16k(prepared.audio.samples, prepared.audio.sample_rate)
+        if reference.size:
+            out.append(Playback(item.id, now, reference))
         return out + [_event(now, 'utterance_started', item.id, **_describe(item))]
 
     def _save_wav(self, item: QueuedUtterance, audio: Audio) -> str:
