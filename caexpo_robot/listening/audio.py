@@ -10,6 +10,7 @@ import threading
 import wave
 from collections import Counter
 from dataclasses import dataclass, field
+from math import gcd
 from pathlib import Path
 from typing import Iterator
 
@@ -35,6 +36,19 @@ class AudioDeviceError(RuntimeError):
 def chunk_bytes(chunk_ms: int) -> int:
     """Byte length of a chunk of `chunk_ms` milliseconds in the robot format."""
     return SAMPLE_RATE * chunk_ms // 1000 * SAMPLE_WIDTH
+
+
+def resample_int16(samples: np.ndarray, rate: int, target: int = SAMPLE_RATE) -> np.ndarray:
+    """Polyphase resampling (scipy) of int16 samples, clipped back to int16 (the one resampler of robot audio:
+    the tts node's echo reference and the simulator's speaker must agree sample for sample)."""
+    if rate <= 0 or target <= 0:
+        raise ValueError(f'sample rates must be positive, got {rate} -> {target}')
+    if rate == target:
+        return np.asarray(samples).astype(np.int16)
+    from scipy.signal import resample_poly
+    common = gcd(int(rate), int(target))
+    out = resample_poly(np.asarray(samples).astype(np.float64), int(target) // common, int(rate) // common)
+    return np.clip(np.round(out), -32768, 32767).astype(np.int16)
 
 
 def rms_dbfs(samples: np.ndarray) -> float:

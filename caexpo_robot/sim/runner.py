@@ -26,7 +26,7 @@ from std_msgs.msg import UInt8MultiArray
 from caexpo_robot import graph
 from caexpo_robot.language import LANGUAGES
 from caexpo_robot.language.phrasebook import Phrasebook
-from caexpo_robot.listening.audio import SAMPLE_RATE
+from caexpo_robot.listening.audio import SAMPLE_RATE, resample_int16
 from caexpo_robot.messages import (
     BargeIn,
     FacesFrame,
@@ -44,7 +44,7 @@ from caexpo_robot.sim.backend_latency import SimulatedBackendLatency
 from caexpo_robot.sim.entrance import EntranceRenderer
 from caexpo_robot.sim.microphone import EchoPath, SimulatedMicrophone
 from caexpo_robot.sim.scenario import Scenario, VisitorInput
-from caexpo_robot.sim.synthetic_audio import resample_int16, synthesize_speech
+from caexpo_robot.sim.synthetic_audio import synthesize_speech
 from caexpo_robot.speaking.synthesizer import read_wav
 from caexpo_robot.speaking.voices import VoiceTable
 

@@ -6,11 +6,10 @@ import io
 import shutil
 import subprocess
 import wave
-from math import gcd
 
 import numpy as np
 
-from caexpo_robot.listening.audio import INT16_FULL_SCALE, SAMPLE_RATE
+from caexpo_robot.listening.audio import INT16_FULL_SCALE, SAMPLE_RATE, resample_int16
 
 
 def synthesize_speech(text: str, voice: str, words_per_minute: int = 160,
@@ -27,16 +26,6 @@ def synthesize_speech(text: str, voice: str, words_per_minute: int = 160,
         rate = reader.getframerate()
         samples = np.frombuffer(reader.readframes(reader.getnframes()), dtype='<i2')
     return resample_int16(samples, rate).tobytes()
-
-
-def resample_int16(samples: np.ndarray, rate: int, target: int = SAMPLE_RATE) -> np.ndarray:
-    """Polyphase resampling (scipy) of int16 samples, clipped back to int16."""
-    if rate == target:
-        return samples.astype(np.int16)
-    from scipy.signal import resample_poly
-    common = gcd(rate, target)
-    out = resample_poly(samples.astype(np.float64), target // common, rate // common)
-    return np.clip(np.round(out), -32768, 32767).astype(np.int16)
 
 
 def noise(duration_s: float, level_dbfs: float, seed: int = 0) -> bytes:

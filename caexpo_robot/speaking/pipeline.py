@@ -22,13 +22,12 @@ from __future__ import annotations
 import itertools
 import threading
 from dataclasses import dataclass
-from math import gcd
 from pathlib import Path
 from typing import Callable, Protocol
 
 import numpy as np
 
-from caexpo_robot.listening.audio import SAMPLE_RATE
+from caexpo_robot.listening.audio import resample_int16
 from caexpo_robot.messages import CancelSpeech, ScreenText, SpeakRequest, SpeechEvent
 from caexpo_robot.speaking.players import PlayerError
 from caexpo_robot.speaking.shorten import shorten
@@ -258,7 +257,7 @@ class SpeakingPipeline:
         self.current = item
         # Resampled when it plays (~2 ms for 3 s), not when synthesized: under a flood most queued
         # utterances never play, and a 16 kHz copy of each grew the node's memory by 40-60 MB.
-        reference = to_16k(prepared.audio.samples, prepared.audio.sample_rate)
+        reference = resample_int16(prepared.audio.samples, prepared.audio.sample_rate)
         if reference.size:
             out.append(Playback(item.id, now, reference))
         return out + [_event(now, 'utterance_started', item.id, **_describe(item))]
@@ -294,19 +293,6 @@ class SpeakingPipeline:
         if self._worker is not None and self._worker.is_alive():
             self._worker.join(timeout=5.0)
         self.player.stop()
-
-
-def to_16k(samples: np.ndarray, sample_rate: int) -> np.ndarray:
-    """int16 mono audio resampled to the robot's 16 kHz (polyphase, scipy), clipped back to int16."""
-    samples = np.asarray(samples)
-    if sample_rate == SAMPLE_RATE:
-        return samples.astype(np.int16)
-    if sample_rate <= 0:
-        raise ValueError(f'sample rate must be positive, got {sample_rate}')
-    from scipy.signal import resample_poly
-    common = gcd(int(sample_rate), SAMPLE_RATE)
-    out = resample_poly(samples.astype(np.float64), SAMPLE_RATE // common, int(sample_rate) // common)
-    return np.clip(np.round(out), -32768, 32767).astype(np.int16)
 
 
 def _event(now: float, kind: str, utterance_id: str, **fields) -> SpeechEvent:
