@@ -326,7 +326,6 @@ class AsrEngine:
         self._unvoiced_s = 0.0
         self._pending: Decode | None = None   # the decode covering the utterance so far (speculative or final)
         self._results: dict[int, DecodeResult] = {}
-        self._issued: set[int] = set()   # decodes handed out (the caller runs each exactly once)
         self._ids = itertools.count(1)
         self._playing: dict[str, float] = {}   # utterance id -> play start, of the references received
         self._barged = False   # a visitor spoke over the robot: listening through its voice (cancelled)
@@ -603,7 +602,6 @@ class AsrEngine:
             return []
         self._pending = None
         self._results.clear()
-        self._issued.clear()
         return self._choose(request, result)
 
     def run(self, results: Sequence) -> list[Partial | Utterance | BargeInHeard]:
@@ -660,7 +658,6 @@ class AsrEngine:
         if (self._whisper_on and self._pending is None
                 and self._unvoiced_s + 1e-9 >= self.config.whisper.pause_decode_s):
             self._pending = self._request(final=False)
-            self._issued.add(self._pending.id)
             self.counters['decodes_at_pause'] += 1
             events.append(self._pending)
         return events
@@ -724,7 +721,6 @@ class AsrEngine:
             self._pending.stale = True
         self._pending = None
         self._results.clear()
-        self._issued.clear()
 
     def _partials(self, t: float) -> list[Partial]:
         events = []
@@ -748,7 +744,8 @@ class AsrEngine:
                              True, t, reason, vosk)
             return self._choose(request, DecodeResult((), {}))
         pending = self._pending
-        if pending is not None and self._unvoiced_s + 1e-9 >= self.config.whisper.pause_decode_s:
+        reused = pending is not None and self._unvoiced_s + 1e-9 >= self.config.whisper.pause_decode_s
+        if reused:
             self.counters['decodes_reused'] += 1   # nothing voiced since the pause: that decode stands
         else:
             pending = self._pending = self._request(final=True)
@@ -757,12 +754,9 @@ class AsrEngine:
         done = self._results.pop(pending.id, None)
         if done is not None:
             self._pending = None
-            self._issued.clear()
             return self._choose(pending, done)
-        if pending.id in self._issued:
-            return []   # already decoding since the pause: complete() gives the Utterance
-        self._issued.add(pending.id)
-        return [pending]
+        # handed out at the pause and still decoding: complete() gives the Utterance; else hand it out now
+        return [] if reused else [pending]
 
     def _choose(self, request: Decode, result: DecodeResult) -> list[Utterance]:
         spoken = dict(result.probabilities) or None
