@@ -115,9 +115,12 @@ class AsrConfig(ConfigModel, frozen=True):
         """The engine configured for `language` (a Vosk language without its model falls back at load)."""
         return self.engines.get(language, 'whisper')
 
+    def ever_trusted(self, language: str) -> bool:
+        """Whether any transcript in `language` can be trusted (threshold 1.0 = never: the screen is offered)."""
+        return self.trust.get(language, 0.0) < 1.0
+
     def trusted(self, language: str, confidence: float) -> bool:
-        threshold = self.trust.get(language, 0.0)
-        return threshold < 1.0 and confidence >= threshold
+        return self.ever_trusted(language) and confidence >= self.trust.get(language, 0.0)
 
 
 def load_asr_config(path: str | Path | None = None) -> AsrConfig:

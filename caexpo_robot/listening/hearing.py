@@ -109,7 +109,7 @@ def hearing(config: AsrConfig, code: str, vosk: ModelStatus | None = None,
     if code not in LANGUAGES:
         raise ValueError(f'unknown language {code!r}; known: {" ".join(LANGUAGES)}')
     threshold = float(config.trust.get(code, 0.0))
-    trust = {'trusted': threshold < 1.0, 'trust_threshold': threshold}
+    trust = {'trusted': config.ever_trusted(code), 'trust_threshold': threshold}
     if code not in config.languages:
         return Hearing(code, None, None, '', 'not_configured', 'not in asr.yaml languages', None,
                        note='not in asr.yaml languages', **trust)

@@ -298,7 +298,7 @@ class AsrEngine:
             else:
                 self.statuses[language] = RecognizerStatus(
                     language, 'loaded', self.whisper.model_dir, before + 'Whisper base', engine='whisper',
-                    trusted=self.config.trust.get(language, 0.0) < 1.0)
+                    trusted=self.config.ever_trusted(language))
         lid = default_text_lid(self.languages) if text_lid is DEFAULT_LID else text_lid
         self.chooser = LanguageChooser(self.languages, self.config.language_choice, lid)
         self.priors: dict[str, float] = {}
@@ -359,7 +359,7 @@ class AsrEngine:
             return detail
         self.recognizers[language] = recognizer
         self.statuses[language] = RecognizerStatus(language, 'loaded', path, where, time.monotonic() - started,
-                                                   trusted=self.config.trust.get(language, 0.0) < 1.0)
+                                                   trusted=self.config.ever_trusted(language))
         return ''
 
     def _whisper(self, given) -> tuple[object | None, str]:
@@ -402,7 +402,7 @@ class AsrEngine:
     @property
     def trusted_languages(self) -> tuple[str, ...]:
         """Languages whose words the robot acts on (the others are recognised, then the screen offered)."""
-        return tuple(code for code in self.languages if self.config.trust.get(code, 0.0) < 1.0)
+        return tuple(code for code in self.languages if self.config.ever_trusted(code))
 
     def not_acted_on(self) -> dict[str, str]:
         """Why each configured language's speech is not acted on (not heard, or heard but not trusted)."""
@@ -689,7 +689,7 @@ class AsrEngine:
             candidates=self.languages, whisper_languages=self.whisper_languages, locked=locked,
             priors=dict(self.priors), switch_probability=self.config.language_choice.switch_probability,
             skip_transcript=frozenset(code for code in self.whisper_languages
-                                      if self.config.trust.get(code, 0.0) >= 1.0),
+                                      if not self.config.ever_trusted(code)),
             start_t=self._utterance_start, final=final)
 
     def _active_recognizers(self):
