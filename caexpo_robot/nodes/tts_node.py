@@ -17,6 +17,7 @@ from caexpo_robot.language.phrasebook import Phrasebook
 from caexpo_robot.messages import CancelSpeech, ScreenText, SpeakRequest, SpeechEvent
 from caexpo_robot.nodes.audio_msgs import PLAYBACK_QOS, PLAYBACK_TOPIC, playback_msg
 from caexpo_robot.nodes.common import ERROR, LATCHED, OK, CaexpoNode, OneOf, Param, Range, run_node
+from caexpo_robot.speaking import pinyin  # noqa: F401  (at start, not at the first Mandarin text: ~55 MiB, 0.2 s)
 from caexpo_robot.speaking.pipeline import PipelineConfig, Playback, SpeakingPipeline
 from caexpo_robot.speaking.players import ClockPlayer, PlayerError, SoundDevicePlayer
 from caexpo_robot.speaking.synthesizer import create_synthesizer

@@ -6,7 +6,10 @@ mediapipe is imported when a detector is built, so the FaceDetection type stays 
 """
 from __future__ import annotations
 
+import importlib
 import math
+import sys
+import types
 from dataclasses import dataclass
 
 import numpy as np
@@ -41,6 +44,35 @@ class FaceDetection:
         return x0, y0, x1 - x0, y1 - y0
 
 
+class _ImportedOnUse(types.ModuleType):
+    """Stands in for a module nothing here uses: the real one is imported at its first attribute access."""
+
+    def __getattr__(self, name: str):
+        if name.startswith('__') or sys.modules.get(self.__name__) is self:   # import machinery probing it
+            raise AttributeError(name)
+        return getattr(importlib.import_module(self.__name__), name)
+
+
+def _import_mediapipe_face_detection():
+    """mediapipe's face detection solution, without matplotlib. mediapipe's package imports all its solutions,
+    and drawing_utils imports matplotlib.pyplot (33 MiB resident in the face_detector node) for plotting 3D
+    landmarks, which the robot never does: while mediapipe imports, matplotlib is a stand-in that imports the
+    real one if drawing_utils ever uses it."""
+    if 'mediapipe' in sys.modules or 'matplotlib' in sys.modules:
+        from mediapipe.python.solutions import face_detection
+        return face_detection
+    stand_ins = {name: _ImportedOnUse(name) for name in ('matplotlib', 'matplotlib.pyplot')}
+    stand_ins['matplotlib'].pyplot = stand_ins['matplotlib.pyplot']   # `import matplotlib.pyplot as plt`
+    sys.modules.update(stand_ins)
+    try:
+        from mediapipe.python.solutions import face_detection
+    finally:
+        for name, module in stand_ins.items():
+            if sys.modules.get(name) is module:
+                del sys.modules[name]
+    return face_detection
+
+
 def _clip01(value: float) -> float:
     return 0.0 if value < 0.0 else 1.0 if value > 1.0 else value
 
@@ -53,7 +85,7 @@ class FaceDetector:
             raise ValueError(f'unknown face model {model!r}; choose one of {", ".join(MODELS)}')
         if not (isinstance(min_score, (int, float)) and 0.0 <= min_score <= 1.0):
             raise ValueError(f'min_score must be a number in [0, 1], got {min_score!r}')
-        from mediapipe.python.solutions import face_detection as mp_face_detection
+        mp_face_detection = _import_mediapipe_face_detection()
         self.model = model
         self.min_score = float(min_score)
         self._solution = mp_face_detection.FaceDetection(

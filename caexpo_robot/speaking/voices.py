@@ -20,7 +20,6 @@ from caexpo_robot.language.phrasebook import Phrasebook
 from caexpo_robot.language.scripts import script_of, separate_scripts
 from caexpo_robot.messages import Language
 from caexpo_robot.speaking.myanmar import myanmar_for_speech
-from caexpo_robot.speaking.pinyin import hanzi_to_pinyin
 from caexpo_robot.speaking.synthesizer import MAX_RATE_WPM, MIN_RATE_WPM
 
 MODES = ('native', 'neighbour_voice', 'screen_only')
@@ -153,6 +152,9 @@ class VoiceTable:
 
 def _transform(text: str, transform: str) -> str:
     if transform == 'pinyin':
+        # imported here: pypinyin's phrase tables are ~55 MiB resident, and the interaction node reads this
+        # table (voice kinds, fallbacks) without ever speaking; the tts node imports it at start
+        from caexpo_robot.speaking.pinyin import hanzi_to_pinyin
         return hanzi_to_pinyin(text)
     if transform == 'myanmar_clauses':
         return myanmar_for_speech(text)
