@@ -355,7 +355,7 @@ def print_idle(idle: dict) -> None:
     print(f'whole graph ({len(nodes)} processes): RSS sum {rss_sum:.0f} MiB (counts shared pages once per '
           f'process), PSS sum {pss_sum:.0f} MiB (shared pages split among the processes), {exact}')
     verdict = 'met' if graph_rss * 2**20 <= GOAL_BYTES else 'NOT met'
-    print(f'goal: graph RSS <= 1.5 GB = 1.5e9 bytes = {goal_mib:.0f} MiB: '
+    print(f'goal: graph RSS <= 1.5 GB = 1.5e9 bytes = {goal_mib:.1f} MiB: '
           f'{"graph RSS" if memory["graph_rss"] is not None else "PSS sum"} {graph_rss:.0f} MiB = '
           f'{graph_rss * 2**20 / 1e9:.2f} GB -> {verdict}')
     print(f'utterances heard from the hall noise while idle: {len(idle["heard_while_idle"])}'
