@@ -22,7 +22,9 @@ from caexpo_robot.listening.echo import (
     BargeInDetector,
     EchoCancellingListener,
     EchoLibraryError,
+    EnergySpeechProbability,
     FarEndBuffer,
+    SileroFrameProbability,
     SpeexEchoCanceller,
     level_dbfs,
 )
@@ -91,8 +93,10 @@ class Scenario:
 
 
 def make_scenario(voice: str = 'en-us', delay_s: float = 0.06, gain: float = 0.3, noise_dbfs: float = -60.0,
-                  visitor_at_s: float | None = None, visitor_to_echo_db: float = 0.0, seed: int = 0) -> Scenario:
-    far = robot_speech(voice)
+                  visitor_at_s: float | None = None, visitor_to_echo_db: float = 0.0, seed: int = 0,
+                  far: np.ndarray | None = None) -> Scenario:
+    """`far`: what the robot plays (default: its greeting in `voice`)."""
+    far = robot_speech(voice) if far is None else far
     n = far.size
     echo = np.convolve(far.astype(np.float64), echo_path(delay_s, gain, seed))[:n]
     rng = np.random.default_rng(seed + 100)
@@ -120,10 +124,12 @@ class Run:
 
 
 def run_scenario(scenario: Scenario, frame_ms: int = 20, detector: BargeInDetector | None = None,
-                 stop_at_first: bool = True, chunk_ms: int = 100, **canceller_options) -> Run:
+                 stop_at_first: bool = True, chunk_ms: int = 100, reset_at_s: float | None = None,
+                 **canceller_options) -> Run:
     """The scenario through EchoCancellingListener in 100 ms microphone chunks, as the asr node gets them.
 
-    `out` is realigned with the microphone (the canceller's one-frame lag removed)."""
+    `out` is realigned with the microphone (the canceller's one-frame lag removed). `reset_at_s`: the
+    detector is reset before the first chunk from then on (the asr engine does it when an utterance starts)."""
     detector = detector or BargeInDetector()
     far_end = FarEndBuffer()
     far_end.push(scenario.far.tobytes(), 0.0)
@@ -132,6 +138,9 @@ def run_scenario(scenario: Scenario, frame_ms: int = 20, detector: BargeInDetect
         listener = EchoCancellingListener(canceller, far_end, detector)
         n = SAMPLE_RATE * chunk_ms // 1000
         for i in range(0, scenario.mic.size - n + 1, n):
+            if reset_at_s is not None and i / SAMPLE_RATE >= reset_at_s:
+                detector.reset()
+                reset_at_s = None
             clean, event = listener.push(scenario.mic[i:i + n].tobytes(), i / SAMPLE_RATE)
             pieces.append(np.frombuffer(clean, dtype='<i2'))
             if event is not None:
@@ -282,7 +291,7 @@ def _frames(level_dbfs_: float, count: int, seed: int) -> list[np.ndarray]:
 
 
 def test_detector_without_far_end_fires_after_onset_ms_with_preroll():
-    detector = BargeInDetector(onset_ms=100, preroll_s=0.1)
+    detector = BargeInDetector(onset_ms=100, preroll_s=0.1, wake_s=None)   # never dormant
     frames = _frames(-65.0, 50, 1) + _frames(-30.0, 20, 2)
     events = [(i, detector.push(frame, i * 0.02, None, frame)) for i, frame in enumerate(frames)]
     fired = [(i, e) for i, e in events if e is not None]
@@ -303,11 +312,139 @@ def test_detector_counts_bad_input_and_failing_probabilities():
     assert detector.push(np.full(FRAME, np.inf), 0.0) is None
     assert detector.push(frame, 1.0) is None
     assert detector.push(frame, 0.5) is None                   # time went backwards
-    failing = BargeInDetector(probability=lambda f: 1 / 0)
+    failing = BargeInDetector(probability=lambda f: 1 / 0, wake_s=None)
     assert failing.push(frame, 0.0) is None
-    nan = BargeInDetector(probability=lambda f: float('nan'))
+    nan = BargeInDetector(probability=lambda f: float('nan'), wake_s=None)
     assert nan.push(frame, 0.0) is None
     assert detector.drops == {'format': 2, 'empty': 1, 'timestamp': 1, 'time_backwards': 1}
     assert failing.drops == {'probability_error': 1} and nan.drops == {'probability_nan': 1}
     with pytest.raises(ValueError):
         BargeInDetector(start_threshold=0.3, continue_threshold=0.5)
+    with pytest.raises(ValueError):
+        BargeInDetector(wake_s=-1.0)
+
+
+# --- dormancy: no probability call while the robot is silent -------------------------------------------
+
+class CountingProbability:
+    """The energy probability, counting its calls and resumes (a stand-in with the Silero wrapper's API)."""
+
+    def __init__(self) -> None:
+        self.inner = EnergySpeechProbability()
+        self.calls = self.resumes = 0
+
+    def __call__(self, frame: np.ndarray) -> float:
+        self.calls += 1
+        return self.inner(frame)
+
+    def resume(self) -> None:
+        self.resumes += 1
+
+
+def test_detector_sleeps_without_far_end_and_wakes_on_reset_or_far_end_with_the_kept_frames():
+    probability = CountingProbability()
+    detector = BargeInDetector(probability, wake_s=1.0, warm_s=0.2)
+    noise, speech = _frames(-60.0, 100, 3), _frames(-30.0, 20, 4)
+    loud_far = _frames(-20.0, 1, 5)[0]
+    for i, frame in enumerate(noise):                          # 2 s, robot silent: never scored
+        assert detector.push(frame, i * 0.02, None, frame) is None
+    assert probability.calls == 0 and detector.probability_frames == 0 and detector.dormant_frames == 100
+    assert detector.dormant and detector.mic_floor < -55.0     # the microphone floor followed the noise anyway
+    detector.reset()                                           # the robot starts an utterance
+    events = [detector.push(frame, 2.0 + i * 0.02, None, frame) for i, frame in enumerate(speech)]
+    # warm-up: resumed, then fed the last 0.2 s of dormant frames (10), then every frame scored
+    assert probability.resumes == 1 and probability.calls == 10 + 20 == detector.probability_frames
+    assert sum(e is not None for e in events) == 1 and not detector.dormant
+    detector.reset()
+    for i, frame in enumerate(noise):   # awake for wake_s (1 s) after the reset, then asleep again
+        detector.push(frame, 2.4 + i * 0.02, None, frame)
+    assert detector.probability_frames == 30 + 51 and detector.dormant_frames == 100 + 49
+    # a far end louder than min_far_dbfs wakes it (warm-up of 10 frames, then this frame)
+    detector.push(noise[0], 4.4, loud_far, noise[0])
+    assert detector.probability_frames == 81 + 11 and probability.resumes == 2 and not detector.dormant
+
+
+def test_silero_frame_probability_scores_the_latest_whole_window():
+    from caexpo_robot.listening.vad import SileroVad
+    speech = visitor_speech()[:SAMPLE_RATE * 3]
+    reference = SileroVad()
+    windows = [reference.probability(speech[i:i + 512]) for i in range(0, speech.size - 511, 512)]
+    probability = SileroFrameProbability()
+    scores = [probability(speech[i:i + FRAME]) for i in range(0, speech.size - FRAME + 1, FRAME)]
+    for k, score in enumerate(scores):   # frame k ends at sample 320 (k + 1): the last window ending by then
+        done = (k + 1) * FRAME // 512
+        assert score == (windows[done - 1] if done else 0.0)
+    assert max(scores) > 0.9 and min(scores) < 0.1                  # the recording has speech and pauses
+    probability.reset()
+    assert probability(speech[:FRAME]) == 0.0 and probability.vad.frames == len(windows)
+
+
+# The robot's greeting (the canceller converges), 3 s of silence (the detector falls asleep after wake_s),
+# then a second line, with the recorded visitor over it. -55 dBFS hall noise.
+SILENCE_S = 3.0
+SECOND_LINE = 'Welcome to the China ASEAN Expo. How can I help you?'
+
+
+@lru_cache(maxsize=1)
+def robot_speaks_again() -> tuple[np.ndarray, float]:
+    """The far end and when its second line starts."""
+    from caexpo_robot.sim.synthetic_audio import synthesize_speech
+    second = np.frombuffer(synthesize_speech(SECOND_LINE, 'en-us'), dtype='<i2')
+    first = robot_speech('en-us')
+    far = np.concatenate([first, np.zeros(int(SILENCE_S * SAMPLE_RATE), dtype=np.int16), second])
+    return far, first.size / SAMPLE_RATE + SILENCE_S
+
+
+def silero_detector(wake_s: float | None = 2.0) -> BargeInDetector:
+    """As the asr engine builds it (asr.yaml's barge_in_threshold and barge_in_onset_ms)."""
+    return BargeInDetector(SileroFrameProbability(), start_threshold=0.6, continue_threshold=0.4,
+                           onset_ms=100, preroll_s=0.3, wake_s=wake_s)
+
+
+# (visitor's speech onset after the robot's second line starts, whether the detector is reset then as the
+# asr engine does when an utterance starts): at -0.3 s the visitor is already talking when the robot starts
+@pytest.mark.parametrize('offset_s,reset', [(0.0, False), (0.2, False), (0.6, False), (-0.3, True)])
+def test_dormancy_fires_at_the_same_frame_as_running_all_along(offset_s, reset):
+    far, start = robot_speaks_again()
+    at = start + offset_s - speech_onset_s(visitor_speech())
+    scenario = make_scenario(far=far, visitor_at_s=at, visitor_to_echo_db=5.0, noise_dbfs=-55.0)
+    runs = {wake_s: run_scenario(scenario, detector=silero_detector(wake_s), reset_at_s=start if reset else None)
+            for wake_s in (None, 2.0)}
+    always, dormant = runs[None].detector, runs[2.0].detector
+    assert always.dormant_frames == 0 and dormant.dormant_frames >= 40   # it slept ~1 s of the silence
+    assert dormant.probability_frames < always.probability_frames
+    # (running all along, a visitor talking before the robot fires a BargeIn then, which the engine ignores:
+    # the robot is not audible; the reset when the robot starts re-arms the detector)
+    [first], [second] = [[e for e in runs[w].events if e.fired_t > start] for w in (None, 2.0)]
+    assert [e for e in runs[2.0].events if e.fired_t <= start] == []
+    assert first.onset_t >= start - 0.1 and first.fired_t <= max(start, scenario.visitor_onset_s) + 0.3
+    assert second.fired_t == pytest.approx(first.fired_t, abs=0.021)
+    assert second.onset_t == pytest.approx(first.onset_t, abs=0.021)
+    assert dormant.echo_reduction_db() == pytest.approx(always.echo_reduction_db(), abs=0.5)
+
+
+def test_a_long_robot_silence_stops_the_probability_calls_and_echo_learning_goes_on():
+    far, start = robot_speaks_again()
+    scenario = make_scenario(far=far, noise_dbfs=-55.0)   # the robot alone: its echo and the hall
+    detectors = {wake_s: silero_detector(wake_s) for wake_s in (None, 2.0)}
+    seen: dict = {wake_s: [] for wake_s in detectors}
+    for wake_s, detector in detectors.items():
+        far_end = FarEndBuffer()
+        far_end.push(scenario.far.tobytes(), 0.0)
+        with SpeexEchoCanceller() as canceller:
+            listener = EchoCancellingListener(canceller, far_end, detector)
+            n = SAMPLE_RATE // 10
+            for i in range(0, scenario.mic.size - n + 1, n):
+                _, event = listener.push(scenario.mic[i:i + n].tobytes(), i / SAMPLE_RATE)
+                assert event is None
+                seen[wake_s].append((i / SAMPLE_RATE, detector.probability_frames, detector.echo_reduction_db(),
+                                     detector.mic_floor))
+    frozen = [calls for t, calls, _, _ in seen[2.0] if start - SILENCE_S + 2.5 <= t < start - 0.1]
+    assert len(frozen) >= 4 and len(set(frozen)) == 1                   # asleep: no more Silero calls
+    assert seen[2.0][-1][1] > frozen[0]                                  # awake again with the robot's voice
+    awake = [calls for t, calls, _, _ in seen[None] if start - SILENCE_S + 2.5 <= t < start - 0.1]
+    assert awake[-1] - awake[0] == 5 * (len(awake) - 1)                  # (running all along: every frame)
+    # what the detector learns of the echo and the microphone floor do not depend on it sleeping
+    for (_, _, reduction, floor), (_, _, reduction_always, floor_always) in zip(seen[2.0], seen[None], strict=True):
+        assert reduction == pytest.approx(reduction_always, abs=0.5) and floor == pytest.approx(floor_always)
+    assert seen[2.0][-1][2] >= 20.0

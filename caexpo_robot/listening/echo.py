@@ -11,7 +11,9 @@ Three pure pieces (no ROS), wired into the asr node by the caller:
 - `BargeInDetector`: clock-fed; says "the visitor started speaking" on the cancelled signal, using any
   frame -> speech probability function (Silero, or the energy default here), with hysteresis, and an
   echo gate that predicts the residual echo level from the far end so the robot's own voice alone never
-  fires it. It keeps the audio since the onset so the recognizer hears the whole answer.
+  fires it. It keeps the audio since the onset so the recognizer hears the whole answer. It is dormant
+  (no probability call) while the robot has been silent for a while: a barge-in only matters over its voice.
+- `SileroFrameProbability`: the detector's Silero probability for 20 ms frames (Silero scores 32 ms windows).
 
 Typical use in the asr node (100 ms microphone chunks, times on the clock the tts node stamps its output
 with):
@@ -414,17 +416,30 @@ class BargeInDetector:
     of the visitor cannot move it. Voiced time accumulates (unvoiced frames drain it twice as fast, so a
     run survives short gaps); `onset_ms` of it fires once.
     After firing, `push` returns None until `reset()` (call it when the robot starts its next utterance).
+
+    Dormancy: the probability (a Silero call per frame, most of the idle asr node's work) is not called while
+    no far end louder than `min_far_dbfs` was seen within the echo window nor for the last `wake_s`, nor since
+    the last `reset()`: with the robot silent a voiced frame could only fire a BargeIn that nobody uses.
+    Dormant frames count as unvoiced; everything else (microphone floor, kept audio, drops) goes on. The last
+    `warm_s` of dormant frames are kept; on waking the probability is told of the gap (`resume()`, if it has
+    one) and fed them, results ignored, so a stateful VAD (Silero's LSTM) is where continuous running would
+    have left it: without the warm-up Silero said 'speech' one or more 32 ms windows later. `wake_s` None:
+    never dormant. `probability_frames` counts the probability calls (warm-up included), `dormant_frames`
+    the frames not scored.
     """
 
     def __init__(self, probability: SpeechProbability | None = None, start_threshold: float = 0.6,
                  continue_threshold: float = 0.4, onset_ms: float = 120.0, preroll_s: float = 0.25,
                  echo_margin_db: float = 18.0, echo_window_s: float = 0.4, echo_memory_s: float = 3.0,
                  echo_quantile: float = 0.5, min_far_dbfs: float = -60.0, echo_over_floor_db: float = 25.0,
-                 max_gain_db: float = 6.0, keep_s: float = 3.0) -> None:
+                 max_gain_db: float = 6.0, keep_s: float = 3.0, wake_s: float | None = 2.0,
+                 warm_s: float = 0.5) -> None:
         if not 0.0 < continue_threshold <= start_threshold < 1.0:
             raise ValueError('need 0 < continue_threshold <= start_threshold < 1')
         if onset_ms <= 0 or preroll_s < 0 or keep_s <= 0:
             raise ValueError('onset_ms and keep_s must be > 0, preroll_s >= 0')
+        if (wake_s is not None and wake_s < 0) or warm_s < 0:
+            raise ValueError('wake_s (or None) and warm_s must be >= 0')
         self.probability = probability or EnergySpeechProbability()
         self.start_threshold = start_threshold
         self.continue_threshold = continue_threshold
@@ -438,13 +453,26 @@ class BargeInDetector:
         self.echo_over_floor_db = echo_over_floor_db
         self.max_gain_db = max_gain_db
         self.keep_s = max(keep_s, preroll_s + 2 * self.onset_s)
+        # 2 s: the robot's pauses between sentences and clauses (espeak-ng and piper: 0.1-0.8 s) plus the asr
+        # engine's echo tail (0.3 s after the robot's audio, where a BargeIn still counts) stay awake with a
+        # margin, so over the robot's voice the detector runs as it always did; at the idle entrance (minutes
+        # of silence) it sleeps all but 2 s after each utterance.
+        self.wake_s = wake_s
+        self.warm_s = warm_s
         self.drops: Counter = Counter()
         self.frames = 0
         self.events = 0
+        self.probability_frames = 0
+        self.dormant_frames = 0
         self.mic_floor = -70.0
         self._far: deque[tuple[float, float]] = deque()          # (t, far level) within the echo window
         self._reductions: deque[tuple[float, float]] = deque()   # (t, mic - out dB) of unvoiced echo frames
+        self._awake_t = -math.inf        # last time the robot was heard (or about to be: reset()); wake_s on
+        self._asleep = True              # the probability has not seen the last frames: warm it up first
+        self._dormant_audio: deque[tuple[float, int, np.ndarray]] = deque()   # last warm_s of unscored frames
+        self._stream_samples = 0         # samples of the frames that reached the probability (or slept)
         self.reset()
+        self._wake_requested = False     # a new detector sleeps until the robot is heard
 
     def reset(self) -> None:
         """Re-arms the detector and forgets the kept audio (what it learnt of the echo is kept)."""
@@ -454,6 +482,7 @@ class BargeInDetector:
         self._onset_t: float | None = None
         self._last_t = -math.inf
         self._audio: deque[tuple[float, bytes]] = deque()
+        self._wake_requested = True   # the robot starts an utterance: score from the next frame on
 
     def echo_reduction_db(self) -> float:
         """The canceller's usual worst echo reduction lately (dB; 0 until enough echo was seen)."""
@@ -463,6 +492,41 @@ class BargeInDetector:
 
     def far_active(self) -> bool:
         return max((level for _, level in self._far), default=-120.0) >= self.min_far_dbfs
+
+    @property
+    def dormant(self) -> bool:
+        """Whether the last frame was left unscored (the robot silent for wake_s)."""
+        return self._asleep
+
+    def _sleeps(self, t: float, far_level: float) -> bool:
+        """Whether the frame at t goes unscored (see the class docstring), updating the wake time."""
+        if self.wake_s is None:
+            return False
+        if far_level >= self.min_far_dbfs or self._wake_requested:
+            self._awake_t, self._wake_requested = t, False
+        return t - self._awake_t > self.wake_s and not self.far_active()
+
+    def _warm_up(self) -> None:
+        """The probability brought up to date on the kept frames (results ignored) before scoring again.
+
+        A probability with a `window` (samples per score, Silero's 512) is fed from the first kept frame that
+        starts on a window boundary of the whole stream, so afterwards it scores the same windows as if it
+        had run all along (Silero's score moves with a 128-sample shift of its window)."""
+        kept = list(self._dormant_audio)
+        window = getattr(self.probability, 'window', 0)
+        if isinstance(window, int) and window > 0:
+            aligned = [i for i, (_, offset, _) in enumerate(kept) if offset % window == 0]
+            kept = kept[aligned[0]:] if aligned else kept
+        resume = getattr(self.probability, 'resume', None)
+        try:
+            if callable(resume):
+                resume()
+            for _, _, samples in kept:
+                self.probability(samples)
+                self.probability_frames += 1
+        except Exception:   # as in push: a failing VAD is counted, never fatal
+            self.drops['probability_error'] += 1
+        self._dormant_audio.clear()
 
     def push(self, frame, t: float, far=None, mic=None) -> BargeIn | None:
         """One cancelled frame for time t, with the far-end and microphone frames of that same time.
@@ -495,17 +559,30 @@ class BargeInDetector:
         self._far.append((t, far_level))
         while self._far and self._far[0][0] < t_end - self.echo_window_s:
             self._far.popleft()
-        try:
-            p = float(self.probability(samples))
-        except Exception:   # a VAD that fails on a frame must not take the audio path down
-            self.drops['probability_error'] += 1
-            return None
-        if not math.isfinite(p):
-            self.drops['probability_nan'] += 1
-            return None
+        offset, self._stream_samples = self._stream_samples, self._stream_samples + samples.size
+        if self._sleeps(t, far_level):
+            self._asleep = True
+            self.dormant_frames += 1
+            self._dormant_audio.append((t, offset, samples))
+            while self._dormant_audio and self._dormant_audio[0][0] < t_end - self.warm_s:
+                self._dormant_audio.popleft()
+            voiced = False
+        else:
+            if self._asleep:
+                self._asleep = False
+                self._warm_up()
+            try:
+                self.probability_frames += 1
+                p = float(self.probability(samples))
+            except Exception:   # a VAD that fails on a frame must not take the audio path down
+                self.drops['probability_error'] += 1
+                return None
+            if not math.isfinite(p):
+                self.drops['probability_nan'] += 1
+                return None
+            threshold = self.continue_threshold if self._in_run else self.start_threshold
+            voiced = p >= threshold
         level = level_dbfs(samples)
-        threshold = self.continue_threshold if self._in_run else self.start_threshold
-        voiced = p >= threshold
         reduction = math.nan
         echo_frame = False
         if mic_samples is not None and mic_samples.size:
@@ -556,6 +633,46 @@ class BargeInDetector:
         self.events += 1
         self._audio.clear()
         return self.fired
+
+
+class SileroFrameProbability:
+    """Frame -> speech probability from a Silero VAD of its own, for the barge-in detector's 20 ms frames.
+
+    Silero scores consecutive 512-sample (32 ms) windows: each frame is scored by the latest whole window
+    ending within it (the previous score if none ends there), the remainder carried to the next frame. Its
+    state follows the cancelled signal, not the segmenter's. `reset()` forgets everything (a new stream);
+    `resume()` (the detector's wake-up after dormancy) only drops the remainder, the next frame not being
+    the continuation of the last one.
+    """
+
+    def __init__(self, vad=None) -> None:
+        # imported here: vad.py pulls in the configuration (pydantic) and onnxruntime, which the echo
+        # canceller alone (the tts node's resampler users, bench_echo) does not need
+        from caexpo_robot.listening.vad import FRAME_SAMPLES, SileroVad
+        self.vad = vad if vad is not None else SileroVad()
+        self.window = FRAME_SAMPLES
+        self.reset()
+
+    def reset(self) -> None:
+        self.vad.reset()
+        self.resume()
+        self.last = 0.0
+
+    def resume(self) -> None:
+        # The model state is kept: after seconds of the hall, Silero's LSTM state is what continuous running
+        # gives, and the detector's warm-up on its kept frames brings it up to date. A zeroed state plus even
+        # 1 s of warm-up said 'speech' at other frames than continuous running (0.1-0.2 s apart, or fired
+        # where it did not) on the recorded visitor over espeak; kept state plus 0.5 s: at the same frames.
+        self._pending = np.zeros(0, dtype=np.int16)
+
+    def __call__(self, frame: np.ndarray) -> float:
+        pending = np.concatenate([self._pending, _as_int16(frame, 'VAD frame')])
+        start = 0
+        while pending.size - start >= self.window:
+            self.last = self.vad.probability(pending[start:start + self.window])
+            start += self.window
+        self._pending = pending[start:]
+        return self.last
 
 
 class EchoCancellingListener:
