@@ -26,8 +26,9 @@ Questions (each normalised to -30 dBFS active level, over -50 dBFS espeak-ng bab
   0.1 s more pause than its own faint tails, its second phrase (~3 s, "one zero zero zero one, nine oh
   two one oh"): the pause sends a first decode out that the second phrase makes stale, as a visitor's hesitation would;
 - en tts: an espeak-ng English question (~3 s); ko tts: an espeak-ng Korean question, heard by Vosk.
-End of speech = the last 20 ms window of the clean question at or above max(its 20th-percentile level
-+ 10 dB, its active level - 30 dB), as in bench_vad.py. "detected": a new visitor with the robot's
+End of speech: for the recording, its second phrase's offset as bench_vad.py measures it (the last 20 ms
+window 10 dB over the whole recording's floor); for espeak-ng's questions (digital silence around them), the
+last 20 ms window at or above their active level - 30 dB. "detected": a new visitor with the robot's
 opener languages (zh, en) as priors, language ID on; "locked": the visitor's language known (tapped).
 espeak-ng's synthetic speech is a poor stand-in for visitors: the text heard is printed, not tuned to.
 """
@@ -103,10 +104,14 @@ def questions() -> list[Question]:
     en_rec = np.concatenate([rec[a0 - pad:a1], gap, rec[b0:b1 + pad]])
     en_tts = np.frombuffer(synthesize_speech(EN_QUESTION, 'en-us'), dtype='<i2').astype(np.float64)
     ko_tts = np.frombuffer(synthesize_speech(KO_QUESTION, 'ko'), dtype='<i2').astype(np.float64)
+    # The recording's end of speech is its second phrase's offset by the whole recording's floor (as in
+    # bench_vad.py): the clip alone is nearly all speech, its own 20th percentile is a speech level and put
+    # the end ~0.3 s early, inside the last digit.
+    rec_end = (a1 - (a0 - pad) + gap.size + b1 - b0) / SAMPLE_RATE
     out = []
-    for name, x in (('en rec', en_rec), ('en tts', en_tts), ('ko tts', ko_tts)):
+    for name, x, end in (('en rec', en_rec, rec_end), ('en tts', en_tts, None), ('ko tts', ko_tts, None)):
         x = x * dbfs(ACTIVE_DBFS) / bench_vad.active_rms(x)
-        out.append(Question(name, x, speech_end(x)))
+        out.append(Question(name, x, speech_end(x) if end is None else end))
     return out
 
 

@@ -45,6 +45,7 @@ class VadConfig(ConfigModel, frozen=True):
     max_utterance_s: float = 12.0
     combined_margin_db: float = 6.0     # combined: dB over the energy noise floor a frame needs to open
     combined_end: Literal['vad', 'vad_or_energy'] = 'vad'   # combined: silence = VAD silence [or energy quiet]
+    combined_end_vosk: Literal['vad', 'vad_or_energy'] = 'vad_or_energy'   # the same, utterances only Vosk hears
     model: str | None = None            # path of a silero_vad .onnx; None: the one faster-whisper ships
 
     @model_validator(mode='after')
@@ -82,6 +83,8 @@ class WhisperConfig(ConfigModel, frozen=True):
     beam_size: Annotated[int, Field(ge=1, le=10)] = 5
     context_s: Annotated[float, Field(ge=5.0, le=30.0)] = 15.0   # encoder window (30 = Whisper's own)
     pause_decode_s: Annotated[float, Field(gt=0.0)] = 0.3   # decode at a pause this long; the endpoint confirms
+    early_language_id_s: NonNegative = 2.0   # a new visitor's language identified once the utterance is this long
+                                             #   (while they speak); 0 = only at the pause
     warm_up: bool = True                  # load and decode once at start (the first visitor waits otherwise)
 
 

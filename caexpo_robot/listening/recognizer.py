@@ -26,7 +26,7 @@ import json
 import threading
 import time
 from collections import Counter, deque
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Mapping, Sequence
 
@@ -88,8 +88,8 @@ class LanguageRecognizer:
         self.rejected_phrases: dict[str, list[str]] = {}  # per mode: phrases with unknown words
         self._segments: list[Hypothesis] = []
         self._last_partial = ''
-        self._fed = False
         self._phrases: list[str] | None = None
+        self._fed = False
         self._recognizer = self._build(None)
 
     def _build(self, phrases: list[str] | None):
@@ -139,14 +139,14 @@ class LanguageRecognizer:
         self._fed = False
 
     def restart(self) -> None:
-        """A recognizer as new: unlike reset(), also forgets Vosk's speaker adaptation (online
-        i-vector/CMVN state survives KaldiRecognizer.Reset and measurably changes the next
-        result). Costs ~0.1 s in free mode, so only done when audio was fed since."""
-        if self._fed:
+        """Between speakers (a new visitor, the robot talking): in a grammar mode a recognizer as new, which
+        also forgets Vosk's online speaker adaptation (i-vector, CMVN: it survives Reset, and after the robot
+        talked a grammar recognizer heard '식당' in the hall noise before the visitor's '출구'). Cheap there
+        (~70 ms, its graph is small); in free mode only reset(): see there."""
+        if self._phrases is not None and self._fed:
             self._recognizer = self._build(self._phrases)
             self._fed = False
-        self._segments.clear()
-        self._last_partial = ''
+        self.reset()
 
     def accept(self, data: bytes) -> None:
         self._fed = True
@@ -173,6 +173,11 @@ class LanguageRecognizer:
         return result
 
     def reset(self) -> None:
+        """Drop the utterance in progress; the recognizer itself is kept. Vosk composes its decoding graph
+        (HCLr o Gr) lazily and caches it per recognizer: a new recognizer spends ~1.7 s of CPU on its first
+        2.7 s of Korean speech, a reused one ~0.2 s (bench/bench_answer_latency.py: a rebuild per visitor and
+        per robot utterance made every Korean question pay it). Reset keeps Vosk's online speaker adaptation
+        (i-vector, CMVN) too: Vosk has no call that clears it alone (restart() rebuilds where it is cheap)."""
         self._recognizer.Reset()
         self._segments.clear()
         self._last_partial = ''
@@ -233,6 +238,14 @@ class Decode:
     reason: str = ''
     vosk: dict[str, Hypothesis] = field(default_factory=dict)
     stale: bool = False  # superseded before it ran: decode() skips it (a decode cannot be stopped midway)
+    identify_only: bool = False  # spoken language ID only (a new visitor still speaking): no transcript
+    language_id: LanguageId | None = None  # the utterance's early language ID, shared by its decodes
+
+
+class LanguageId:
+    """The spoken language ID of an utterance's beginning, filled by its identify_only decode and read by
+    the utterance's later decodes: they run after it on the same worker, so they only transcribe."""
+    probabilities: tuple[tuple[str, float], ...] = ()   # best first; empty: not done, or not sure enough
 
 
 @dataclass(frozen=True)
@@ -325,6 +338,8 @@ class AsrEngine:
         self._muted = False
         self._unvoiced_s = 0.0
         self._pending: Decode | None = None   # the decode covering the utterance so far (speculative or final)
+        self._language_id: LanguageId | None = None   # the utterance's early language ID, once asked for
+        self._identifying: Decode | None = None   # ...the request computing it
         self._results: dict[int, DecodeResult] = {}
         self._ids = itertools.count(1)
         self._playing: dict[str, float] = {}   # utterance id -> play start, of the references received
@@ -443,7 +458,7 @@ class AsrEngine:
             self.echo.far_end.stop(t)
 
     def new_visitor(self, language: str | None = None, expected: Sequence[str] = ()) -> None:
-        """Forget the previous visitor's language, anything heard and the speaker adaptation. `language`:
+        """Forget the previous visitor's language and anything heard. `language`:
         known already (tapped): locked at once; `expected`: the robot's opener languages (priors)."""
         self.chooser.reset()
         if language is not None:
@@ -564,9 +579,17 @@ class AsrEngine:
         if request.stale:   # the visitor went on speaking while it waited: the next decode is the one
             return DecodeResult((), {}, 0.0)
         try:
+            if request.identify_only:
+                probabilities = tuple(self.whisper.detect_language(request.audio, request.candidates,
+                                                                   priors=request.priors))
+                if probabilities[0][1] >= self.config.language_choice.lock_probability:
+                    request.language_id.probabilities = probabilities   # sure enough: the later decodes use it
+                return DecodeResult(probabilities, {}, time.perf_counter() - started)
+            identified = request.language_id.probabilities if request.language_id is not None else ()
             probabilities, hypotheses = self.whisper.listen(
                 request.audio, request.candidates, request.priors, lambda probs: self._to_transcribe(request, probs),
-                full_window=request.locked is None)   # a new visitor's language ID needs the whole window
+                # a new visitor's language ID needs the whole window; once identified, the transcript does not
+                full_window=request.locked is None and not identified, identified=identified)
         except Exception as exc:   # a decoder failure costs this utterance, not the listening
             return DecodeResult((), {}, time.perf_counter() - started, f'{type(exc).__name__}: {exc}')
         kept = {}
@@ -594,6 +617,10 @@ class AsrEngine:
         speech made stale is dropped; one whose utterance ended gives the Utterance."""
         if result.error:
             self.counters['decode_errors'] += 1
+        if request.identify_only:
+            if request.language_id is not None and request.language_id.probabilities:
+                self.counters['language_ids_early_sure'] += 1
+            return []
         if self._pending is None or request.id != self._pending.id:
             self.counters['decodes_discarded'] += 1
             return []
@@ -621,7 +648,10 @@ class AsrEngine:
         if floor is not None:
             stats['noise_floor_dbfs'] = round(floor, 1)
         if self.echo is not None:
-            stats['echo_reduction_db'] = round(self.echo.detector.echo_reduction_db(), 1)
+            detector = self.echo.detector
+            stats['echo_reduction_db'] = round(detector.echo_reduction_db(), 1)
+            stats['barge_in_vad_frames'] = detector.probability_frames   # dormant while the robot is silent
+            stats['barge_in_dormant_frames'] = detector.dormant_frames
         return stats
 
     # --- internals ------------------------------------------------------------------------------------
@@ -660,13 +690,32 @@ class AsrEngine:
             self._pending = self._request(final=False)
             self.counters['decodes_at_pause'] += 1
             events.append(self._pending)
+        elif self._early_language_id_due():
+            # A new visitor still speaking: their language is identified now, on the worker, so that the decodes
+            # at their pause only transcribe (Whisper's language ID needs the whole 30 s window: ~0.4-0.6 s more
+            # after the visitor stopped). Whisper not sure enough (lock_probability) on that much: the decode
+            # at the pause identifies again, on the whole utterance.
+            self._language_id = LanguageId()
+            self.counters['language_ids_early'] += 1
+            self._identifying = replace(self._request(final=False), identify_only=True)
+            events.append(self._identifying)
         return events
+
+    def _early_language_id_due(self) -> bool:
+        early_s = self.config.whisper.early_language_id_s
+        return (early_s > 0.0 and self._whisper_on and self._language_id is None
+                and self._locked_language() is None and sum(a.size for a in self._audio) >= early_s * SAMPLE_RATE)
 
     def _start(self, samples: np.ndarray, t: float, duration: float) -> list:
         self._remember(samples, duration)
         wanted = self.chooser.wanted_languages()
         self._active = tuple(code for code in wanted if code in self.recognizers)
         self._whisper_on = any(code in self.whisper_languages for code in wanted)
+        if hasattr(self.segmenter, 'end_on_energy') and self.config.vad.mode == 'combined':
+            # Vosk's words are ready at the end: the sooner it is known, the sooner the answer. Whisper decodes
+            # at the pause, and read the recorded digits' last word wrong with the level's earlier pause.
+            rule = self.config.vad.combined_end if self._whisper_on else self.config.vad.combined_end_vosk
+            self.segmenter.end_on_energy = rule == 'vad_or_energy'
         self._utterance_start = t - self._preroll_s + duration
         for recognizer in self._active_recognizers():
             for block in self._preroll:
@@ -679,18 +728,23 @@ class AsrEngine:
         self._unvoiced_s = 0.0
         self._pending = None
         self._results.clear()
+        self._language_id = None
         self.counters['utterances_started'] += 1
         return self._partials(t + duration)
 
+    def _locked_language(self) -> str | None:
+        """The visitor's language when only it is listened for (their utterances need no language ID)."""
+        return self.chooser.locked if self.chooser.wanted_languages() == (self.chooser.locked,) else None
+
     def _request(self, final: bool) -> Decode:
-        locked = self.chooser.locked if self.chooser.wanted_languages() == (self.chooser.locked,) else None
+        locked = self._locked_language()
         return Decode(
             next(self._ids), np.concatenate(self._audio) if self._audio else np.zeros(0, np.int16),
             candidates=self.languages, whisper_languages=self.whisper_languages, locked=locked,
             priors=dict(self.priors), switch_probability=self.config.language_choice.switch_probability,
             skip_transcript=frozenset(code for code in self.whisper_languages
                                       if not self.config.ever_trusted(code)),
-            start_t=self._utterance_start, final=final)
+            start_t=self._utterance_start, final=final, language_id=None if locked else self._language_id)
 
     def _active_recognizers(self):
         return [self.recognizers[code] for code in self._active]
@@ -721,6 +775,10 @@ class AsrEngine:
             self._pending.stale = True
         self._pending = None
         self._results.clear()
+        self._language_id = None
+        if self._identifying is not None:
+            self._identifying.stale = True   # the utterance is dropped: if still queued, the worker skips it
+        self._identifying = None
 
     def _partials(self, t: float) -> list[Partial]:
         events = []
@@ -751,6 +809,7 @@ class AsrEngine:
             pending = self._pending = self._request(final=True)
         pending.final, pending.end_t, pending.reason, pending.vosk = True, t, reason, vosk
         self._audio = []
+        self._language_id = None
         done = self._results.pop(pending.id, None)
         if done is not None:
             self._pending = None
@@ -814,16 +873,6 @@ def _detected_untrusted(request: Decode, result: DecodeResult) -> str | None:
 def _silero_probability(config: AsrConfig):
     """The barge-in detector's speech probability: a Silero VAD of its own (its state follows the
     cancelled signal, not the segmenter's), scoring each 20 ms frame by the 32 ms window ending there."""
-    from caexpo_robot.listening.vad import FRAME_SAMPLES, SileroVad
-    vad = SileroVad(config.vad.model)
-    pending = np.zeros(0, dtype=np.int16)
-    last = 0.0
-
-    def probability(frame: np.ndarray) -> float:
-        """The probability of the latest whole 32 ms window (the model's state needs consecutive windows)."""
-        nonlocal pending, last
-        pending = np.concatenate([pending, frame])
-        while pending.size >= FRAME_SAMPLES:
-            last, pending = vad.probability(pending[:FRAME_SAMPLES]), pending[FRAME_SAMPLES:]
-        return last
-    return probability
+    from caexpo_robot.listening.echo import SileroFrameProbability
+    from caexpo_robot.listening.vad import SileroVad
+    return SileroFrameProbability(SileroVad(config.vad.model))

@@ -136,7 +136,8 @@ class SileroSegmenter:
     floor and min_speech_dbfs, with combined_margin_db as its margin) also calls it voiced, so loud
     non-speech and faint far-away talk do not open; with combined_end='vad_or_energy' a frame whose
     level fell back to the floor also counts as silence for the end (closes sooner under steady
-    background talk, but may cut soft final syllables: see bench/bench_vad.py).
+    background talk, but may cut soft final syllables: see bench/bench_vad.py); `end_on_energy` may be
+    switched per utterance (the ASR engine does, by which recognizer hears it).
     It closes after end_silence_s of silence (a frame >= threshold restarts the count;
     in-between frames continue a count already running), or at max_utterance_s; after a max-length
     cut it re-opens only once a silence frame was seen (a hall of steady chatter is not one endless
@@ -158,7 +159,7 @@ class SileroSegmenter:
             endpoint = (endpoint or EndpointConfig()).model_copy(
                 update={'speech_margin_db': self.config.combined_margin_db})
             self.energy = UtteranceSegmenter(endpoint)
-        self._end_on_energy = self.config.mode == 'combined' and self.config.combined_end == 'vad_or_energy'
+        self.end_on_energy = self.config.mode == 'combined' and self.config.combined_end == 'vad_or_energy'
         self.drops: Counter = Counter()
         self.last_probability = 0.0
         self._pending = np.zeros(0, dtype=np.float32)
@@ -217,7 +218,7 @@ class SileroSegmenter:
                     self._silence_s = 0.0
                 continue
             self._utterance_s += FRAME_S
-            if self._end_on_energy:
+            if self.end_on_energy:
                 speech, silence = speech and energy_voiced, silence or not energy_voiced
             if speech:
                 self._silence_s = 0.0

@@ -290,7 +290,8 @@ class WhisperRecognizer:
 
     def listen(self, pcm16, candidates: Sequence[str], priors: Mapping[str, float] | None,
                plan: Callable[[list[tuple[str, float]]], Sequence[str]], sample_rate: int = SAMPLE_RATE,
-               full_window: bool = True) -> tuple[list[tuple[str, float]], list[WhisperHypothesis]]:
+               full_window: bool = True, identified: Sequence[tuple[str, float]] | None = None,
+               ) -> tuple[list[tuple[str, float]], list[WhisperHypothesis]]:
         """Spoken language ID, then the transcripts `plan` asks for, encoding the audio once.
 
         The language probabilities among `candidates` are multiplied by `priors` (missing: 1) and
@@ -298,11 +299,13 @@ class WhisperRecognizer:
         or a few). This is the asr engine's call: a language another recognizer hears needs no transcript.
         `full_window`: encode the whole 30 s window, whatever context_s says (the language ID of a new
         visitor: on the recorded digits a 15 s window gave English 0.48 instead of 0.68).
+        `identified`: the language probabilities already known (detect_language on the utterance's beginning,
+        best first): used instead of detecting again, so only the transcripts are decoded.
         """
         candidates = _check_codes(candidates, 'candidate language')
         audio = to_whisper_audio(pcm16, sample_rate)
         with self._locked(audio, full_window) as shared:
-            probs = self._detect(shared, audio, candidates, priors)
+            probs = list(identified) if identified else self._detect(shared, audio, candidates, priors)
             wanted = tuple(plan(probs))
             chosen = _check_codes(wanted, 'language to transcribe') if wanted else ()
             hypotheses = [self._transcribe_locked(shared, audio, code, dict(probs).get(code, 0.0), probs)
