@@ -241,7 +241,11 @@ InteractionEventType = Literal[
     'visitor_detected', 'visitor_engaged', 'visitor_disengaged', 'visitor_left',
     'greeting_started', 'greeting_finished', 'asked_to_wait', 'language_identified',
     'listening_started', 'utterance_heard', 'not_understood', 'question_sent', 'filler_started',
-    'answer_started', 'answer_finished', 'staff_called', 'farewell_started', 'farewell_finished', 'barge_in']
+    'answer_started', 'answer_finished', 'staff_called', 'farewell_started', 'farewell_finished', 'barge_in',
+    # telepresence: the answer to each OperatorControl (utterance = its command_id), and the alert that a
+    # visitor wants a staff member (once per conversation)
+    'operator_took_over', 'operator_handed_back', 'operator_said', 'greeting_paused', 'greeting_resumed',
+    'operator_refused', 'staff_requested']
 
 
 class InteractionEvent(Message):
@@ -280,11 +284,33 @@ class ScreenCard(Message):
     text: Text | None = None             # answer: the full text (the robot says its short form)
     actions: Annotated[list[ScreenAction], Field(max_length=50)] = []   # answer: cards for the screen
     can_hear: bool | None = None         # False: the visitor's language cannot be heard: type or tap
+    # an operator (telepresence) is watching the robot's view, or holds / speaks in the conversation: the
+    # page shows a banner saying so in the visitor's language (visitors are told a person is there)
+    staff: Literal['watching', 'speaking'] | None = None
+
+
+# --- telepresence -----------------------------------------------------------------------------------
+OperatorCommand = Literal['say', 'stop_speech', 'pause_greeting', 'resume_greeting', 'take_over', 'hand_back',
+                          'watch']
+
+
+class OperatorControl(Message):
+    """greeter/operator: an operator's command, from the telepresence node (already authenticated)."""
+    TOPIC: ClassVar[str] = 'greeter/operator'
+    FLOW: ClassVar[str] = 'telepresence → interaction'
+    t: Seconds
+    command: OperatorCommand
+    command_id: Id
+    operator: Annotated[str, Field(min_length=1, max_length=64)]
+    text: Text | None = None          # say
+    language: Language | None = None  # say (None: the visitor's, else the robot's default)
+    watching: bool | None = None      # watch
+    force: bool = False               # hand_back by a supervisor
 
 
 MESSAGES: tuple[type[Message], ...] = (
     FacesFrame, SpeakRequest, CancelSpeech, SpeechEvent, ScreenText, HeardSpeech, HearableLanguages,
-    ConversationStarted, BargeIn, TypedQuestion, LanguageChosen, InteractionEvent, ScreenCard)
+    ConversationStarted, BargeIn, TypedQuestion, LanguageChosen, InteractionEvent, ScreenCard, OperatorControl)
 
 M = TypeVar('M', bound=Message)
 
