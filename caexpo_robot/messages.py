@@ -242,10 +242,10 @@ InteractionEventType = Literal[
     'greeting_started', 'greeting_finished', 'asked_to_wait', 'language_identified',
     'listening_started', 'utterance_heard', 'not_understood', 'question_sent', 'filler_started',
     'answer_started', 'answer_finished', 'staff_called', 'farewell_started', 'farewell_finished', 'barge_in',
-    # telepresence: the answer to each OperatorControl (utterance = its command_id), and the alert that a
-    # visitor wants a staff member (once per conversation)
+    # telepresence: the answer to each OperatorControl (utterance = its command_id; detail = the operator, or
+    # why it was refused), and the alert that a visitor wants a staff member (once per conversation)
     'operator_took_over', 'operator_handed_back', 'operator_said', 'greeting_paused', 'greeting_resumed',
-    'operator_refused', 'staff_requested']
+    'operator_refused', 'operator_stopped_speech', 'operator_watch', 'staff_requested']
 
 
 class InteractionEvent(Message):
