@@ -1,0 +1,1 @@
+"""Telepresence on the robot: the fleet event stream, operator commands, blurred thumbnails. No rclpy."""
