@@ -37,6 +37,14 @@ Rules (why they are so):
   gets one farewell (per group, in the group's language); a conversation ends after a quiet timeout.
 - A visitor who stepped away and comes forward again while still tracked is served again (offered
   help), not greeted again.
+- Staff (telepresence, `on_operator`): one operator at a time may take over the conversation; while they
+  hold it the assistant is not asked and the robot adds nothing of its own (no filler, no "sorry?", no
+  prompt, no farewell for silence: the operator is typing), the visitor's words are still emitted for the
+  operator to read, and the robot says what the operator types. Handed back, the conversation goes on and
+  the next question goes to the assistant. Greetings can be paused (nobody new is greeted or offered help;
+  a conversation in progress goes on). The screen says when a staff member watches or speaks. A visitor
+  who hears the robot promise a staff member (the canned answer) or whose request the assistant passed
+  on raises one `staff_requested` per conversation, so an operator is told.
 """
 from __future__ import annotations
 
@@ -49,7 +57,7 @@ from caexpo_robot.backend.contract import FALLBACK_INTENT, spoken_form
 from caexpo_robot.dialogue.language_evidence import LanguageState, accept
 from caexpo_robot.language.langid import identify
 from caexpo_robot.language.languages import LANGUAGES
-from caexpo_robot.messages import HeardSpeech, ScreenAction, SpeechEvent
+from caexpo_robot.messages import HeardSpeech, OperatorControl, ScreenAction, SpeechEvent
 
 
 class Say(NamedTuple):
@@ -102,6 +110,7 @@ class Show(NamedTuple):
     text: str | None = None            # answer: the full text
     actions: tuple = ()                # answer: the assistant's actions (ScreenAction)
     can_hear: bool | None = None       # listening: False when the visitor's language cannot be heard
+    staff: str | None = None           # 'watching' / 'speaking': set by the manager (_show), never by callers
 
 
 Action = Say | Cancel | Ask | EndVisit | Emit | StartConversation | Abandon | Show
@@ -109,6 +118,7 @@ ENDED = ('utterance_finished', 'utterance_failed', 'utterance_cancelled', 'utter
 LOST = ('utterance_failed', 'utterance_dropped')   # never (fully) heard: the visitor needs another way
 
 PRIORITY_NORMAL, PRIORITY_HIGH = 1, 2
+OPERATOR = 'operator'    # the purpose of what an operator says through the robot
 # What the robot says to a visitor that a tap, a typed question or their voice stops at once (barge-in);
 # not the farewell: the visitor is leaving, and a goodbye cut short is rude.
 SPOKEN_TO_VISITOR = ('greeting', 'prompt', 'not_understood', 'filler', 'answer')
@@ -186,6 +196,16 @@ class Visitor:
     speech_until: float = 0.0         # when what is playing for the visitor should end
     farewell_done: bool = False
     speech: LanguageState = field(default_factory=LanguageState)
+    staff_requested: bool = False     # this conversation already told the operators (once is enough)
+    question: str | None = None       # the last question asked, for the staff alert
+
+
+@dataclass
+class Staff:
+    """The operators' hold on the robot (telepresence): robot-wide, not per visitor, as the console shows it."""
+    holder: str | None = None                         # the operator who took over the conversation
+    watchers: set[str] = field(default_factory=set)   # operators with the robot's view open
+    greeting_paused: bool = False
 
 
 @dataclass
@@ -220,6 +240,7 @@ class InteractionManager:
         self.card: Show | None = None          # the screen's current card
         self.card_since = 0.0
         self.chosen: tuple[str, float] | None = None   # a language tapped before anyone was addressed
+        self.staff = Staff()
 
     def set_hearable(self, languages) -> None:
         self.hearable = set(languages)
@@ -242,6 +263,7 @@ class InteractionManager:
                 visitor.left_at, visitor.engaged = None, False
                 self._enter(visitor, Stage.WAITING, now)
                 visitor.listening_since, visitor.prompted = None, False
+                visitor.staff_requested = False     # a new conversation
                 group = self.groups.get(visitor.group)
                 if group is not None:
                     group.farewell_said = False
@@ -271,6 +293,8 @@ class InteractionManager:
 
     def on_tts_event(self, event: SpeechEvent, now: float) -> list[Action]:
         purpose, visitor_id = self.utterances.get(event.id, ('', ''))
+        if purpose == OPERATOR:
+            return self._on_operator_words(event, visitor_id, now)
         visitor = self.visitors.get(visitor_id)
         if not purpose or visitor is None:
             return []
@@ -302,6 +326,7 @@ class InteractionManager:
                                        extra={'intent': FALLBACK_INTENT, 'source': 'canned'})
                 self.retries.add(retry.id)
                 actions.append(retry)
+                actions += self._staff_requested(visitor, now, 'canned', FALLBACK_INTENT, [])
             elif kind in ENDED:
                 actions.append(self._emit('answer_finished', now, visitor, detail=event.reason))
                 if visitor.stage is Stage.ANSWERING:
@@ -362,10 +387,15 @@ class InteractionManager:
                                             ('greeting', 'prompt'), including_playing=False)
         if not trusted:
             return actions + self._offer_screen(visitor, text, language, confidence, source, now)
+        if self.staff.holder is not None:   # the operator answers: they read it, the assistant is not asked
+            return actions + [self._emit('utterance_heard', now, visitor, text=text, language=language,
+                                         confidence=round(confidence, 3), source=source,
+                                         detail=f'for the operator {self.staff.holder}')]
         actions.append(self._emit('utterance_heard', now, visitor, text=text, language=language,
                                   confidence=round(confidence, 3), source=source))
         self._enter(visitor, Stage.THINKING, now)
         visitor.turns += 1
+        visitor.question = text
         actions.append(self._emit('question_sent', now, visitor, text=text, language=language))
         actions += self._show(Show('thinking', visitor.id, language), now)   # before Ask: its reply may be at once
         actions.append(Ask(visitor.id, text, language))
@@ -378,6 +408,8 @@ class InteractionManager:
         actions: list[Action] = [self._emit('utterance_heard', now, visitor, text=text, language=language,
                                             confidence=round(confidence, 3), source=source,
                                             detail='not trusted: the screen is offered')]
+        if self.staff.holder is not None:   # the operator decides what the robot says
+            return actions + self._show(Show('listening', visitor.id, language, can_hear=False), now)
         actions.append(self._say(visitor, 'use_screen', language, 'prompt'))
         if visitor.stage is Stage.LISTENING:
             visitor.prompted = False
@@ -386,9 +418,11 @@ class InteractionManager:
 
     def _not_understood(self, visitor: Visitor, text: str, confidence: float, source: str, now: float,
                         detail: str | None = None) -> list[Action]:
-        return [self._emit('not_understood', now, visitor, text=text, confidence=round(confidence, 3),
-                           source=source, detail=detail),
-                self._say(visitor, 'not_understood', self._language(visitor), 'not_understood')]
+        note = self._emit('not_understood', now, visitor, text=text, confidence=round(confidence, 3),
+                          source=source, detail=detail)
+        if self.staff.holder is not None:   # the operator reads it and decides what the robot says
+            return [note]
+        return [note, self._say(visitor, 'not_understood', self._language(visitor), 'not_understood')]
 
     def on_typed(self, text: str, language: str | None, now: float) -> list[Action]:
         """Text typed (or a button tapped) on the screen, in the language chosen there or else identified
@@ -483,6 +517,7 @@ class InteractionManager:
             return []
         out: list[Action] = [self._emit('staff_called', now, visitor, source=source)
                              ] if any(a.type == 'call_staff' for a in actions_) else []
+        out += self._staff_requested(visitor, now, source, intent, actions_)
         self._enter(visitor, Stage.ANSWERING, now)
         # The deadline is for what the visitor hears: the answer never waits behind "one moment", nor
         # behind the rest of a welcome the visitor interrupted with their question (their group's too).
@@ -497,13 +532,139 @@ class InteractionManager:
             out += self._farewell(visitor, now, leaving=False)
         return out
 
+    # --- staff (telepresence) -------------------------------------------------------------------
+    def on_operator(self, control: OperatorControl, now: float) -> list[Action]:
+        """An operator's command (already authenticated by the telepresence node). Whatever happens, exactly one
+        answer event carries `utterance=command_id`: the command's own type (detail: the operator), or
+        `operator_refused` (detail: why)."""
+        handler = getattr(self, f'_operator_{control.command}')
+        return handler(control, now)
+
+    def _operator_take_over(self, c: OperatorControl, now: float) -> list[Action]:
+        holder = self.staff.holder
+        if holder not in (None, c.operator):
+            return [self._answer('operator_refused', c, now, detail=f'held by {holder}')]
+        self.staff.holder = c.operator
+        actions: list[Action] = []
+        visitor = self.visitors.get(self.addressed or '')
+        if visitor is not None and visitor.stage is Stage.THINKING:
+            # The question out to the assistant is dropped (its late reply is ignored), and so is the filler
+            # ("one moment"): the operator answers now.
+            actions.append(Abandon(visitor.id))
+            actions += self._cancel_pending({visitor.id}, ('filler',), including_playing=True)
+            actions += self._start_listening(visitor, now)
+        return [*actions, self._answer('operator_took_over', c, now), *self._restaff(now)]
+
+    def _operator_hand_back(self, c: OperatorControl, now: float) -> list[Action]:
+        holder = self.staff.holder
+        if holder is None:
+            return [self._answer('operator_refused', c, now, detail='not taken over')]
+        if holder != c.operator and not c.force:
+            return [self._answer('operator_refused', c, now, detail=f'held by {holder}')]
+        self.staff.holder = None
+        visitor = self.visitors.get(self.addressed or '')
+        if visitor is not None and visitor.stage is Stage.LISTENING:
+            # The visitor was just talking with a person: their quiet time starts now, not when they last spoke.
+            visitor.listening_since, visitor.prompted = now, False
+        detail = c.operator if holder == c.operator else f'{c.operator} (forced; held by {holder})'
+        return [self._answer('operator_handed_back', c, now, detail=detail), *self._restaff(now)]
+
+    def _operator_say(self, c: OperatorControl, now: float) -> list[Action]:
+        text = (c.text or '').strip()
+        if not text:
+            return [self._answer('operator_refused', c, now, detail='say needs a text')]
+        visitor = self.visitors.get(self.addressed or '')
+        language = c.language or (visitor.language if visitor is not None else None) or self.config.default_language
+        owner = visitor.id if visitor is not None else ''
+        utterance_id = f'operator-{next(self._ids)}'
+        self.utterances[utterance_id] = (OPERATOR, owner)
+        # High priority, like an answer: queued after what is playing, ahead of the robot's own lines; the
+        # operator stops the robot with stop_speech if they want to be heard at once.
+        say = Say(utterance_id, text, language, PRIORITY_HIGH, {'visitor': visitor.id if visitor else None,
+                                                                'purpose': OPERATOR, 'source': OPERATOR})
+        answer = self._answer('operator_said', c, now, text=text, language=language, source=OPERATOR)
+        if visitor is None:   # nobody addressed: the words are said and captioned; the card stays
+            return [say, answer, *self._restaff(now)]
+        return [say, answer, *self._show(Show('answer', visitor.id, language, text=text), now)]
+
+    def _operator_stop_speech(self, c: OperatorControl, now: float) -> list[Action]:
+        # Everything the robot says or will say, a farewell and the operator's own words too: an operator
+        # asked. The stages move on as the tts node reports each utterance cancelled.
+        cancels: list[Action] = [Cancel(utterance_id) for utterance_id in self.utterances]
+        return [*cancels, self._answer('operator_stopped_speech', c, now)]
+
+    def _operator_pause_greeting(self, c: OperatorControl, now: float) -> list[Action]:
+        self.staff.greeting_paused = True
+        return [self._answer('greeting_paused', c, now)]
+
+    def _operator_resume_greeting(self, c: OperatorControl, now: float) -> list[Action]:
+        self.staff.greeting_paused = False
+        actions: list[Action] = [self._answer('greeting_resumed', c, now)]
+        # Someone who engaged while greetings were paused is still standing there: greeted (or, if greeted
+        # before, offered help) now, the closest first, as if they had just engaged.
+        standing = [v for v in self.visitors.values() if v.engaged and (
+            v.stage is Stage.SEEN or (v.stage is Stage.WAITING and self.addressed is None))]
+        if standing:
+            actions += self._on_engaged(min(standing, key=lambda v: v.distance_m), now)
+        return actions
+
+    def _operator_watch(self, c: OperatorControl, now: float) -> list[Action]:
+        if c.watching is None:
+            return [self._answer('operator_refused', c, now, detail='watch needs watching true or false')]
+        if c.watching:
+            self.staff.watchers.add(c.operator)
+        else:
+            self.staff.watchers.discard(c.operator)
+        return [self._answer('operator_watch', c, now, text='watching' if c.watching else 'not watching'),
+                *self._restaff(now)]
+
+    def _on_operator_words(self, event: SpeechEvent, visitor_id: str, now: float) -> list[Action]:
+        """A speech event about an operator's words: the banner follows them; the visitor's listening clock
+        restarts when they have been said (as after a prompt)."""
+        if event.type == 'utterance_started':
+            self.started.add(event.id)
+        if event.type not in ENDED:
+            return []
+        self.utterances.pop(event.id, None)
+        self.started.discard(event.id)
+        visitor = self.visitors.get(visitor_id)
+        if visitor is not None and visitor.stage is Stage.LISTENING:
+            visitor.listening_since = now
+        return self._restaff(now)
+
+    def _answer(self, kind: str, c: OperatorControl, now: float, **fields) -> Emit:
+        """The one answer to an operator's command (the telepresence node turns it into the console's ack)."""
+        visitor = self.visitors.get(self.addressed or '')
+        fields.setdefault('detail', c.operator)
+        fields.setdefault('language', visitor.language if visitor is not None else None)
+        return Emit(kind, {'t': round(now, 4), 'visitor': visitor.id if visitor is not None else None,
+                           'utterance': c.command_id, **fields})
+
+    def _staff_requested(self, visitor: Visitor, now: float, source: str, intent: str | None,
+                         actions_: Sequence[ScreenAction]) -> list[Action]:
+        """The operators are told once per conversation that this visitor wants a staff member: the assistant
+        passed their request on (call_staff), or the robot said the canned answer, which promises one (with
+        the backend unreachable, the console's alert is the only way a person learns of it)."""
+        called = intent == 'call_staff' or any(a.type == 'call_staff' for a in actions_)
+        canned = source == 'canned' or intent == FALLBACK_INTENT
+        if visitor.staff_requested or not (called or canned):
+            return []
+        visitor.staff_requested = True
+        why = 'the assistant called staff' if called else 'canned answer: the robot said a staff member will come'
+        return [self._emit('staff_requested', now, visitor, text=visitor.question, intent=intent, source=source,
+                           detail=why)]
+
     def tick(self, now: float) -> list[Action]:
         actions: list[Action] = []
         self._forget_departed(now)
         for visitor in list(self.visitors.values()):
             actions += self._stage_timeout(visitor, now)
         visitor = self.visitors.get(self.addressed or '')
-        if visitor is not None and visitor.stage is Stage.LISTENING and visitor.listening_since is not None:
+        # Held by an operator: no prompt and no farewell for silence. The visitor is reading or waiting for
+        # a person who types; only leaving (the camera) ends the conversation, or the operator hands back.
+        held = self.staff.holder is not None
+        if (not held and visitor is not None and visitor.stage is Stage.LISTENING
+                and visitor.listening_since is not None):
             if now - visitor.listening_since >= self.config.listen_timeout_s:
                 if not visitor.prompted:
                     visitor.prompted = True
@@ -519,10 +680,24 @@ class InteractionManager:
 
     # --- the screen -----------------------------------------------------------------------------
     def _show(self, card: Show, now: float) -> list[Action]:
+        card = card._replace(staff=self._staff_shown())
         if card == self.card:
             return []
-        self.card, self.card_since = card, now
+        if self.card is None or card._replace(staff=None) != self.card._replace(staff=None):
+            self.card_since = now     # a new card (not the same one with the staff banner changed)
+        self.card = card
         return [card]
+
+    def _staff_shown(self) -> str | None:
+        """The screen's staff banner: 'speaking' while an operator holds the conversation or their words are
+        queued or playing, else 'watching' while anyone has the robot's view open."""
+        if self.staff.holder is not None or any(purpose == OPERATOR for purpose, _ in self.utterances.values()):
+            return 'speaking'
+        return 'watching' if self.staff.watchers else None
+
+    def _restaff(self, now: float) -> list[Action]:
+        """The current card again if its staff banner changed."""
+        return self._show(self.card, now) if self.card is not None else []
 
     def _card_for(self, visitor: Visitor) -> Show:
         """The listening card (or the stage's) for the addressed visitor, with what the robot can hear."""
@@ -593,6 +768,8 @@ class InteractionManager:
         return actions
 
     def _on_engaged(self, visitor: Visitor, now: float) -> list[Action]:
+        if self.staff.greeting_paused:   # nobody new is greeted or offered help (resume_greeting catches up)
+            return []
         if visitor.greeted or visitor.stage is not Stage.SEEN:
             if self.addressed is None and visitor.stage is Stage.WAITING:
                 return self._address(visitor, now)

@@ -35,7 +35,7 @@ def as_message(action: Say | Cancel | Emit | StartConversation | Show, now: floa
     if isinstance(action, Show):
         return ScreenCard(t=round(now, 4), kind=action.kind, visitor=action.visitor, language=action.language,
                           languages=list(action.languages), text=action.text, actions=_screen_actions(action.actions),
-                          can_hear=action.can_hear)
+                          can_hear=action.can_hear, staff=action.staff)
     if isinstance(action, Emit):
         fields = {key: value for key, value in action.fields.items() if value is not None}
         fields.setdefault('t', round(now, 4))
