@@ -90,6 +90,7 @@ class LanguageRecognizer:
         self._last_partial = ''
         self._phrases: list[str] | None = None
         self._fed = False
+        self._unsettled = False   # audio accepted since the last FinalResult
         self._recognizer = self._build(None)
 
     def _build(self, phrases: list[str] | None):
@@ -149,7 +150,7 @@ class LanguageRecognizer:
         self.reset()
 
     def accept(self, data: bytes) -> None:
-        self._fed = True
+        self._fed = self._unsettled = True
         if self._recognizer.AcceptWaveform(data):
             # Vosk's own endpoint fired inside our utterance: keep the segment, go on.
             self._segments.append(self._parse(self._recognizer.Result()))
@@ -164,6 +165,14 @@ class LanguageRecognizer:
         done = join_hypotheses(self.language, self._segments)
         current = Hypothesis(self.language, text, words_from_vosk(raw.get('partial_result')))
         return join_hypotheses(self.language, [done, current])
+
+    def settle(self) -> None:
+        """The visitor paused: Vosk's words so far are finalised now (FinalResult: ~35-45 ms in free mode), so
+        the end of the utterance, if it comes, only finalises the pause. Speech resuming goes on as the next
+        segment of the same utterance (as after Vosk's own endpoint)."""
+        if self._unsettled:
+            self._segments.append(self._parse(self._recognizer.FinalResult()))
+            self._unsettled = False
 
     def finish(self) -> Hypothesis:
         """The utterance's final hypothesis; the recognizer is clean afterwards."""
@@ -181,6 +190,7 @@ class LanguageRecognizer:
         self._recognizer.Reset()
         self._segments.clear()
         self._last_partial = ''
+        self._unsettled = False
 
     def _parse(self, raw_json: str) -> Hypothesis:
         raw = json.loads(raw_json)
@@ -340,6 +350,7 @@ class AsrEngine:
         self._pending: Decode | None = None   # the decode covering the utterance so far (speculative or final)
         self._language_id: LanguageId | None = None   # the utterance's early language ID, once asked for
         self._identifying: Decode | None = None   # ...the request computing it
+        self._vosk_settled = False   # Vosk's words finalised at the visitor's current pause
         self._results: dict[int, DecodeResult] = {}
         self._ids = itertools.count(1)
         self._playing: dict[str, float] = {}   # utterance id -> play start, of the references received
@@ -680,13 +691,19 @@ class AsrEngine:
         events: list = self._partials(t + duration)
         # frame-accurate: a chunk holding the last 50 ms of a word is 'voiced', its other 50 ms are pause
         self._unvoiced_s = self.segmenter.trailing_silence_s
+        paused = self._unvoiced_s + 1e-9 >= self.config.whisper.pause_decode_s
+        if step.voiced:
+            self._vosk_settled = False
+        elif paused and not self._vosk_settled:
+            self._vosk_settled = True   # Vosk's words so far finalised once per pause: the end only adds the pause
+            for recognizer in self._active_recognizers():
+                recognizer.settle()
         if step.voiced and self._pending is not None:
             self.counters['decodes_superseded'] += 1
             self._pending.stale = True
             self._pending = None   # the visitor went on: that decode is stale
             self._results.clear()
-        if (self._whisper_on and self._pending is None
-                and self._unvoiced_s + 1e-9 >= self.config.whisper.pause_decode_s):
+        if self._whisper_on and self._pending is None and paused:
             self._pending = self._request(final=False)
             self.counters['decodes_at_pause'] += 1
             events.append(self._pending)
@@ -729,6 +746,7 @@ class AsrEngine:
         self._pending = None
         self._results.clear()
         self._language_id = None
+        self._vosk_settled = False
         self.counters['utterances_started'] += 1
         return self._partials(t + duration)
 
