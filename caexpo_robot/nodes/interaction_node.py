@@ -18,6 +18,7 @@ from caexpo_robot.messages import (
     HearableLanguages,
     HeardSpeech,
     LanguageChosen,
+    OperatorControl,
     SpeechEvent,
     TypedQuestion,
 )
@@ -112,6 +113,8 @@ class InteractionNode(CaexpoNode):
         self.subscribe(LanguageChosen, lambda c: self.apply(self.manager.on_language_chosen(c.language, c.visitor,
                                                                                               self.now())))
         self.subscribe(HearableLanguages, self.on_hearable)
+        # Staff (the telepresence node, which authenticated them): each command answered by one event.
+        self.subscribe(OperatorControl, lambda c: self.apply(self.manager.on_operator(c, self.now())))
         # Every faces message ticks the dialogue; this keeps time when no frames arrive (camera gone).
         self.create_timer(0.1, lambda: self.apply(self.manager.tick(self.now())))
         self.apply(self.manager.start(self.now()))   # the screen's attract card (latched)
@@ -145,7 +148,10 @@ class InteractionNode(CaexpoNode):
 
     def diagnostic_state(self):
         status = self.turns.status()
+        staff = self.manager.staff
         values = {'addressed': self.manager.addressed or '', 'visitors': len(self.manager.visitors),
+                  'operator': staff.holder or '', 'watchers': len(staff.watchers),
+                  'greeting_paused': staff.greeting_paused,
                   **{f'assistant_{k}': v for k, v in status.items()},
                   **diagnostic_values(self.language_rows, self.manager.hearable)}
         if self.turns.client is not None and str(status.get('breaker', 'closed')) != 'closed':
