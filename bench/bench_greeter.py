@@ -10,12 +10,13 @@
    empty entrance, face_detector, microphone, asr with Vosk ko and Whisper base warm, tts, interaction,
    screen; hall noise published on audio/chunks in real time) over 20 s (goal ≤ 25 % of one core), and the
    graph's memory: RSS and PSS per node and summed, and the graph's RSS: the physical pages resident in any
-   node, shared ones counted once (/proc/PID/pagemap, needs root; goal ≤ 1.5 GB = 1430 MiB).
+   node, shared ones counted once (/proc/PID/pagemap, needs root; goal ≤ 1.5 GB = 1430 MiB); fresh, and
+   again after `--speech` (40) questions were spoken into the microphone (the recognizers' working memory).
 4. From the end of a visitor's speech to the first audio of the answer, in the default scenario's sim
    (the Korean visitor, heard by the real Korean model; goal ≤ 700 ms with the local assistant).
 
 Run: .venv/bin/python bench/bench_greeter.py   (about 2 minutes)
-     .venv/bin/python bench/bench_greeter.py --only idle   (3. alone, about 1 minute)
+     .venv/bin/python bench/bench_greeter.py --only idle   (3. alone, about 3 minutes; --speech 0: 1 minute)
 """
 from __future__ import annotations
 
@@ -257,11 +258,41 @@ def graph_memory(handles: dict) -> dict:
     return {'nodes': out, 'graph_rss': resident, 'graph_rss_seconds': time.perf_counter() - started}
 
 
-def bench_idle_cpu(seconds: float = 20.0, startup_s: float = 25.0) -> dict:
+# Questions spoken into the microphone after the idle measurement (--speech N): the asr node's memory once its
+# recognizers have worked (Vosk's free-mode Korean recognizer caches its decoding graph as it decodes, Whisper's
+# decodes leave buffers), not only fresh. espeak-ng voices; a new visitor each time (nobody taps a language), so
+# every question goes to Vosk (ko) and to Whisper's language ID and transcript.
+SPOKEN = [('ko', '화장실은 어디에 있어요?'), ('ko', '전시회는 몇 시에 시작해요?'),
+          ('en-us', 'Where is the coffee exhibition?'),
+          ('ko', '커피 파는 곳이 어디예요?'), ('ko', '셔틀 버스는 어디서 타요?'), ('vi', 'Nhà vệ sinh ở đâu?'),
+          ('ko', '와이파이 비밀번호가 뭐예요?'), ('ko', '회의실 예약하고 싶어요'), ('cmn', '请问餐厅在哪里？'),
+          ('ko', '두리안 전시는 몇 홀이에요?'), ('ko', '출구가 어디에 있나요?'), ('th', 'ห้องน้ำอยู่ที่ไหนครับ'),
+          ('ko', '식당이 몇 층에 있어요?'), ('ko', '인공지능 로봇 전시 보고 싶어요')]
+
+
+def spoken_chunks(count: int, noise: np.ndarray) -> list[bytes]:
+    """`count` questions (cycling through SPOKEN) at -25 dBFS over the hall noise, 2.5 s apart, 100 ms chunks."""
+    from caexpo_robot.sim.synthetic_audio import synthesize_speech
+    parts = []
+    for k in range(count):
+        voice, text = SPOKEN[k % len(SPOKEN)]
+        speech = np.frombuffer(synthesize_speech(text, voice), dtype='<i2').astype(np.float64)
+        speech *= 32768 * 10 ** (-25 / 20) / (np.sqrt(np.mean(speech ** 2)) + 1e-9)
+        parts += [speech, np.zeros(int(2.5 * 16000))]
+    audio = np.concatenate(parts)
+    audio += np.resize(noise.astype(np.float64), audio.size)
+    pcm = np.clip(np.round(audio), -32768, 32767).astype('<i2')
+    return [pcm[i:i + 1600].tobytes() for i in range(0, pcm.size - 1599, 1600)]
+
+
+def bench_idle_cpu(seconds: float = 20.0, startup_s: float = 25.0, speech: int = 0) -> dict:
     """The whole robot graph, every node its own process as on a robot (config/greeter.yaml's defaults: asr
     with Vosk ko loaded and Whisper base warm), camera at 30 fps on an empty entrance, hall noise published
     on audio/chunks in real time by this process (no sound card here: the microphone node waits for one,
-    so its capture cost is not included; the publishing is this process's, not counted)."""
+    so its capture cost is not included; the publishing is this process's, not counted). `speech` questions
+    are then spoken into the microphone and the memory measured again."""
+    from collections import deque
+
     from std_msgs.msg import UInt8MultiArray
 
     from caexpo_robot.messages import HeardSpeech
@@ -279,6 +310,7 @@ def bench_idle_cpu(seconds: float = 20.0, startup_s: float = 25.0) -> dict:
         'tts': ['-p', 'audio_output:=file', '-p', f'wav_dir:={wav_dir}'],
         'interaction': [],
         'screen': ['-p', 'port:=0'],
+        'telepresence': [],        # no console link configured: it idles
     }
     assert set(commands) == set(graph.ROBOT_NODES), sorted(graph.ROBOT_NODES)
     noise = hall_noise()
@@ -293,10 +325,12 @@ def bench_idle_cpu(seconds: float = 20.0, startup_s: float = 25.0) -> dict:
     executor.add_node(probe)
     stop = threading.Event()
 
+    queued: deque[bytes] = deque()   # spoken questions, played instead of the noise while there are any
+
     def microphone():   # 100 ms chunks of hall noise at real-time pace, as the microphone node publishes
         started, k = time.monotonic(), 0
         while not stop.is_set():
-            pub.publish(audio_msg(chunks[k % len(chunks)]))
+            pub.publish(audio_msg(queued.popleft() if queued else chunks[k % len(chunks)]))
             k += 1
             stop.wait(max(0.0, started + k * 0.1 - time.monotonic()))
     spinner = threading.Thread(target=executor.spin, daemon=True)
@@ -317,6 +351,14 @@ def bench_idle_cpu(seconds: float = 20.0, startup_s: float = 25.0) -> dict:
         after = {name: h.cpu_times() for name, h in handles.items()}
         memory = graph_memory(handles)
         heard_idle = heard[heard_before:]
+        memory_after_speech, heard_speech = None, []
+        if speech:
+            spoken = spoken_chunks(speech, noise)
+            heard_before_speech = len(heard)
+            queued.extend(spoken)
+            time.sleep(len(spoken) * 0.1 + 5.0)   # played in real time, the last decode done
+            memory_after_speech = graph_memory(handles)
+            heard_speech = heard[heard_before_speech:]
     finally:
         stop.set()
         talker.join(timeout=2)
@@ -331,16 +373,13 @@ def bench_idle_cpu(seconds: float = 20.0, startup_s: float = 25.0) -> dict:
     per_node = {name: 100.0 * ((after[name].user + after[name].system) - (before[name].user + before[name].system))
                 / seconds for name in commands}
     return {'idle_cpu_percent_of_one_core': sum(per_node.values()), 'per_node_percent': per_node,
-            'memory_mib': memory, 'heard_while_idle': heard_idle, 'seconds': seconds}
+            'memory_mib': memory, 'heard_while_idle': heard_idle, 'seconds': seconds,
+            'speech': speech, 'memory_after_speech_mib': memory_after_speech, 'heard_speech': heard_speech}
 
 
-def print_idle(idle: dict) -> None:
-    per_node = ', '.join(f'{k} {v:.1f} %' for k, v in idle['per_node_percent'].items())
-    print(f'idle graph at 30 fps, hall noise in the microphone, {idle["seconds"]:.0f} s: '
-          f'{idle["idle_cpu_percent_of_one_core"]:.1f} % of one core ({per_node}); goal <= 25 %')
-    memory = idle['memory_mib']
+def print_memory(memory: dict, when: str) -> None:
     nodes = memory['nodes']
-    print('memory per node, MiB (RSS / PSS / USS): ' + ', '.join(
+    print(f'memory per node {when}, MiB (RSS / PSS / USS): ' + ', '.join(
         f'{k} {v["rss"]:.0f}/{v["pss"]:.0f}/{v["uss"]:.0f}' for k, v in nodes.items()))
     rss_sum, pss_sum = sum(v['rss'] for v in nodes.values()), sum(v['pss'] for v in nodes.values())
     goal_mib = GOAL_BYTES / 2**20
@@ -352,14 +391,25 @@ def print_idle(idle: dict) -> None:
         graph_rss = memory['graph_rss']
         exact = (f'graph RSS (distinct physical pages resident in any node, pages shared between nodes counted '
                  f'once; /proc/PID/pagemap, {memory["graph_rss_seconds"]:.1f} s) {graph_rss:.0f} MiB')
-    print(f'whole graph ({len(nodes)} processes): RSS sum {rss_sum:.0f} MiB (counts shared pages once per '
+    print(f'whole graph {when} ({len(nodes)} processes): RSS sum {rss_sum:.0f} MiB (counts shared pages once per '
           f'process), PSS sum {pss_sum:.0f} MiB (shared pages split among the processes), {exact}')
     verdict = 'met' if graph_rss * 2**20 <= GOAL_BYTES else 'NOT met'
     print(f'goal: graph RSS <= 1.5 GB = 1.5e9 bytes = {goal_mib:.1f} MiB: '
           f'{"graph RSS" if memory["graph_rss"] is not None else "PSS sum"} {graph_rss:.0f} MiB = '
           f'{graph_rss * 2**20 / 1e9:.2f} GB -> {verdict}')
+
+
+def print_idle(idle: dict) -> None:
+    per_node = ', '.join(f'{k} {v:.1f} %' for k, v in idle['per_node_percent'].items())
+    print(f'idle graph at 30 fps, hall noise in the microphone, {idle["seconds"]:.0f} s: '
+          f'{idle["idle_cpu_percent_of_one_core"]:.1f} % of one core ({per_node}); goal <= 25 %')
+    print_memory(idle['memory_mib'], 'idle')
     print(f'utterances heard from the hall noise while idle: {len(idle["heard_while_idle"])}'
           + ''.join(f'\n  {m[:160]}' for m in idle['heard_while_idle'][:5]))
+    if idle['speech']:
+        print(f'then {idle["speech"]} questions spoken (espeak-ng, 10 of 14 in Korean, a new visitor each): '
+              f'{len(idle["heard_speech"])} utterances heard')
+        print_memory(idle['memory_after_speech_mib'], f'after {idle["speech"]} questions')
 
 
 def main() -> int:
@@ -367,10 +417,12 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('--only', choices=('idle',), help='idle: only the idle graph\'s CPU and memory (3.)')
     parser.add_argument('--seconds', type=float, default=20.0, help='idle measurement length')
+    parser.add_argument('--speech', type=int, default=40,
+                        help='questions spoken after the idle measurement, then the memory again (0: none)')
     args = parser.parse_args()
     if args.only == 'idle':
         print(f'{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.2f} at start')
-        print_idle(bench_idle_cpu(args.seconds))
+        print_idle(bench_idle_cpu(args.seconds, speech=args.speech))
         return 0
     frames = approach_frames(FRAMES)
     detector = bench_detector_node(frames)
@@ -391,7 +443,7 @@ def main() -> int:
           '(goal ≤ 700 ms; the endpointer\'s 0.5 s of silence is most of it)')
     wall = bench_greeting_latency_wall()
     print(f'greeting latency, wall time (real nodes, 15 fps): {wall}')
-    print_idle(bench_idle_cpu(args.seconds))
+    print_idle(bench_idle_cpu(args.seconds, speech=args.speech))
     return 0
 
 
