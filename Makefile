@@ -49,14 +49,15 @@ venv: $(VENV)/.stamp
 # The robot (repository root) and the reference assistant (caexpo_assistant/, its own project: the demo and
 # the tests run it; a robot install needs only requirements/runtime.txt and the root package).
 $(VENV)/.stamp: requirements/ros-pypi.txt requirements/runtime.txt requirements/assistant.txt requirements/test.txt \
-		requirements/constraints.txt setup.py caexpo_assistant/pyproject.toml
+		requirements/console.txt requirements/constraints.txt setup.py caexpo_assistant/pyproject.toml \
+		caexpo_console/pyproject.toml
 	@[ -x $(PY) ] || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --disable-pip-version-check -c requirements/constraints.txt \
-	  -r requirements/ros-pypi.txt -r requirements/runtime.txt -r requirements/assistant.txt -r requirements/test.txt
+	  -r requirements/ros-pypi.txt -r requirements/runtime.txt -r requirements/assistant.txt -r requirements/console.txt -r requirements/test.txt
 	@# Executables are regenerated next: drop the old ones and links to them, so a removed entry point
 	@# (e.g. caexpo-assistant, once the robot's, now the assistant project's) cannot shadow the new one.
 	@rm -rf $(VENV)/lib/caexpo_robot; find $(VENV)/bin -xtype l -delete
-	$(PY) -m pip install -q --disable-pip-version-check --no-deps --no-build-isolation -e . -e caexpo_assistant
+	$(PY) -m pip install -q --disable-pip-version-check --no-deps --no-build-isolation -e . -e caexpo_assistant -e caexpo_console
 	@# setup.cfg puts executables in lib/caexpo_robot (where `ros2 run` looks); put them on the venv PATH too.
 	@for exe in $(VENV)/lib/caexpo_robot/*; do ln -sf "../lib/caexpo_robot/$$(basename $$exe)" $(VENV)/bin/; done
 	$(PY) -m pip check

@@ -1,0 +1,492 @@
+"""The console's JSON API (/api/...) and server-sent event stream, for the browser pages.
+
+Every /api route except /api/login and /api/health needs a live session cookie (401 without one); every
+POST/PUT/DELETE except /api/login also needs the session's CSRF token in X-CSRF-Token (403). Login takes a
+JSON body only, which a cross-site form cannot send. Each route checks the role's permission (auth.py, 403).
+Commands to robots are checked, forwarded through a CommandSender and audited with their result; the
+robot's ack is audited again when it arrives (fleet.py). Errors are `{"error": {"code", "message", ...}}`.
+Plain `def` routes run on FastAPI's worker threads (storage is per-thread); the stream is async.
+"""
+from __future__ import annotations
+
+import asyncio
+import csv
+import io
+import json
+import logging
+import uuid
+from collections import Counter
+from pathlib import Path
+from typing import Annotated, Any, Literal, Optional
+
+from fastapi import Depends, FastAPI, Header, Query, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response, StreamingResponse
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from caexpo_robot.fleet.protocol import COMMAND_KINDS, FleetError
+from caexpo_robot.messages import Language
+
+from .auth import CSRF_HEADER, ROLES, SESSION_COOKIE, Auth, AuthError, Session, UserError, permissions_of
+from .fleet import CommandSender, FleetHub
+from .storage import LATENCY_EDGES_MS, Storage
+
+log = logging.getLogger('caexpo_console')
+
+CSP = ("default-src 'self'; img-src 'self' data: blob:; object-src 'none'; base-uri 'none'; "
+       "frame-ancestors 'none'; form-action 'self'")
+SECURITY_HEADERS = [(b'content-security-policy', CSP.encode()), (b'x-content-type-options', b'nosniff'),
+                    (b'referrer-policy', b'no-referrer'), (b'x-frame-options', b'DENY'),
+                    (b'cross-origin-opener-policy', b'same-origin'),
+                    (b'permissions-policy', b'camera=(), microphone=(), geolocation=()')]
+
+
+class ApiError(Exception):
+    def __init__(self, status: int, code: str, message: str, **extra: Any):
+        super().__init__(message)
+        self.status, self.code, self.message, self.extra = status, code, message, extra
+
+
+def error_response(status: int, code: str, message: str, **extra: Any) -> JSONResponse:
+    return JSONResponse({'error': {'code': code, 'message': message, **extra}}, status_code=status)
+
+
+class SecurityHeaders:
+    """Pure ASGI (does not buffer the event stream): CSP and friends on every response, no-store on /api,
+    HSTS when served over https."""
+
+    def __init__(self, app, https: bool):
+        self.app, self.https = app, https
+
+    async def __call__(self, scope, receive, send):
+        if scope['type'] != 'http':
+            return await self.app(scope, receive, send)
+        api = scope.get('path', '').startswith('/api/')
+
+        async def send_with_headers(message):
+            if message['type'] == 'http.response.start':
+                headers = list(message.get('headers') or []) + SECURITY_HEADERS
+                if api:
+                    headers.append((b'cache-control', b'no-store'))
+                if self.https:
+                    headers.append((b'strict-transport-security', b'max-age=31536000'))
+                message = {**message, 'headers': headers}
+            await send(message)
+        return await self.app(scope, receive, send_with_headers)
+
+
+# -- request models ----------------------------------------------------------------------------------------
+class Strict(BaseModel):
+    model_config = ConfigDict(extra='forbid')
+
+
+class LoginIn(Strict):
+    name: str = Field(max_length=64)
+    password: str = Field(max_length=1024)
+
+
+CommandKind = Literal['say', 'stop_speech', 'pause_greeting', 'resume_greeting', 'take_over', 'hand_back',
+                      'acknowledge_alert', 'watch']
+
+
+class CommandIn(Strict):
+    kind: CommandKind
+    text: Optional[str] = Field(None, max_length=500)
+    language: Optional[Language] = None
+    alert_id: Optional[str] = Field(None, max_length=64)
+    watching: Optional[bool] = None
+    force: bool = False
+    reason: Optional[str] = Field(None, max_length=500, description='why (kept in the audit log)')
+
+
+class AssignIn(Strict):
+    assignee: str = Field(min_length=1, max_length=64)
+
+
+class UserIn(Strict):
+    name: str = Field(max_length=64)
+    role: Literal['viewer', 'operator', 'supervisor', 'admin']
+    password: str = Field(max_length=1024)
+
+
+class UserChange(Strict):
+    role: Optional[Literal['viewer', 'operator', 'supervisor', 'admin']] = None
+    password: Optional[str] = Field(None, max_length=1024)
+    disabled: Optional[bool] = None
+
+
+class StreamStats:
+    def __init__(self):
+        self.clients = 0
+        self.dropped = 0      # slow clients disconnected because their queue filled
+        self.sent = 0
+
+
+def create_app(storage: Storage, hub: FleetHub, auth: Auth, sender: CommandSender, *, secure_cookies: bool = False,
+               static_dir: str | Path | None = None, stream_queue: int = 256, stream_ping_s: float = 15.0) -> Any:
+    """The ASGI application (FastAPI wrapped in SecurityHeaders); `.state` of the FastAPI app holds `stream`."""
+    app = FastAPI(title='caexpo-console', version='1', docs_url=None, redoc_url=None, openapi_url='/api/openapi.json')
+    stream = app.state.stream = StreamStats()
+
+    @app.exception_handler(ApiError)
+    async def _api_error(_request, exc: ApiError):
+        return error_response(exc.status, exc.code, exc.message, **exc.extra)
+
+    @app.exception_handler(AuthError)
+    async def _auth_error(_request, exc: AuthError):
+        response = error_response(exc.status, exc.code, exc.message)
+        if exc.retry_after_s is not None:
+            response.headers['Retry-After'] = str(max(1, int(exc.retry_after_s + 0.999)))
+        return response
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(_request, exc: RequestValidationError):
+        problems = [{'loc': [str(p) for p in e['loc']], 'msg': e['msg']} for e in exc.errors()]
+        return error_response(422, 'invalid', 'the request is not valid', details=problems)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(_request, exc: StarletteHTTPException):
+        return error_response(exc.status_code, 'http', str(exc.detail))
+
+    def client_of(request: Request) -> str:
+        return request.client.host if request.client else '?'
+
+    def current(request: Request) -> Session:
+        session = auth.session(request.cookies.get(SESSION_COOKIE))
+        if session is None:
+            raise ApiError(401, 'unauthenticated', 'log in first')
+        return session
+
+    def writer(request: Request, session: Annotated[Session, Depends(current)],
+               csrf: Annotated[Optional[str], Header(alias=CSRF_HEADER)] = None) -> Session:
+        if not auth.check_csrf(session, csrf):
+            storage.audit(auth.clock(), session.user, f'{request.method} {request.url.path}', None, {},
+                          'refused: csrf', client_of(request))
+            raise ApiError(403, 'csrf', f'this request needs the session\'s {CSRF_HEADER} header')
+        return session
+
+    def need(session: Session, permission: str) -> None:
+        if not session.can(permission):
+            raise ApiError(403, 'forbidden', f'a {session.role} may not do this ({permission})')
+
+    def known_robot(robot_id: str) -> None:
+        if not hub.knows(robot_id):
+            raise ApiError(404, 'unknown_robot', f'no robot {robot_id!r}')
+
+    Reader = Annotated[Session, Depends(current)]
+    Writer = Annotated[Session, Depends(writer)]
+
+    def me_body(session: Session) -> dict:
+        return {'user': session.user, 'role': session.role, 'permissions': permissions_of(session.role),
+                'csrf': session.csrf, 'expires_at': session.expires_at, 'idle_s': auth.idle_s}
+
+    # -- sessions -------------------------------------------------------------------------------------------
+    @app.post('/api/login')
+    def login(body: LoginIn, request: Request):
+        token, session = auth.login(body.name, body.password, client_of(request))
+        response = JSONResponse(me_body(session))
+        response.set_cookie(SESSION_COOKIE, token, max_age=int(auth.absolute_s), path='/', httponly=True,
+                            samesite='strict', secure=secure_cookies)
+        return response
+
+    @app.post('/api/logout', status_code=204)
+    def logout(session: Writer, request: Request):
+        auth.logout(session, client_of(request))
+        response = Response(status_code=204)
+        response.delete_cookie(SESSION_COOKIE, path='/', httponly=True, samesite='strict', secure=secure_cookies)
+        return response
+
+    @app.get('/api/me')
+    def me(session: Reader):
+        return me_body(session)
+
+    @app.get('/api/health')
+    def health():
+        robots = hub.robots()
+        return {'status': 'ok', 'storage': storage.engine, 'robots': len(robots),
+                'online': sum(r['online'] for r in robots), 'stream_clients': stream.clients,
+                'stream_dropped': stream.dropped}
+
+    # -- fleet ----------------------------------------------------------------------------------------------
+    @app.get('/api/robots')
+    def robots(session: Reader):
+        need(session, 'view')
+        return {'robots': hub.robots()}
+
+    @app.get('/api/robots/{robot_id}')
+    def robot(robot_id: str, session: Reader):
+        need(session, 'view')
+        known_robot(robot_id)
+        return {**hub.robot(robot_id), 'alerts': storage.alerts(robot=robot_id, limit=50),
+                'conversations': storage.conversations(robot=robot_id, limit=20)}
+
+    @app.get('/api/robots/{robot_id}/transcript')
+    def transcript(robot_id: str, session: Reader):
+        need(session, 'view')
+        known_robot(robot_id)
+        return {'robot_id': robot_id, 'lines': hub.transcript(robot_id)}
+
+    @app.get('/api/robots/{robot_id}/thumbnail')
+    def thumbnail(robot_id: str, session: Reader):
+        """The last blurred thumbnail (JPEG), 404 if none came (nobody watches, or an old robot)."""
+        need(session, 'view')
+        known_robot(robot_id)
+        thumb = hub.thumbnail(robot_id)
+        if thumb is None:
+            raise ApiError(404, 'no_thumbnail', 'no thumbnail from this robot (watch it first)')
+        import base64
+        return Response(base64.b64decode(thumb['jpeg_b64']), media_type='image/jpeg')
+
+    @app.post('/api/robots/{robot_id}/commands', status_code=202)
+    def command(robot_id: str, body: CommandIn, session: Writer, request: Request):
+        known_robot(robot_id)
+        return send_command(robot_id, body, session, client_of(request))
+
+    def send_command(robot_id: str, body: CommandIn, session: Session, client: str) -> dict:
+        kind = body.kind
+        detail: dict[str, Any] = {k: v for k, v in body.model_dump(exclude={'kind'}).items()
+                                  if v is not None and not (k == 'force' and v is False)}
+
+        def refuse(status: int, code: str, message: str, **extra) -> ApiError:
+            storage.audit(auth.clock(), session.user, kind, robot_id, detail, f'refused: {code}', client)
+            return ApiError(status, code, message, **extra)
+
+        permission = 'force_hand_back' if kind == 'hand_back' and body.force else kind
+        if not session.can(permission):
+            raise refuse(403, 'forbidden', f'a {session.role} may not {permission.replace("_", " ")}')
+        holder = hub.holder(robot_id)
+        if holder is not None and holder != session.user and (
+                kind in ('take_over', 'say') or (kind == 'hand_back' and not body.force)):
+            raise refuse(409, 'held', f'held by {holder}', holder=holder)
+        command_id = uuid.uuid4().hex
+        fields: dict[str, Any] = {'command_id': command_id, 'operator': session.user}
+        if kind == 'say':
+            fields.update(text=body.text, language=body.language)
+        elif kind == 'hand_back' and body.force:
+            fields['force'] = True
+        elif kind == 'acknowledge_alert':
+            fields['alert_id'] = body.alert_id
+        elif kind == 'watch':
+            fields['watching'] = body.watching
+        try:   # the robot's own model: what would not pass the robot's check is refused here first
+            wire = COMMAND_KINDS[kind].model_validate(fields).model_dump(mode='json')
+        except ValidationError as exc:
+            first = exc.errors(include_url=False, include_input=False)[0]
+            raise refuse(422, 'invalid', f'{".".join(map(str, first["loc"]))}: {first["msg"]}') from None
+        if kind == 'acknowledge_alert' and storage.alert(robot_id, body.alert_id) is None:
+            raise refuse(404, 'unknown_alert', f'no alert {body.alert_id!r} of {robot_id}')
+        try:
+            sender.send(robot_id, kind, wire)
+        except (FleetError, OSError, RuntimeError) as exc:
+            storage.audit(auth.clock(), session.user, kind, robot_id, {**detail, 'command_id': command_id},
+                          f'failed: {exc}'[:200], client)
+            raise ApiError(503, 'not_sent', f'the command could not be sent: {exc}'[:300]) from None
+        hub.command_sent(robot_id, kind, command_id, session.user)
+        storage.audit(auth.clock(), session.user, kind, robot_id, {**detail, 'command_id': command_id}, 'sent',
+                      client)
+        if kind == 'acknowledge_alert':
+            alert = storage.update_alert(robot_id, body.alert_id, 'acknowledged', at=auth.clock(), by=session.user)
+            hub._emit({'type': 'alert', 'alert': alert})
+        return {'command_id': command_id, 'robot_id': robot_id, 'kind': kind, 'result': 'sent'}
+
+    # -- alerts ---------------------------------------------------------------------------------------------
+    @app.get('/api/alerts')
+    def alerts(session: Reader, state: Annotated[Optional[list[str]], Query()] = None,
+               robot: Optional[str] = None, limit: Annotated[int, Query(ge=1, le=1000)] = 200):
+        need(session, 'view')
+        return {'alerts': storage.alerts(states=state, robot=robot, limit=limit)}
+
+    @app.post('/api/alerts/{robot_id}/{alert_id}/ack', status_code=202)
+    def ack_alert(robot_id: str, alert_id: str, session: Writer, request: Request):
+        known_robot(robot_id)
+        return send_command(robot_id, CommandIn(kind='acknowledge_alert', alert_id=alert_id), session,
+                            client_of(request))
+
+    @app.post('/api/alerts/{robot_id}/{alert_id}/assign')
+    def assign_alert(robot_id: str, alert_id: str, body: AssignIn, session: Writer, request: Request):
+        detail = {'alert_id': alert_id, 'assignee': body.assignee}
+        if not session.can('assign_alert'):
+            storage.audit(auth.clock(), session.user, 'assign_alert', robot_id, detail, 'refused: forbidden',
+                          client_of(request))
+            raise ApiError(403, 'forbidden', f'a {session.role} may not assign alerts')
+        alert = storage.update_alert(robot_id, alert_id, 'assigned', at=auth.clock(), by=session.user,
+                                     assignee=body.assignee)
+        if alert is None:
+            raise ApiError(404, 'unknown_alert', f'no alert {alert_id!r} of {robot_id!r}')
+        storage.audit(auth.clock(), session.user, 'assign_alert', robot_id, detail, 'ok', client_of(request))
+        hub._emit({'type': 'alert', 'alert': alert})
+        return alert
+
+    # -- audit, analytics -----------------------------------------------------------------------------------
+    @app.get('/api/audit')
+    def audit(session: Reader, limit: Annotated[int, Query(ge=1, le=1000)] = 100, before_id: Optional[int] = None,
+              robot: Optional[str] = None, actor: Optional[str] = None, action: Optional[str] = None):
+        need(session, 'audit')
+        return {'entries': storage.audit_log(limit=limit, before_id=before_id, robot=robot, actor=actor,
+                                             action=action)}
+
+    def analytics_of(since: Optional[float], until: Optional[float]) -> dict:
+        now = auth.clock()
+        since = now - 24 * 3600 if since is None else since
+        until = now + 3600 if until is None else until
+        rows = storage.aggregates(since=since - since % 3600, until=until)
+        entrance = {r['robot_id']: r['entrance'] for r in hub.robots()}
+        hours, by_entrance, languages = [], {}, Counter()
+        buckets = [0] * (len(LATENCY_EDGES_MS) + 1)
+        for row in rows:
+            where = entrance.get(row['robot'])
+            hours.append({'hour': row['hour'], 'robot': row['robot'], 'entrance': where, 'seen': row['seen'],
+                          'engaged': row['engaged'], 'served': row['served']})
+            total = by_entrance.setdefault((row['hour'], where), {'hour': row['hour'], 'entrance': where,
+                                                                  'seen': 0, 'engaged': 0, 'served': 0})
+            for key in ('seen', 'engaged', 'served'):
+                total[key] += row[key]
+            languages.update(row['languages'])
+            buckets = [a + b for a, b in zip(buckets, row['latency_buckets'], strict=True)]
+        unanswered = Counter()
+        for conv in storage.conversations(since=since, until=until, limit=10000):
+            for question in conv['unanswered']:
+                unanswered[(question.strip(), conv['language'])] += 1
+        return {'since': since, 'until': until, 'hours': hours, 'by_entrance': list(by_entrance.values()),
+                'languages': dict(languages), 'latency_ms': latency_percentiles(buckets),
+                'unanswered': [{'text': text, 'language': lang, 'count': n}
+                               for (text, lang), n in unanswered.most_common(50)]}
+
+    @app.get('/api/analytics')
+    def analytics(session: Reader, since: Optional[float] = None, until: Optional[float] = None):
+        need(session, 'view')
+        return analytics_of(since, until)
+
+    @app.get('/api/analytics/export')
+    def analytics_export(session: Reader, request: Request, since: Optional[float] = None,
+                         until: Optional[float] = None):
+        need(session, 'analytics_export')
+        data = analytics_of(since, until)
+        out = io.StringIO()
+        table = csv.writer(out)
+        table.writerow(['hour', 'robot', 'entrance', 'seen', 'engaged', 'served'])
+        for row in data['hours']:
+            table.writerow([row['hour'], row['robot'], row['entrance'] or '', row['seen'], row['engaged'],
+                            row['served']])
+        storage.audit(auth.clock(), session.user, 'analytics_export', None, {'since': data['since'],
+                                                                             'until': data['until']}, 'ok',
+                      client_of(request))
+        return Response(out.getvalue(), media_type='text/csv; charset=utf-8',
+                        headers={'Content-Disposition': 'attachment; filename="caexpo-analytics.csv"'})
+
+    # -- users ----------------------------------------------------------------------------------------------
+    @app.get('/api/users')
+    def users(session: Reader):
+        need(session, 'users')
+        return {'users': [{k: v for k, v in u.items() if k != 'password_hash'} for u in storage.users()],
+                'roles': list(ROLES)}
+
+    @app.post('/api/users', status_code=201)
+    def add_user(body: UserIn, session: Writer, request: Request):
+        need(session, 'users')
+        try:
+            auth.add_user(body.name, body.role, body.password, actor=session.user, client=client_of(request))
+        except UserError as exc:
+            raise ApiError(400, 'bad_user', str(exc)) from None
+        return {'name': body.name, 'role': body.role}
+
+    @app.put('/api/users/{name}')
+    def change_user(name: str, body: UserChange, session: Writer, request: Request):
+        need(session, 'users')
+        try:
+            changed = auth.set_user(name, role=body.role, password=body.password, disabled=body.disabled,
+                                    actor=session.user, client=client_of(request))
+        except UserError as exc:
+            raise ApiError(400, 'bad_user', str(exc)) from None
+        if not changed:
+            raise ApiError(404, 'unknown_user', f'no user {name!r}')
+        return {k: v for k, v in storage.user(name).items() if k != 'password_hash'}
+
+    # -- stream ---------------------------------------------------------------------------------------------
+    @app.get('/api/stream')
+    async def events(request: Request):
+        """Server-sent events: `snapshot` (robots, open alerts), then `robot`, `transcript`, `alert`, `ack`,
+        `thumbnail`, `conversation` deltas; `dropped` before the server closes a client too slow to keep up."""
+        token = request.cookies.get(SESSION_COOKIE)
+        session = await asyncio.to_thread(auth.session, token)
+        if session is None:
+            raise ApiError(401, 'unauthenticated', 'log in first')
+        loop = asyncio.get_running_loop()
+        queue: asyncio.Queue = asyncio.Queue(maxsize=stream_queue)
+        overflow = asyncio.Event()
+
+        def offer(event):
+            if overflow.is_set():
+                return
+            try:
+                queue.put_nowait(event)
+            except asyncio.QueueFull:
+                overflow.set()
+                stream.dropped += 1
+
+        def listener(event):     # on whichever thread the hub changed: hand over to the loop
+            loop.call_soon_threadsafe(offer, event)
+
+        unsubscribe = hub.subscribe(listener)
+        snapshot = await asyncio.to_thread(hub.snapshot)
+
+        async def body():
+            stream.clients += 1
+            try:
+                yield sse(snapshot)
+                while True:
+                    if overflow.is_set():
+                        yield sse({'type': 'dropped', 'reason': 'client too slow'})
+                        return
+                    try:
+                        event = await asyncio.wait_for(queue.get(), timeout=stream_ping_s)
+                    except asyncio.TimeoutError:
+                        if await request.is_disconnected() or await asyncio.to_thread(auth.session, token) is None:
+                            return
+                        yield ': ping\n\n'
+                        continue
+                    stream.sent += 1
+                    yield sse(event)
+            finally:
+                stream.clients -= 1
+                unsubscribe()
+
+        return StreamingResponse(body(), media_type='text/event-stream',
+                                 headers={'Cache-Control': 'no-store', 'X-Accel-Buffering': 'no'})
+
+    if static_dir is not None and Path(static_dir).is_dir():
+        from fastapi.staticfiles import StaticFiles
+        app.mount('/', StaticFiles(directory=str(static_dir), html=True), name='static')
+    wrapped = SecurityHeaders(app, https=secure_cookies)
+    wrapped.state = app.state
+    wrapped.fastapi = app
+    return wrapped
+
+
+def sse(event: dict) -> str:
+    """One server-sent event: `event: <type>` and the JSON on one data line (JSON escapes newlines)."""
+    return f'event: {event.get("type", "message")}\ndata: {json.dumps(event, ensure_ascii=False)}\n\n'
+
+
+def latency_percentiles(buckets: list[int]) -> dict:
+    """p50/p90/p99 from the histogram: the upper edge of the bucket holding that rank (ms); `over` says a
+    percentile fell above the last edge (then it is the last edge, a lower bound)."""
+    total = sum(buckets)
+    out: dict[str, Any] = {'count': total, 'edges_ms': list(LATENCY_EDGES_MS), 'buckets': buckets}
+    for name, q in (('p50', 0.5), ('p90', 0.9), ('p99', 0.99)):
+        if not total:
+            out[name] = None
+            continue
+        rank, seen = q * total, 0
+        for index, count in enumerate(buckets):
+            seen += count
+            if seen >= rank:
+                out[name] = LATENCY_EDGES_MS[min(index, len(LATENCY_EDGES_MS) - 1)]
+                if index == len(LATENCY_EDGES_MS):
+                    out[f'{name}_over'] = True
+                break
+    return out
+
+
+__all__ = ['ApiError', 'create_app', 'sse']

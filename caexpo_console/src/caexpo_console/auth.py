@@ -1,0 +1,245 @@
+"""Operators: argon2id passwords, roles and permissions, server-side sessions, CSRF tokens, login limits.
+
+- Passwords: argon2id (argon2-cffi's PasswordHasher, RFC 9106 low-memory profile); a login for an unknown
+  or disabled user still runs one verification (against a fixed dummy hash), so the time taken does not
+  tell which user names exist. A hash made with older parameters is upgraded at the next login.
+- Sessions: a random 256-bit token in an HttpOnly, SameSite=Strict cookie (Secure when the console is
+  served over https); the database keeps only its SHA-256. Expiry is the server's: idle `idle_s`
+  (30 min) since the last request, absolute `absolute_s` (12 h) since the login.
+- CSRF: each session has its own random token, given by /api/login and /api/me, which every POST, PUT and
+  DELETE must echo in X-CSRF-Token (a cross-site page can make the browser send the cookie, not read it).
+- Login attempts are limited per client address and per user name (failures in a sliding window).
+The clock is injected (tests move it; nothing here sleeps).
+"""
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+import secrets
+import threading
+from collections import defaultdict, deque
+from dataclasses import dataclass
+from typing import Callable, Literal, Optional
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+
+from .storage import Storage, UniqueViolation
+
+Role = Literal['viewer', 'operator', 'supervisor', 'admin']
+ROLES: tuple[Role, ...] = ('viewer', 'operator', 'supervisor', 'admin')   # each has every right of those before
+SESSION_COOKIE = 'caexpo_console_session'
+CSRF_HEADER = 'X-CSRF-Token'
+USER_NAME = re.compile(r'^[A-Za-z0-9][A-Za-z0-9_.@-]{0,63}$')
+MIN_PASSWORD_CHARS = 10
+MAX_PASSWORD_CHARS = 1024     # argon2 hashes anything, but a megabyte "password" is only a way to burn CPU
+
+# The least role each permission needs (the design's table: viewer sees; operator acts on robots and alerts;
+# supervisor also forces a hand-back, reads the audit log, sets escalation, exports analytics; admin: users).
+PERMISSIONS: dict[str, Role] = {
+    'view': 'viewer',
+    'say': 'operator', 'stop_speech': 'operator', 'pause_greeting': 'operator', 'resume_greeting': 'operator',
+    'take_over': 'operator', 'hand_back': 'operator', 'watch': 'operator',
+    'acknowledge_alert': 'operator', 'assign_alert': 'operator',
+    'force_hand_back': 'supervisor', 'audit': 'supervisor', 'escalation': 'supervisor',
+    'analytics_export': 'supervisor',
+    'users': 'admin',
+}
+
+
+def allowed(role: str, permission: str) -> bool:
+    """Whether `role` has `permission` (unknown roles and permissions: no)."""
+    need = PERMISSIONS.get(permission)
+    return need is not None and role in ROLES and ROLES.index(role) >= ROLES.index(need)
+
+
+def permissions_of(role: str) -> list[str]:
+    return sorted(p for p in PERMISSIONS if allowed(role, p))
+
+
+class AuthError(Exception):
+    """A refused login or request: `status` (401, 403, 429), a short `code` and a message for the user."""
+
+    def __init__(self, status: int, code: str, message: str, retry_after_s: float | None = None):
+        super().__init__(message)
+        self.status, self.code, self.message, self.retry_after_s = status, code, message, retry_after_s
+
+
+class UserError(ValueError):
+    """A user that cannot be created or changed (bad name, role or password, name taken)."""
+
+
+@dataclass(frozen=True)
+class Session:
+    """An authenticated request's session: the user, their role and the session's CSRF token."""
+    token_hash: str
+    user: str
+    role: Role
+    csrf: str
+    created_at: float
+    expires_at: float
+
+    def can(self, permission: str) -> bool:
+        return allowed(self.role, permission)
+
+
+@dataclass(frozen=True)
+class LoginLimits:
+    """At most `per_client` failed logins from one address and `per_user` for one name in `window_s`."""
+    per_client: int = 20
+    per_user: int = 5
+    window_s: float = 300.0
+
+
+class LoginLimiter:
+    """Failures in a sliding window per key; thread-safe; memory bounded by the keys seen in the window."""
+
+    def __init__(self, limits: LoginLimits, clock: Callable[[], float]):
+        self.limits, self._clock = limits, clock
+        self._failures: dict[tuple[str, str], deque[float]] = defaultdict(deque)
+        self._lock = threading.Lock()
+
+    def _recent(self, key: tuple[str, str], now: float) -> deque[float]:
+        times = self._failures[key]
+        while times and times[0] <= now - self.limits.window_s:
+            times.popleft()
+        return times
+
+    def wait_s(self, client: str, user: str) -> Optional[float]:
+        """Seconds until another attempt is allowed, None if it is allowed now."""
+        now = self._clock()
+        waits = []
+        with self._lock:
+            for key, limit in ((('client', client), self.limits.per_client), (('user', user), self.limits.per_user)):
+                times = self._recent(key, now)
+                if len(times) >= limit:
+                    waits.append(times[0] + self.limits.window_s - now)
+                if not times:
+                    del self._failures[key]
+        return max(waits) if waits else None
+
+    def failed(self, client: str, user: str) -> None:
+        now = self._clock()
+        with self._lock:
+            self._failures[('client', client)].append(now)
+            self._failures[('user', user)].append(now)
+
+
+def token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode('utf-8', 'surrogateescape')).hexdigest()
+
+
+class Auth:
+    """Users, logins and sessions over a Storage; every login (success or failure) and user change audited."""
+
+    def __init__(self, storage: Storage, clock: Callable[[], float], *, idle_s: float = 1800.0,
+                 absolute_s: float = 43200.0, limits: LoginLimits = LoginLimits(),
+                 hasher: PasswordHasher | None = None, touch_every_s: float = 15.0):
+        self.storage, self.clock = storage, clock
+        self.idle_s, self.absolute_s, self.touch_every_s = idle_s, absolute_s, touch_every_s
+        self.hasher = hasher or PasswordHasher()   # argon2id, t=3, m=64 MiB, p=4
+        self.limiter = LoginLimiter(limits, clock)
+        self._dummy_hash = self.hasher.hash(secrets.token_urlsafe(16))
+
+    # -- users --------------------------------------------------------------------------------------------
+    def add_user(self, name: str, role: str, password: str, *, actor: str = 'cli', client: str | None = None) -> None:
+        _check_user(name, role)
+        _check_password(password)
+        try:
+            self.storage.add_user(name, role, self.hasher.hash(password), self.clock())
+        except UniqueViolation:
+            self.storage.audit(self.clock(), actor, 'user_add', None, {'user': name, 'role': role}, 'refused: exists',
+                               client)
+            raise UserError(f'a user named {name!r} already exists') from None
+        self.storage.audit(self.clock(), actor, 'user_add', None, {'user': name, 'role': role}, 'ok', client)
+
+    def set_user(self, name: str, *, role: str | None = None, password: str | None = None,
+                 disabled: bool | None = None, actor: str = 'cli', client: str | None = None) -> bool:
+        """Changes a user (their sessions end); False if there is no such user."""
+        if role is not None:
+            _check_user(name, role)
+        if password is not None:
+            _check_password(password)
+        changed = self.storage.set_user(name, role=role, disabled=disabled,
+                                        password_hash=None if password is None else self.hasher.hash(password))
+        detail = {'user': name, **({'role': role} if role else {}), **({'disabled': disabled} if disabled is not None
+                                                                        else {}),
+                  **({'password': 'changed'} if password is not None else {})}
+        self.storage.audit(self.clock(), actor, 'user_change', None, detail, 'ok' if changed else 'refused: unknown',
+                           client)
+        return changed
+
+    # -- login --------------------------------------------------------------------------------------------
+    def login(self, name: str, password: str, client: str) -> tuple[str, Session]:
+        """(cookie token, session) or AuthError 401 (wrong name or password, disabled) / 429 (too many)."""
+        name = name if isinstance(name, str) else ''
+        wait = self.limiter.wait_s(client, name)
+        if wait is not None:
+            self.storage.audit(self.clock(), name or '?', 'login', None, {}, 'refused: rate limited', client)
+            raise AuthError(429, 'rate_limited', 'too many failed logins; try again later', retry_after_s=wait)
+        user = self.storage.user(name) if USER_NAME.match(name) else None
+        ok = self._verify(user['password_hash'] if user else self._dummy_hash, password)
+        if not ok or user is None or user['disabled']:
+            self.limiter.failed(client, name)
+            why = 'unknown user' if user is None else 'disabled' if user['disabled'] and ok else 'wrong password'
+            self.storage.audit(self.clock(), name[:64] or '?', 'login', None, {}, f'refused: {why}', client)
+            raise AuthError(401, 'bad_login', 'wrong user name or password')
+        if self.hasher.check_needs_rehash(user['password_hash']):
+            self.storage.set_user(name, password_hash=self.hasher.hash(password))
+        now = self.clock()
+        token, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
+        session = Session(token_hash(token), name, user['role'], csrf, now, now + self.absolute_s)
+        self.storage.add_session(session.token_hash, name, csrf, now, session.expires_at)
+        self.storage.audit(now, name, 'login', None, {'role': user['role']}, 'ok', client)
+        return token, session
+
+    def _verify(self, hashed: str, password: str) -> bool:
+        if not isinstance(password, str) or len(password) > MAX_PASSWORD_CHARS:
+            password = ''
+        try:
+            return self.hasher.verify(hashed, password)
+        except (VerifyMismatchError, VerificationError, InvalidHashError):
+            return False
+
+    def logout(self, session: Session, client: str | None) -> None:
+        self.storage.delete_session(session.token_hash)
+        self.storage.audit(self.clock(), session.user, 'logout', None, {}, 'ok', client)
+
+    # -- requests -----------------------------------------------------------------------------------------
+    def session(self, token: str | None) -> Optional[Session]:
+        """The live session of a cookie token, else None (unknown, expired, idle, user disabled: deleted)."""
+        if not token or len(token) > 256:
+            return None
+        hashed = token_hash(token)
+        row = self.storage.session(hashed)
+        if row is None:
+            return None
+        now = self.clock()
+        if row['disabled'] or now >= row['expires_at'] or now - row['last_seen'] >= self.idle_s:
+            self.storage.delete_session(hashed)
+            return None
+        # One write per `touch_every_s` at most, not one per request (the SSE stream and polling pages).
+        if now - row['last_seen'] >= self.touch_every_s:
+            self.storage.touch_session(hashed, now)
+        return Session(hashed, row['user'], row['role'], row['csrf'], row['created_at'], row['expires_at'])
+
+    def check_csrf(self, session: Session, header: str | None) -> bool:
+        return bool(header) and hmac.compare_digest(session.csrf.encode(), header.encode('utf-8', 'replace'))
+
+    def purge(self) -> int:
+        """Deletes expired and idle sessions; how many."""
+        return self.storage.purge_sessions(self.clock(), self.idle_s)
+
+
+def _check_user(name: str, role: str) -> None:
+    if not isinstance(name, str) or not USER_NAME.match(name):
+        raise UserError('a user name is letters, digits, "_", ".", "@" and "-", at most 64, starting with a letter '
+                        'or digit')
+    if role not in ROLES:
+        raise UserError(f'a role is one of {", ".join(ROLES)}')
+
+
+def _check_password(password: str) -> None:
+    if not isinstance(password, str) or not MIN_PASSWORD_CHARS <= len(password) <= MAX_PASSWORD_CHARS:
+        raise UserError(f'a password has {MIN_PASSWORD_CHARS} to {MAX_PASSWORD_CHARS} characters')
