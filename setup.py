@@ -7,7 +7,7 @@ from setuptools import find_packages, setup
 PACKAGE = 'caexpo_robot'
 
 # The ROS node executables (ros2 run caexpo_robot <name>) and the command-line tools.
-NODES = ['camera', 'face_detector', 'tts', 'interaction', 'microphone', 'asr', 'screen']
+NODES = ['camera', 'face_detector', 'tts', 'interaction', 'microphone', 'asr', 'screen', 'telepresence']
 CONSOLE_SCRIPTS = [f'{n} = {PACKAGE}.nodes.{n}_node:main' for n in NODES] + [
     f'caexpo-robot = {PACKAGE}.cli:main',
 ]

@@ -12,11 +12,12 @@ from typing import Any
 from caexpo_robot.paths import config_path
 
 # Executable name -> node class (module caexpo_robot.nodes.<name>_node).
-ROBOT_NODES = ('camera', 'face_detector', 'microphone', 'asr', 'tts', 'interaction', 'screen')
+ROBOT_NODES = ('camera', 'face_detector', 'microphone', 'asr', 'tts', 'interaction', 'screen', 'telepresence')
 # The simulator publishes camera frames and audio itself, so it runs everything but the devices.
 SIM_NODES = ('face_detector', 'asr', 'tts', 'interaction', 'screen')
 _CLASSES = {'camera': 'CameraNode', 'face_detector': 'FaceDetectorNode', 'microphone': 'MicrophoneNode',
-            'asr': 'AsrNode', 'tts': 'TtsNode', 'interaction': 'InteractionNode', 'screen': 'ScreenNode'}
+            'asr': 'AsrNode', 'tts': 'TtsNode', 'interaction': 'InteractionNode', 'screen': 'ScreenNode',
+            'telepresence': 'TelepresenceNode'}
 # Parameters every ROS 2 node declares by itself: a parameter file may set them for any node.
 ROS_BUILTIN_PARAMS: dict[str, Any] = {'use_sim_time': False}
 WILDCARD = '**'     # a parameter-file section that applies to every node

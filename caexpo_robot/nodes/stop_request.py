@@ -16,7 +16,8 @@ from pathlib import Path
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 # The node executables (setup.py's console scripts); only these catch signals at import, so a test
 # process that imports a node module keeps its own Ctrl-C.
-EXECUTABLES = frozenset({'camera', 'face_detector', 'tts', 'interaction', 'microphone', 'asr', 'screen'})
+EXECUTABLES = frozenset({'camera', 'face_detector', 'tts', 'interaction', 'microphone', 'asr', 'screen',
+                         'telepresence'})
 
 requested = threading.Event()
 received: list[int] = []     # the signals that arrived, in order (for the stop message)
