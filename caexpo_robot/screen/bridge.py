@@ -204,10 +204,12 @@ class ScreenBridge:
 
     def on_card(self, card: ScreenCard) -> list[dict]:
         with self._lock:
+            staff_before = self.card.staff if self.card is not None else None
             self.card = card
             if card.kind == 'attract':
                 self.captions.clear()
-            return self._card_frames(card)
+            # The staff banner is part of the state frame (the page's top bar): sent when it changes.
+            return self._card_frames(card) + ([self._state()] if card.staff != staff_before else [])
 
     def on_heard(self, heard: HeardSpeech) -> list[dict]:
         return self._caption('visitor', heard.text, heard.language, heard.final)
@@ -231,7 +233,8 @@ class ScreenBridge:
             return [self._state()]
 
     def _state(self) -> dict:
-        return {'type': 'state', 'speaking': self.speaking, 'staff': None}
+        # 'watching' / 'speaking': an operator watches the robot's view, or holds or speaks in the conversation
+        return {'type': 'state', 'speaking': self.speaking, 'staff': self.card.staff if self.card is not None else None}
 
     def _caption(self, who: str, text: str, language: str | None, final: bool) -> list[dict]:
         frame = {'type': 'caption', 'who': who, 'text': text, 'language': language, 'final': final}

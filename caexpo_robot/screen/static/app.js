@@ -201,8 +201,10 @@ function renderState() {
   else if (state === 'listening') setPhrase(text, 'screen_listening');
   else if (state === 'thinking') { text.textContent = '…'; text.lang = uiLang(); }
   else text.textContent = '';
+  // An operator watches the robot's view, or speaks through it: the visitor is told, in their language.
   const staff = $('staff');
   staff.hidden = !S.staff;
+  staff.dataset.staff = S.staff || '';
   if (S.staff) setPhrase(staff, S.staff === 'speaking' ? 'screen_staff_speaking' : 'screen_staff_watching');
 }
 
