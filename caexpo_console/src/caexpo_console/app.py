@@ -7,7 +7,6 @@ Commands to robots are checked, forwarded through a CommandSender and audited wi
 robot's ack is audited again when it arrives (fleet.py). Errors are `{"error": {"code", "message", ...}}`.
 Plain `def` routes run on FastAPI's worker threads (storage is per-thread); the stream is async.
 """
-from __future__ import annotations
 
 import asyncio
 import csv

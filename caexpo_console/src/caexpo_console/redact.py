@@ -23,9 +23,9 @@ _PHONE = re.compile(r'(?<![\w])\+?\d(?:[\s().-]{0,2}\d){6,}(?![\w])')
 _WORDS = r'((?:[^\W\d_][\w\'’-]*)(?:\s+(?!(?:and|và|dan|at|tapi|pero|lalu)\b)[^\W\d_][\w\'’-]*){0,2})'
 _ONE_WORD_CAP = r'([^\W\d_][\w\'’-]*(?:\s+[A-Z][\w\'’-]*){0,2})'
 _SPACED = [
-    # en: "my name is Anna Lee", "my name's ...", "call me ..."
+    # en: "my name is Anna Lee", "my name's ..." (not "call me": "call me on +60...", "call me back")
     # (only the phrase ignores case: the name's further words must be capitalised, "my name is Anna and I...")
-    re.compile(r'\b(?i:my name is|my name\'s|call me)\s+' + _ONE_WORD_CAP),
+    re.compile(r'\b(?i:my name is|my name\'s)\s+' + _ONE_WORD_CAP),
     # vi: "tên tôi là Nguyễn Văn An", "tôi tên là ...", "tên em là ...", "tên của tôi là ..."
     re.compile(r'\b(?:tên (?:của )?(?:tôi|em|mình|anh|chị) là|(?:tôi|em|mình) tên là)\s+' + _WORDS, re.IGNORECASE),
     # ms / id: "nama saya Siti Aminah", "saya bernama ...", "panggil saya ..."

@@ -1,0 +1,319 @@
+"""The console's HTTP API for real: uvicorn on loopback, argon2id, SQLite, signed robot events into the hub."""
+import json
+import threading
+
+import httpx
+import pytest
+from console_harness import PASSWORD, Clock, RecordingSender, Robot, login
+
+from caexpo_console import start_in_thread
+
+ROBOTS = {'greeter-a': {'entrance': 'north'}, 'greeter-b': {'entrance': 'south'}}
+
+
+@pytest.fixture(scope='module')
+def world():
+    clock, sender = Clock(), RecordingSender()
+    console = start_in_thread(sender, clock=clock, tick_s=None, robots=ROBOTS, escalate_after_s=60,
+                              login_failures_per_user=3)
+    for name, role in (('vera', 'viewer'), ('olga', 'operator'), ('otto', 'operator'), ('sam', 'supervisor'),
+                       ('ada', 'admin'), ('lim', 'viewer')):
+        console.auth.add_user(name, role, PASSWORD)
+    yield console, clock, sender
+    console.stop()
+
+
+def csrf(answer: dict) -> dict:
+    return {'X-CSRF-Token': answer['csrf']}
+
+
+def audit_entries(console, **filters):
+    return console.storage.audit_log(limit=1000, **filters)
+
+
+def test_no_session_is_401_and_security_headers(world):
+    console, _, sender = world
+    before = len(sender.sent)
+    for method, path in (('GET', '/api/robots'), ('GET', '/api/me'), ('GET', '/api/stream'),
+                         ('POST', '/api/robots/greeter-a/commands')):
+        response = httpx.request(method, console.url + path, json={'kind': 'say', 'text': 'hi'})
+        assert response.status_code == 401, path
+        assert response.json()['error']['code'] == 'unauthenticated'
+    assert len(sender.sent) == before
+    health = httpx.get(console.url + '/api/health')
+    assert health.status_code == 200 and health.json()['robots'] == 2
+    assert "default-src 'self'" in health.headers['content-security-policy']
+    assert health.headers['x-content-type-options'] == 'nosniff'
+
+
+def test_login_sets_strict_httponly_cookie_and_me_gives_csrf(world):
+    console, _, _ = world
+    response = httpx.post(console.url + '/api/login', json={'name': 'olga', 'password': PASSWORD})
+    assert response.status_code == 200
+    cookie = response.headers['set-cookie'].lower()
+    assert 'httponly' in cookie and 'samesite=strict' in cookie and 'secure' not in cookie
+    body = response.json()
+    assert body['role'] == 'operator' and 'say' in body['permissions'] and 'audit' not in body['permissions']
+    client = httpx.Client(base_url=console.url, cookies=response.cookies)
+    assert client.get('/api/me').json()['csrf'] == body['csrf']
+    # the password is stored as argon2id, never as itself
+    stored = console.storage.user('olga')['password_hash']
+    assert stored.startswith('$argon2id$') and PASSWORD not in stored
+
+
+def test_wrong_password_refused_audited_and_rate_limited(world):
+    console, _, _ = world
+    for _ in range(3):
+        response = httpx.post(console.url + '/api/login', json={'name': 'lim', 'password': 'wrong password!'})
+        assert response.status_code == 401 and response.json()['error']['code'] == 'bad_login'
+    # the fourth try for this user is refused before the password is even checked, even the right one
+    response = httpx.post(console.url + '/api/login', json={'name': 'lim', 'password': PASSWORD})
+    assert response.status_code == 429 and int(response.headers['retry-after']) > 0
+    results = [e['result'] for e in audit_entries(console, actor='lim', action='login')]
+    assert results.count('refused: wrong password') == 3 and 'refused: rate limited' in results
+    unknown = httpx.post(console.url + '/api/login', json={'name': 'nobody', 'password': PASSWORD})
+    assert unknown.status_code == 401
+    assert audit_entries(console, actor='nobody')[0]['result'] == 'refused: unknown user'
+
+
+def test_state_change_without_or_with_wrong_csrf_is_403(world):
+    console, _, sender = world
+    client, answer = login(console.url, 'olga')
+    before = len(sender.sent)
+    for headers in ({}, {'X-CSRF-Token': 'x' * 43}):
+        response = client.post('/api/robots/greeter-a/commands', json={'kind': 'say', 'text': 'Hello'},
+                               headers=headers)
+        assert response.status_code == 403 and response.json()['error']['code'] == 'csrf'
+    assert len(sender.sent) == before
+    assert client.post('/api/logout').status_code == 403        # logout needs it too
+    assert client.post('/api/logout', headers=csrf(answer)).status_code == 204
+    assert client.get('/api/me').status_code == 401
+
+
+def test_viewer_say_is_403_and_audited(world):
+    console, _, sender = world
+    client, answer = login(console.url, 'vera')
+    before = len(sender.sent)
+    response = client.post('/api/robots/greeter-a/commands', json={'kind': 'say', 'text': 'Hello'},
+                           headers=csrf(answer))
+    assert response.status_code == 403 and response.json()['error']['code'] == 'forbidden'
+    assert len(sender.sent) == before
+    assert audit_entries(console, actor='vera', action='say')[0]['result'] == 'refused: forbidden'
+    assert client.get('/api/robots').status_code == 200          # a viewer sees the fleet
+    assert client.get('/api/audit').status_code == 403           # not the audit log
+
+
+def test_operator_say_forwarded_signed_body_and_audited_with_ack(world):
+    console, clock, sender = world
+    client, answer = login(console.url, 'olga')
+    response = client.post('/api/robots/greeter-a/commands', headers=csrf(answer),
+                           json={'kind': 'say', 'text': 'Xin chào, tôi có thể giúp gì?', 'language': 'vi',
+                                 'reason': 'visitor asked for staff'})
+    assert response.status_code == 202, response.text
+    command_id = response.json()['command_id']
+    robot_id, kind, body = sender.sent[-1]
+    assert (robot_id, kind) == ('greeter-a', 'say')
+    assert body == {'command_id': command_id, 'operator': 'olga', 'text': 'Xin chào, tôi có thể giúp gì?',
+                    'language': 'vi'}
+    entry = audit_entries(console, actor='olga', action='say')[0]
+    assert entry['result'] == 'sent' and entry['robot'] == 'greeter-a'
+    assert entry['detail']['reason'] == 'visitor asked for staff' and entry['detail']['command_id'] == command_id
+    Robot(console.hub, clock).event('ack', {'command_id': command_id, 'ok': True})
+    assert audit_entries(console, action='ack:say')[0]['result'] == 'ok'
+    # an unknown robot, and a say without text
+    assert client.post('/api/robots/nobody/commands', json={'kind': 'say', 'text': 'x'},
+                       headers=csrf(answer)).status_code == 404
+    empty = client.post('/api/robots/greeter-a/commands', json={'kind': 'say'}, headers=csrf(answer))
+    assert empty.status_code == 422
+
+
+def test_second_operator_take_over_is_409_with_holder(world):
+    console, clock, sender = world
+    olga, olga_answer = login(console.url, 'olga')
+    otto, otto_answer = login(console.url, 'otto')
+    robot = Robot(console.hub, clock, 'greeter-b')
+    robot.heartbeat()
+    first = olga.post('/api/robots/greeter-b/commands', json={'kind': 'take_over'}, headers=csrf(olga_answer))
+    assert first.status_code == 202
+    robot.event('ack', {'command_id': first.json()['command_id'], 'ok': True})
+    assert console.hub.holder('greeter-b') == 'olga'
+    before = len(sender.sent)
+    second = otto.post('/api/robots/greeter-b/commands', json={'kind': 'take_over'}, headers=csrf(otto_answer))
+    assert second.status_code == 409
+    assert second.json()['error'] == {'code': 'held', 'message': 'held by olga', 'holder': 'olga'}
+    # nor may otto speak through it or hand it back; a supervisor may force the hand-back
+    assert otto.post('/api/robots/greeter-b/commands', json={'kind': 'say', 'text': 'hi'},
+                     headers=csrf(otto_answer)).status_code == 409
+    assert otto.post('/api/robots/greeter-b/commands', json={'kind': 'hand_back', 'force': True},
+                     headers=csrf(otto_answer)).status_code == 403
+    assert len(sender.sent) == before
+    assert audit_entries(console, actor='otto', action='take_over')[0]['result'] == 'refused: held'
+    sam, sam_answer = login(console.url, 'sam')
+    forced = sam.post('/api/robots/greeter-b/commands', json={'kind': 'hand_back', 'force': True,
+                                                               'reason': 'olga left'}, headers=csrf(sam_answer))
+    assert forced.status_code == 202 and sender.sent[-1][2]['force'] is True
+    # the heartbeat is the robot's word on who holds it
+    robot.heartbeat(takeover_owner=None)
+    assert console.hub.holder('greeter-b') is None
+
+
+def test_sessions_expire_idle_and_absolute(world):
+    console, clock, _ = world
+    client, _ = login(console.url, 'vera')
+    clock.advance(29 * 60)
+    assert client.get('/api/me').status_code == 200
+    clock.advance(31 * 60)                               # 31 min since the last request
+    assert client.get('/api/me').status_code == 401
+    client, _ = login(console.url, 'vera')
+    for _ in range(12 * 3):                              # active all along, a request every 20 min
+        assert client.get('/api/me').status_code == 200
+        clock.advance(20 * 60)
+    assert client.get('/api/me').status_code == 401      # 12 h after the login, whatever the activity
+
+
+def test_disabled_user_loses_session_and_admin_only_users_api(world):
+    console, _, _ = world
+    ada, ada_answer = login(console.url, 'ada')
+    sam, sam_answer = login(console.url, 'sam')
+    assert sam.get('/api/users').status_code == 403
+    created = ada.post('/api/users', json={'name': 'temp', 'role': 'operator', 'password': 'temporary pass'},
+                       headers=csrf(ada_answer))
+    assert created.status_code == 201
+    temp, _ = login(console.url, 'temp', 'temporary pass')
+    assert ada.put('/api/users/temp', json={'disabled': True}, headers=csrf(ada_answer)).status_code == 200
+    assert temp.get('/api/me').status_code == 401
+    assert httpx.post(console.url + '/api/login', json={'name': 'temp', 'password': 'temporary pass'}).status_code == 401
+    names = {u['name']: u for u in ada.get('/api/users').json()['users']}
+    assert names['temp']['disabled'] is True and 'password_hash' not in names['temp']
+    assert [e['action'] for e in audit_entries(console, actor='ada')][:2] == ['user_change', 'user_add']
+
+
+def test_alerts_escalate_ack_assign(world):
+    console, clock, sender = world
+    robot = Robot(console.hub, clock, 'greeter-a')
+    robot.event('alert', {'alert_id': 'a1', 'type': 'staff_requested', 'language': 'th'})
+    robot.event('alert', {'alert_id': 'a2', 'type': 'backend_down'})
+    clock.advance(61)
+    console.hub.tick()
+    olga, answer = login(console.url, 'olga')
+    states = {a['id']: a['state'] for a in olga.get('/api/alerts', params={'robot': 'greeter-a'}).json()['alerts']}
+    assert states == {'a1': 'escalated', 'a2': 'escalated'}
+    ack = olga.post('/api/alerts/greeter-a/a1/ack', headers=csrf(answer))
+    assert ack.status_code == 202 and sender.sent[-1][1:] == ('acknowledge_alert', {
+        'command_id': ack.json()['command_id'], 'operator': 'olga', 'alert_id': 'a1'})
+    assigned = olga.post('/api/alerts/greeter-a/a1/assign', json={'assignee': 'Mai at desk 2'}, headers=csrf(answer))
+    assert assigned.json()['state'] == 'assigned' and assigned.json()['acknowledged_by'] == 'olga'
+    robot.event('alert_cleared', {'alert_id': 'a2'})
+    assert console.storage.alert('greeter-a', 'a2')['state'] == 'cleared'
+    assert olga.post('/api/alerts/greeter-a/zz/ack', headers=csrf(answer)).status_code == 404
+
+
+def test_offline_after_five_seconds_without_heartbeat(world):
+    console, clock, _ = world
+    robot = Robot(console.hub, clock, 'greeter-a')
+    robot.heartbeat(visitor_language='km')
+    assert console.hub.robot('greeter-a')['online'] is True
+    clock.advance(4.9)
+    console.hub.tick()
+    assert console.hub.robot('greeter-a')['online'] is True
+    clock.advance(0.2)
+    console.hub.tick()
+    summary = console.hub.robot('greeter-a')
+    assert summary['online'] is False and summary['state']['visitor_language'] == 'km'
+
+
+def test_transcripts_masked_and_deleted_after_retention(world):
+    console, clock, _ = world
+    robot = Robot(console.hub, clock, 'greeter-a')
+    robot.say('My name is Anna Lee, call me on +60 12-345 6789 or anna@example.com', conversation='ret')
+    robot.say('我叫王伟', language='zh', conversation='ret')
+    robot.say('partial words', final=False, conversation='ret')
+    stored = console.storage.transcripts('greeter-a', 'ret')
+    assert [line['text'] for line in stored] == ['My name is [name], call me on [phone] or [email]', '我叫[name]']
+    viewer, _ = login(console.url, 'vera')
+    live = viewer.get('/api/robots/greeter-a/transcript').json()['lines']
+    assert live[-1]['text'] == '我叫王伟' and live[-1]['language'] == 'zh'     # live view: memory only
+    clock.advance(23 * 3600)
+    assert console.hub.purge(force=True) == 0
+    clock.advance(2 * 3600)
+    assert console.hub.purge(force=True) == 2
+    assert console.storage.transcripts('greeter-a', 'ret') == []
+
+
+def test_conversation_summary_and_analytics(world):
+    console, clock, _ = world
+    robot = Robot(console.hub, clock, 'greeter-b')
+    robot.say('Where can I find durian exhibitors from Malaysia?', conversation='conv9')
+    robot.say('I want durian samples and coffee. My name is Budi.', conversation='conv9')
+    robot.event('counters', {'window_s': 60.0, 'seen': 7, 'engaged': 3, 'served': 2, 'languages': {'en': 2, 'ms': 1}})
+    robot.event('conversation_ended', {
+        'conversation': 'conv9', 'language': 'en', 'started_at': clock() - 60, 'ended_at': clock(), 'turns': 3,
+        'intents': ['find_exhibitor'], 'answered': 2, 'unanswered': ['Is parking free? Call 0912345678'],
+        'latencies_ms': [250.0, 900.0, 1200.0]})
+    sam, _ = login(console.url, 'sam')
+    detail = sam.get('/api/robots/greeter-b').json()
+    conv = [c for c in detail['conversations'] if c['conversation'] == 'conv9'][0]
+    assert 'durian' in conv['keywords'] and 'Budi' not in conv['summary'] and 'durian' in conv['summary']
+    assert conv['unanswered'] == ['Is parking free? Call [phone]']
+    data = sam.get('/api/analytics').json()
+    row = [h for h in data['hours'] if h['robot'] == 'greeter-b'][0]
+    assert (row['seen'], row['engaged'], row['served'], row['entrance']) == (7, 3, 2, 'south')
+    assert data['languages']['ms'] == 1
+    assert data['latency_ms']['count'] >= 3 and data['latency_ms']['p50'] == 1000
+    assert {'text': 'Is parking free? Call [phone]', 'language': 'en', 'count': 1} in data['unanswered']
+    export = sam.get('/api/analytics/export')
+    assert export.status_code == 200 and 'greeter-b' in export.text
+    vera, _ = login(console.url, 'vera')
+    assert vera.get('/api/analytics/export').status_code == 403
+
+
+def test_sse_snapshot_then_transcript_event(world):
+    console, clock, _ = world
+    client, _ = login(console.url, 'vera')
+    events = []
+    got = threading.Event()
+
+    def read():
+        with client.stream('GET', '/api/stream', timeout=10) as response:
+            assert response.headers['content-type'].startswith('text/event-stream')
+            kind = None
+            for line in response.iter_lines():
+                if line.startswith('event: '):
+                    kind = line[7:]
+                elif line.startswith('data: '):
+                    events.append((kind, json.loads(line[6:])))
+                    if kind == 'transcript':
+                        got.set()
+                        return
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
+    for _ in range(200):                      # the stream subscribed once the snapshot arrived
+        if events:
+            break
+        got.wait(0.02)
+    assert events and events[0][0] == 'snapshot'
+    assert {r['robot_id'] for r in events[0][1]['robots']} == {'greeter-a', 'greeter-b'}
+    Robot(console.hub, clock, 'greeter-a').say('Chào bạn, hội trường 5 ở đâu?', language='vi', conversation='sse')
+    assert got.wait(10)
+    line = events[-1][1]['line']
+    assert (line['text'], line['language'], line['side']) == ('Chào bạn, hội trường 5 ở đâu?', 'vi', 'visitor')
+    reader.join(5)
+
+
+def test_audit_has_every_command_and_login_and_cannot_be_changed(world):
+    console, _, _ = world
+    sam, _ = login(console.url, 'sam')
+    entries = sam.get('/api/audit', params={'limit': 1000}).json()['entries']
+    actions = {(e['actor'], e['action'], e['result']) for e in entries}
+    assert ('olga', 'say', 'sent') in actions and ('olga', 'take_over', 'sent') in actions
+    assert ('sam', 'hand_back', 'sent') in actions and ('vera', 'say', 'refused: forbidden') in actions
+    assert ('sam', 'login', 'ok') in actions and ('lim', 'login', 'refused: wrong password') in actions
+    assert all(e['client'] == '127.0.0.1' for e in entries if e['action'] == 'login')
+    from caexpo_console.storage import StorageError
+    with pytest.raises(StorageError, match='append-only'):
+        with console.storage.transaction() as tx:
+            tx.execute("UPDATE audit SET result = 'ok'")
+    with pytest.raises(StorageError, match='append-only'):
+        with console.storage.transaction() as tx:
+            tx.execute('DELETE FROM audit')
+    assert len(console.storage.audit_log(limit=1000)) == len(entries)   # nothing was removed
