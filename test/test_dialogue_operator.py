@@ -110,14 +110,15 @@ def test_while_held_the_assistant_is_not_asked_and_after_hand_back_it_answers_ag
     out = m.on_heard('mumble', 'en', 0.1, 3.0)
     assert emitted(out, 'not_understood') and not said(out)
     # A long silence while held: no prompt and no farewell.
-    for t in (20.0, 60.0, 300.0):
+    for t in (20.0, 60.0, 170.0):
         assert not said(m.tick(t))
     assert m.addressed == 'a' and m.visitors['a'].stage.value == 'listening'
-    command(m, op('hand_back'), 301.0)
-    assert not said(m.tick(305.0))                      # the quiet clock restarted at the hand back
-    out = m.on_heard('And the toilets?', 'en', 0.9, 306.0)
+    answer, _ = command(m, op('hand_back'), 171.0)
+    assert answer.type == 'operator_handed_back'
+    assert not said(m.tick(175.0))                      # the quiet clock restarted at the hand back
+    out = m.on_heard('And the toilets?', 'en', 0.9, 176.0)
     assert [a for a in out if isinstance(a, Ask)] == [Ask('a', 'And the toilets?', 'en')]
-    out = m.on_reply('a', 'Behind you.', 'en', 'faq', [], False, 'backend', 306.5)
+    out = m.on_reply('a', 'Behind you.', 'en', 'faq', [], False, 'backend', 176.5)
     assert [s.tag['purpose'] for s in said(out)] == ['answer']
 
 
@@ -249,3 +250,17 @@ def test_staff_requested_once_per_conversation_for_a_call_or_the_canned_promise(
     listening(m3)
     m3.on_heard('Where is hall 5?', 'en', 0.9, 1.0)
     assert not emitted(m3.on_reply('a', 'Left.', 'en', 'directions', [], False, 'backend', 1.2), 'staff_requested')
+
+
+def test_a_hold_nobody_uses_lapses_and_the_robot_answers_again():
+    m = make(operator_idle_s=100.0)
+    listening(m)
+    command(m, op('take_over', 'lan'), 1.0)
+    m.on_heard('Hello?', 'en', 0.9, 50.0)                # the visitor's words keep the hold alive
+    assert not emitted(m.tick(149.0), 'operator_handed_back')
+    out = m.tick(150.0)
+    [lapsed] = emitted(out, 'operator_handed_back')
+    assert lapsed.fields.get('utterance') is None and 'lan' in lapsed.fields['detail']
+    assert m.staff.holder is None and [c.staff for c in shown(out)] == [None]
+    out = m.on_heard('Where is hall 5?', 'en', 0.9, 151.0)
+    assert [a for a in out if isinstance(a, Ask)]

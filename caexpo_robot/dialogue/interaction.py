@@ -170,6 +170,10 @@ class InteractionConfig:
     # beyond what is playing before it moves on as if the speech had ended.
     thinking_timeout_s: float = 3.3
     speech_timeout_s: float = 15.0
+    # An operator's hold lapses (autonomy resumes) after this long with no command from them and nothing
+    # heard from the visitor: long enough to read and type a reply, short enough that a console closed
+    # without handing back does not leave visitors unanswered for the rest of the day.
+    operator_idle_s: float = 180.0
 
     def __post_init__(self) -> None:
         unknown = [code for code in [*self.opener_languages, self.default_language] if code not in LANGUAGES]
@@ -204,6 +208,7 @@ class Visitor:
 class Staff:
     """The operators' hold on the robot (telepresence): robot-wide, not per visitor, as the console shows it."""
     holder: str | None = None                         # the operator who took over the conversation
+    active_at: float = 0.0                            # the holder's last command, or the visitor's last words
     watchers: set[str] = field(default_factory=set)   # operators with the robot's view open
     greeting_paused: bool = False
 
@@ -388,6 +393,7 @@ class InteractionManager:
         if not trusted:
             return actions + self._offer_screen(visitor, text, language, confidence, source, now)
         if self.staff.holder is not None:   # the operator answers: they read it, the assistant is not asked
+            self.staff.active_at = now
             return actions + [self._emit('utterance_heard', now, visitor, text=text, language=language,
                                          confidence=round(confidence, 3), source=source,
                                          detail=f'for the operator {self.staff.holder}')]
@@ -537,6 +543,8 @@ class InteractionManager:
         """An operator's command (already authenticated by the telepresence node). Whatever happens, exactly one
         answer event carries `utterance=command_id`: the command's own type (detail: the operator), or
         `operator_refused` (detail: why)."""
+        if control.operator == self.staff.holder:
+            self.staff.active_at = now
         handler = getattr(self, f'_operator_{control.command}')
         return handler(control, now)
 
@@ -544,7 +552,7 @@ class InteractionManager:
         holder = self.staff.holder
         if holder not in (None, c.operator):
             return [self._answer('operator_refused', c, now, detail=f'held by {holder}')]
-        self.staff.holder = c.operator
+        self.staff.holder, self.staff.active_at = c.operator, now
         actions: list[Action] = []
         visitor = self.visitors.get(self.addressed or '')
         if visitor is not None and visitor.stage is Stage.THINKING:
@@ -568,6 +576,18 @@ class InteractionManager:
             visitor.listening_since, visitor.prompted = now, False
         detail = c.operator if holder == c.operator else f'{c.operator} (forced; held by {holder})'
         return [self._answer('operator_handed_back', c, now, detail=detail), *self._restaff(now)]
+
+    def _hold_lapsed(self, now: float) -> list[Action]:
+        """Nothing from the holder or the visitor for operator_idle_s: the robot answers again. Reported as a
+        hand back with no command (utterance None) so the console's state follows."""
+        holder, self.staff.holder = self.staff.holder, None
+        visitor = self.visitors.get(self.addressed or '')
+        if visitor is not None and visitor.stage is Stage.LISTENING:
+            visitor.listening_since, visitor.prompted = now, False
+        note = Emit('operator_handed_back', {
+            't': round(now, 4), 'visitor': visitor.id if visitor else None,
+            'detail': f'{holder}: lapsed after {self.config.operator_idle_s:g} s without a command or a question'})
+        return [note, *self._restaff(now)]
 
     def _operator_say(self, c: OperatorControl, now: float) -> list[Action]:
         text = (c.text or '').strip()
@@ -662,6 +682,8 @@ class InteractionManager:
         visitor = self.visitors.get(self.addressed or '')
         # Held by an operator: no prompt and no farewell for silence. The visitor is reading or waiting for
         # a person who types; only leaving (the camera) ends the conversation, or the operator hands back.
+        if self.staff.holder is not None and now - self.staff.active_at >= self.config.operator_idle_s:
+            actions += self._hold_lapsed(now)
         held = self.staff.holder is not None
         if (not held and visitor is not None and visitor.stage is Stage.LISTENING
                 and visitor.listening_since is not None):

@@ -50,6 +50,8 @@ class InteractionNode(CaexpoNode):
               'then the canned answer, even if the client never calls back', check=POSITIVE),
         Param('speech_timeout_s', 15.0, 'a greeting, answer, farewell or prompt moves on after this long without '
               'news from tts beyond what is playing (tts lost or refused it)', check=POSITIVE),
+        Param('operator_idle_s', 180.0, "an operator's takeover lapses (the robot answers again) after this long "
+              'with no command from them and nothing heard from the visitor', check=POSITIVE),
         Param('assistant_url', '', 'assistant backend base URL; empty = no backend (canned answers only)'),
         Param('assistant_token_file', '', 'file holding this robot\'s assistant token (chmod 600); empty = the '
               f'environment variable {TOKEN_ENV}'),
