@@ -88,9 +88,8 @@ class TelepresenceNode(CaexpoNode):
         self.subscribe(HeardSpeech, lambda h: self.send(self.core.on_heard(h, self.now())))
         self.subscribe(SpeechEvent, lambda e: self.send(self.core.on_speech_event(e, self.now())))
         self.subscribe(ScreenCard, lambda c: self.send(self.core.on_screen(c, self.now())))
-        self.subscribe(FacesFrame, self.faces.add)
         self.create_subscription(DiagnosticArray, '/diagnostics', self.on_diagnostics, 10)
-        self.image_sub = None
+        self.image_sub = self.faces_sub = None
         self.create_timer(0.1, self.on_tick)
 
     def now(self) -> float:
@@ -190,12 +189,15 @@ class TelepresenceNode(CaexpoNode):
         if self.link is not None:
             self.send(self.core.set_link(self._link_up(), now))
             self.send(self.core.tick(now))
-        # The camera is subscribed only while someone watches: no frame is even received otherwise.
+        # The camera and the face boxes (30 a second each) are subscribed only while someone watches: nothing
+        # is even received otherwise (the idle robot would decode 30 FacesFrames a second for nothing).
         if self.core.watchers and self.link is not None and self.image_sub is None:
+            self.faces_sub = self.subscribe(FacesFrame, self.faces.add)
             self.image_sub = self.create_subscription(Image, 'camera/image_raw', self.on_image, SENSOR_DATA)
         elif not self.core.watchers and self.image_sub is not None:
             self.destroy_subscription(self.image_sub)
-            self.image_sub = None
+            self.destroy_subscription(self.faces_sub)
+            self.image_sub = self.faces_sub = None
 
     def diagnostic_state(self):
         values = {'watchers': len(self.core.watchers), 'takeover_owner': self.core.takeover_owner or '',
