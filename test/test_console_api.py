@@ -4,9 +4,9 @@ import threading
 
 import httpx
 import pytest
-from console_harness import PASSWORD, Clock, RecordingSender, Robot, login
 
 from caexpo_console import start_in_thread
+from console_harness import PASSWORD, Clock, RecordingSender, Robot, login
 
 ROBOTS = {'greeter-a': {'entrance': 'north'}, 'greeter-b': {'entrance': 'south'}}
 
@@ -182,7 +182,8 @@ def test_disabled_user_loses_session_and_admin_only_users_api(world):
     temp, _ = login(console.url, 'temp', 'temporary pass')
     assert ada.put('/api/users/temp', json={'disabled': True}, headers=csrf(ada_answer)).status_code == 200
     assert temp.get('/api/me').status_code == 401
-    assert httpx.post(console.url + '/api/login', json={'name': 'temp', 'password': 'temporary pass'}).status_code == 401
+    again = httpx.post(console.url + '/api/login', json={'name': 'temp', 'password': 'temporary pass'})
+    assert again.status_code == 401
     names = {u['name']: u for u in ada.get('/api/users').json()['users']}
     assert names['temp']['disabled'] is True and 'password_hash' not in names['temp']
     assert [e['action'] for e in audit_entries(console, actor='ada')][:2] == ['user_change', 'user_add']
@@ -312,8 +313,45 @@ def test_audit_has_every_command_and_login_and_cannot_be_changed(world):
     from caexpo_console.storage import StorageError
     with pytest.raises(StorageError, match='append-only'):
         with console.storage.transaction() as tx:
-            tx.execute("UPDATE audit SET result = 'ok'")
+            tx.execute("UPDATE console_audit SET result = 'ok'")
     with pytest.raises(StorageError, match='append-only'):
         with console.storage.transaction() as tx:
-            tx.execute('DELETE FROM audit')
+            tx.execute('DELETE FROM console_audit')
     assert len(console.storage.audit_log(limit=1000)) == len(entries)   # nothing was removed
+
+
+def test_slow_stream_client_is_dropped_and_counted():
+    """A browser that stops reading: its bounded queue fills (after the socket buffers), the console drops it
+    and counts it, and the fleet's other work goes on."""
+    import base64
+    import os
+    import socket
+    import time
+    clock, sender = Clock(), RecordingSender()
+    console = start_in_thread(sender, clock=clock, tick_s=None, robots=ROBOTS, stream_queue=8)
+    try:
+        console.auth.add_user('vera', 'viewer', PASSWORD)
+        client, _ = login(console.url, 'vera')
+        cookie = '; '.join(f'{k}={v}' for k, v in client.cookies.items())
+        host, port = console.url.removeprefix('http://').split(':')
+        sock = socket.create_connection((host, int(port)))
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        sock.sendall(f'GET /api/stream HTTP/1.1\r\nHost: x\r\nCookie: {cookie}\r\n\r\n'.encode())
+        deadline = time.monotonic() + 5
+        while console.app.state.stream.clients == 0 and time.monotonic() < deadline:
+            time.sleep(0.02)
+        robot = Robot(console.hub, clock, 'greeter-a')
+        jpeg = base64.b64encode(b'\xff\xd8\xff' + os.urandom(60000)).decode()
+        for i in range(400):           # ~32 MB of events for a client reading nothing
+            robot.event('thumbnail', {'jpeg_b64': jpeg, 'width': 320, 'height': 240, 'faces_blurred': 0,
+                                      'stamp': float(i)})
+            if console.app.state.stream.dropped:
+                break
+        deadline = time.monotonic() + 10
+        while not console.app.state.stream.dropped and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert console.app.state.stream.dropped == 1
+        assert httpx.get(console.url + '/api/health').json()['stream_dropped'] == 1
+        sock.close()
+    finally:
+        console.stop()

@@ -17,7 +17,9 @@ NAME, PHONE, EMAIL = '[name]', '[phone]', '[email]'
 _EMAIL = re.compile(r'[\w.+-]+@[\w-]+(?:\.[\w-]+)+', re.UNICODE)
 # Seven or more digits in one run, allowing the separators people and ASR put between groups (spaces, dots,
 # dashes, brackets) and a leading +. Times ("10:00") and short numbers (booth A3-008, prices) stay.
-_PHONE = re.compile(r'(?<![\w])\+?\d(?:[\s().-]{0,2}\d){6,}(?![\w])')
+# Bounded by ASCII letters and digits only: "电话13912345678" is a phone number after a Chinese word.
+# ISO dates (2025-09-20) are not phone numbers.
+_PHONE = re.compile(r'(?<![0-9A-Za-z])(?!\d{4}-\d\d-\d\d(?![0-9]))\+?\(?\d(?:[\s().-]{0,2}\d){6,}(?![0-9A-Za-z])')
 
 # A name of spaced scripts: one to three words, stopping at punctuation and at "and"-like joints.
 _WORDS = r'((?:[^\W\d_][\w\'’-]*)(?:\s+(?!(?:and|và|dan|at|tapi|pero|lalu)\b)[^\W\d_][\w\'’-]*){0,2})'

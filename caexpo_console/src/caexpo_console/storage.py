@@ -22,54 +22,56 @@ from typing import Any, Iterator, Optional, Sequence
 
 # {id}: an engine-generated integer key; {float}: a double (epoch seconds: PostgreSQL's REAL is 4 bytes).
 _SCHEMA = (
-    '''CREATE TABLE IF NOT EXISTS users (
+    '''CREATE TABLE IF NOT EXISTS console_users (
         name TEXT PRIMARY KEY, role TEXT NOT NULL, password_hash TEXT NOT NULL, created_at {float} NOT NULL,
         disabled INTEGER NOT NULL DEFAULT 0)''',
     # The session token is stored as its SHA-256 only: a copy of the table logs nobody in.
-    '''CREATE TABLE IF NOT EXISTS sessions (
+    '''CREATE TABLE IF NOT EXISTS console_sessions (
         token_hash TEXT PRIMARY KEY, user_name TEXT NOT NULL, csrf TEXT NOT NULL, created_at {float} NOT NULL,
         last_seen {float} NOT NULL, expires_at {float} NOT NULL)''',
-    'CREATE INDEX IF NOT EXISTS sessions_by_user ON sessions (user_name)',
-    '''CREATE TABLE IF NOT EXISTS audit (
+    'CREATE INDEX IF NOT EXISTS console_sessions_by_user ON console_sessions (user_name)',
+    '''CREATE TABLE IF NOT EXISTS console_audit (
         id {id}, at {float} NOT NULL, actor TEXT NOT NULL, action TEXT NOT NULL, robot TEXT,
         detail TEXT NOT NULL, result TEXT NOT NULL, client TEXT)''',
-    'CREATE INDEX IF NOT EXISTS audit_by_robot ON audit (robot, id)',
-    '''CREATE TABLE IF NOT EXISTS alerts (
+    'CREATE INDEX IF NOT EXISTS console_audit_by_robot ON console_audit (robot, id)',
+    '''CREATE TABLE IF NOT EXISTS console_alerts (
         robot TEXT NOT NULL, id TEXT NOT NULL, type TEXT NOT NULL, visitor TEXT, language TEXT, detail TEXT,
         raised_at {float} NOT NULL, state TEXT NOT NULL, assignee TEXT, acknowledged_by TEXT,
         acknowledged_at {float}, escalated_at {float}, cleared_at {float}, PRIMARY KEY (robot, id))''',
-    'CREATE INDEX IF NOT EXISTS alerts_by_state ON alerts (state, raised_at)',
-    '''CREATE TABLE IF NOT EXISTS transcripts (
+    'CREATE INDEX IF NOT EXISTS console_alerts_by_state ON console_alerts (state, raised_at)',
+    '''CREATE TABLE IF NOT EXISTS console_transcripts (
         id {id}, robot TEXT NOT NULL, conversation TEXT, side TEXT NOT NULL, language TEXT,
         text TEXT NOT NULL, at {float} NOT NULL)''',
-    'CREATE INDEX IF NOT EXISTS transcripts_by_time ON transcripts (at)',
-    'CREATE INDEX IF NOT EXISTS transcripts_by_conversation ON transcripts (robot, conversation)',
-    '''CREATE TABLE IF NOT EXISTS conversations (
+    'CREATE INDEX IF NOT EXISTS console_transcripts_by_time ON console_transcripts (at)',
+    'CREATE INDEX IF NOT EXISTS console_transcripts_by_conversation ON console_transcripts (robot, conversation)',
+    '''CREATE TABLE IF NOT EXISTS console_conversations (
         robot TEXT NOT NULL, conversation TEXT NOT NULL, language TEXT, intents TEXT NOT NULL,
         keywords TEXT NOT NULL, summary TEXT NOT NULL, turns INTEGER NOT NULL, answered INTEGER NOT NULL,
         unanswered TEXT NOT NULL, latencies_ms TEXT NOT NULL, started_at {float} NOT NULL,
         ended_at {float} NOT NULL, PRIMARY KEY (robot, conversation))''',
-    'CREATE INDEX IF NOT EXISTS conversations_by_end ON conversations (ended_at)',
+    'CREATE INDEX IF NOT EXISTS console_conversations_by_end ON console_conversations (ended_at)',
     # One row per robot per hour (hour = the epoch second the hour starts); anonymous counts only.
-    '''CREATE TABLE IF NOT EXISTS aggregates (
+    '''CREATE TABLE IF NOT EXISTS console_aggregates (
         robot TEXT NOT NULL, hour {float} NOT NULL, seen INTEGER NOT NULL, engaged INTEGER NOT NULL,
         served INTEGER NOT NULL, languages TEXT NOT NULL, latency_buckets TEXT NOT NULL,
         PRIMARY KEY (robot, hour))''',
 )
 _SQLITE_AUDIT_GUARD = (
-    '''CREATE TRIGGER IF NOT EXISTS audit_no_update BEFORE UPDATE ON audit
+    '''CREATE TRIGGER IF NOT EXISTS console_audit_no_update BEFORE UPDATE ON console_audit
         BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END''',
-    '''CREATE TRIGGER IF NOT EXISTS audit_no_delete BEFORE DELETE ON audit
+    '''CREATE TRIGGER IF NOT EXISTS console_audit_no_delete BEFORE DELETE ON console_audit
         BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END''',
 )
 _POSTGRES_AUDIT_GUARD = (
     '''CREATE OR REPLACE FUNCTION caexpo_audit_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
         BEGIN RAISE EXCEPTION 'the audit log is append-only'; END $$''',
-    'DROP TRIGGER IF EXISTS audit_append_only ON audit',
-    '''CREATE TRIGGER audit_append_only BEFORE UPDATE OR DELETE OR TRUNCATE ON audit
+    'DROP TRIGGER IF EXISTS console_audit_append_only ON console_audit',
+    '''CREATE TRIGGER console_audit_append_only BEFORE UPDATE OR DELETE OR TRUNCATE ON console_audit
         FOR EACH STATEMENT EXECUTE FUNCTION caexpo_audit_append_only()''',
 )
-TABLES = ('users', 'sessions', 'audit', 'alerts', 'transcripts', 'conversations', 'aggregates')
+# Prefixed: the console may share a PostgreSQL database with the assistant (which has its own `sessions`).
+TABLES = tuple(f'console_{t}' for t in ('users', 'sessions', 'audit', 'alerts', 'transcripts', 'conversations',
+                                        'aggregates'))
 
 # Answer latency histogram (ms, upper edges; the last bucket is everything above): aggregates keep only
 # counts, so percentiles stay available after the conversations' details are gone.
@@ -144,45 +146,47 @@ class Storage(ABC):
     # -- users ---------------------------------------------------------------------------------------------
     def add_user(self, name: str, role: str, password_hash: str, at: float) -> None:
         with self.transaction() as tx:
-            tx.execute('INSERT INTO users (name, role, password_hash, created_at, disabled) VALUES (?, ?, ?, ?, 0)',
+            tx.execute('INSERT INTO console_users (name, role, password_hash, created_at, disabled) '
+                       'VALUES (?, ?, ?, ?, 0)',
                        (name, role, password_hash, at))
 
     def user(self, name: str) -> Optional[dict]:
         with self.read() as tx:
-            rows = tx.execute('SELECT name, role, password_hash, created_at, disabled FROM users WHERE name = ?',
+            rows = tx.execute('SELECT name, role, password_hash, created_at, disabled FROM console_users '
+                              'WHERE name = ?',
                               (name,))
         return _user(rows[0]) if rows else None
 
     def users(self) -> list[dict]:
         with self.read() as tx:
-            rows = tx.execute('SELECT name, role, password_hash, created_at, disabled FROM users ORDER BY name')
+            rows = tx.execute('SELECT name, role, password_hash, created_at, disabled FROM console_users ORDER BY name')
         return [_user(row) for row in rows]
 
     def set_user(self, name: str, *, role: str | None = None, password_hash: str | None = None,
                  disabled: bool | None = None) -> bool:
         """Changes the given fields; a disabled user's sessions end at once. False if there is no such user."""
         with self.transaction() as tx:
-            if not tx.execute('SELECT 1 FROM users WHERE name = ?', (name,)):
+            if not tx.execute('SELECT 1 FROM console_users WHERE name = ?', (name,)):
                 return False
             for column, value in (('role', role), ('password_hash', password_hash),
                                   ('disabled', None if disabled is None else int(disabled))):
                 if value is not None:
-                    tx.execute(f'UPDATE users SET {column} = ? WHERE name = ?', (value, name))
+                    tx.execute(f'UPDATE console_users SET {column} = ? WHERE name = ?', (value, name))
             if disabled or password_hash is not None or role is not None:
-                tx.execute('DELETE FROM sessions WHERE user_name = ?', (name,))
+                tx.execute('DELETE FROM console_sessions WHERE user_name = ?', (name,))
         return True
 
     # -- sessions ------------------------------------------------------------------------------------------
     def add_session(self, token_hash: str, user: str, csrf: str, at: float, expires_at: float) -> None:
         with self.transaction() as tx:
-            tx.execute('INSERT INTO sessions (token_hash, user_name, csrf, created_at, last_seen, expires_at) '
+            tx.execute('INSERT INTO console_sessions (token_hash, user_name, csrf, created_at, last_seen, expires_at) '
                        'VALUES (?, ?, ?, ?, ?, ?)', (token_hash, user, csrf, at, at, expires_at))
 
     def session(self, token_hash: str) -> Optional[dict]:
         """The session with its user's role and disabled flag (None if either is gone)."""
         with self.read() as tx:
             rows = tx.execute('SELECT s.token_hash, s.user_name, s.csrf, s.created_at, s.last_seen, s.expires_at, '
-                              'u.role, u.disabled FROM sessions s JOIN users u ON u.name = s.user_name '
+                              'u.role, u.disabled FROM console_sessions s JOIN console_users u ON u.name = s.user_name '
                               'WHERE s.token_hash = ?', (token_hash,))
         if not rows:
             return None
@@ -193,15 +197,16 @@ class Storage(ABC):
 
     def touch_session(self, token_hash: str, at: float) -> None:
         with self.transaction() as tx:
-            tx.execute('UPDATE sessions SET last_seen = ? WHERE token_hash = ?', (at, token_hash))
+            tx.execute('UPDATE console_sessions SET last_seen = ? WHERE token_hash = ?', (at, token_hash))
 
     def delete_session(self, token_hash: str) -> None:
         with self.transaction() as tx:
-            tx.execute('DELETE FROM sessions WHERE token_hash = ?', (token_hash,))
+            tx.execute('DELETE FROM console_sessions WHERE token_hash = ?', (token_hash,))
 
     def purge_sessions(self, now: float, idle_s: float) -> int:
         with self.transaction() as tx:
-            rows = tx.execute('DELETE FROM sessions WHERE expires_at <= ? OR last_seen <= ? RETURNING token_hash',
+            rows = tx.execute('DELETE FROM console_sessions WHERE expires_at <= ? OR last_seen <= ? '
+                              'RETURNING token_hash',
                               (now, now - idle_s))
         return len(rows)
 
@@ -210,7 +215,7 @@ class Storage(ABC):
               client: str | None) -> int:
         """Appends one entry; returns its id."""
         with self.transaction() as tx:
-            rows = tx.execute('INSERT INTO audit (at, actor, action, robot, detail, result, client) '
+            rows = tx.execute('INSERT INTO console_audit (at, actor, action, robot, detail, result, client) '
                               'VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id',
                               (at, actor, action, robot, json.dumps(detail, ensure_ascii=False, sort_keys=True),
                                result, client))
@@ -227,7 +232,7 @@ class Storage(ABC):
         if before_id is not None:
             where.append('id < ?')
             params.append(before_id)
-        sql = ('SELECT id, at, actor, action, robot, detail, result, client FROM audit'
+        sql = ('SELECT id, at, actor, action, robot, detail, result, client FROM console_audit'
                + (' WHERE ' + ' AND '.join(where) if where else '') + ' ORDER BY id DESC LIMIT ?')
         with self.read() as tx:
             rows = tx.execute(sql, (*params, limit))
@@ -243,7 +248,7 @@ class Storage(ABC):
         """A new open alert; False (nothing changed) if the robot repeats one it already raised."""
         try:
             with self.transaction() as tx:
-                tx.execute('INSERT INTO alerts (robot, id, type, visitor, language, detail, raised_at, state) '
+                tx.execute('INSERT INTO console_alerts (robot, id, type, visitor, language, detail, raised_at, state) '
                            "VALUES (?, ?, ?, ?, ?, ?, ?, 'open')", (robot, alert_id, type_, visitor, language,
                                                                      detail, at))
         except UniqueViolation:
@@ -252,7 +257,7 @@ class Storage(ABC):
 
     def alert(self, robot: str, alert_id: str) -> Optional[dict]:
         with self.read() as tx:
-            rows = tx.execute(f'SELECT {", ".join(self._ALERT_COLUMNS)} FROM alerts WHERE robot = ? AND id = ?',
+            rows = tx.execute(f'SELECT {", ".join(self._ALERT_COLUMNS)} FROM console_alerts WHERE robot = ? AND id = ?',
                               (robot, alert_id))
         return dict(zip(self._ALERT_COLUMNS, rows[0], strict=True)) if rows else None
 
@@ -265,8 +270,8 @@ class Storage(ABC):
         if robot is not None:
             where.append('robot = ?')
             params.append(robot)
-        sql = (f'SELECT {", ".join(self._ALERT_COLUMNS)} FROM alerts' + (' WHERE ' + ' AND '.join(where) if where
-                                                                         else '') + ' ORDER BY raised_at DESC LIMIT ?')
+        sql = (f'SELECT {", ".join(self._ALERT_COLUMNS)} FROM console_alerts'
+               + (' WHERE ' + ' AND '.join(where) if where else '') + ' ORDER BY raised_at DESC LIMIT ?')
         with self.read() as tx:
             rows = tx.execute(sql, (*params, limit))
         return [dict(zip(self._ALERT_COLUMNS, row, strict=True)) for row in rows]
@@ -277,26 +282,29 @@ class Storage(ABC):
         if state not in ALERT_STATES:
             raise ValueError(f'unknown alert state {state!r}')
         with self.transaction() as tx:
-            rows = tx.execute('SELECT state FROM alerts WHERE robot = ? AND id = ?', (robot, alert_id))
+            rows = tx.execute('SELECT state FROM console_alerts WHERE robot = ? AND id = ?', (robot, alert_id))
             if not rows:
                 return None
             if rows[0][0] != 'cleared':
-                tx.execute('UPDATE alerts SET state = ? WHERE robot = ? AND id = ?', (state, robot, alert_id))
+                tx.execute('UPDATE console_alerts SET state = ? WHERE robot = ? AND id = ?', (state, robot, alert_id))
                 if state == 'acknowledged':
-                    tx.execute('UPDATE alerts SET acknowledged_by = ?, acknowledged_at = ? WHERE robot = ? AND id = ?',
+                    tx.execute('UPDATE console_alerts SET acknowledged_by = ?, acknowledged_at = ? '
+                               'WHERE robot = ? AND id = ?',
                                (by, at, robot, alert_id))
                 elif state == 'assigned':
-                    tx.execute('UPDATE alerts SET assignee = ?, acknowledged_by = COALESCE(acknowledged_by, ?), '
+                    tx.execute('UPDATE console_alerts SET assignee = ?, '
+                               'acknowledged_by = COALESCE(acknowledged_by, ?), '
                                'acknowledged_at = COALESCE(acknowledged_at, ?) WHERE robot = ? AND id = ?',
                                (assignee, by, at, robot, alert_id))
                 elif state in ('escalated', 'cleared'):
-                    tx.execute(f'UPDATE alerts SET {state}_at = ? WHERE robot = ? AND id = ?', (at, robot, alert_id))
+                    tx.execute(f'UPDATE console_alerts SET {state}_at = ? WHERE robot = ? AND id = ?',
+                               (at, robot, alert_id))
         return self.alert(robot, alert_id)
 
     def alerts_to_escalate(self, raised_before: float) -> list[dict]:
         """Open alerts (nobody acknowledged them) raised before the moment."""
         with self.read() as tx:
-            rows = tx.execute(f'SELECT {", ".join(self._ALERT_COLUMNS)} FROM alerts '
+            rows = tx.execute(f'SELECT {", ".join(self._ALERT_COLUMNS)} FROM console_alerts '
                               "WHERE state = 'open' AND raised_at <= ?", (raised_before,))
         return [dict(zip(self._ALERT_COLUMNS, row, strict=True)) for row in rows]
 
@@ -304,12 +312,12 @@ class Storage(ABC):
     def add_transcript(self, robot: str, conversation: str | None, side: str, language: str | None, text: str,
                        at: float) -> None:
         with self.transaction() as tx:
-            tx.execute('INSERT INTO transcripts (robot, conversation, side, language, text, at) '
+            tx.execute('INSERT INTO console_transcripts (robot, conversation, side, language, text, at) '
                        'VALUES (?, ?, ?, ?, ?, ?)', (robot, conversation, side, language, text, at))
 
     def transcripts(self, robot: str, conversation: str | None = None, limit: int = 500) -> list[dict]:
         """Oldest first."""
-        sql = 'SELECT robot, conversation, side, language, text, at FROM transcripts WHERE robot = ?'
+        sql = 'SELECT robot, conversation, side, language, text, at FROM console_transcripts WHERE robot = ?'
         params: list[Any] = [robot]
         if conversation is not None:
             sql += ' AND conversation = ?'
@@ -322,7 +330,7 @@ class Storage(ABC):
     def purge_transcripts(self, older_than: float) -> int:
         """Deletes transcript lines stored before the moment; how many."""
         with self.transaction() as tx:
-            rows = tx.execute('DELETE FROM transcripts WHERE at < ? RETURNING id', (older_than,))
+            rows = tx.execute('DELETE FROM console_transcripts WHERE at < ? RETURNING id', (older_than,))
         if rows:
             self.compact()
         return len(rows)
@@ -340,9 +348,9 @@ class Storage(ABC):
                   summary['answered'], json.dumps(summary['unanswered'], ensure_ascii=False),
                   json.dumps(summary['latencies_ms']), summary['started_at'], summary['ended_at'])
         with self.transaction() as tx:
-            tx.execute('DELETE FROM conversations WHERE robot = ? AND conversation = ?', values[:2])
-            tx.execute('INSERT INTO conversations (robot, conversation, language, intents, keywords, summary, turns, '
-                       'answered, unanswered, latencies_ms, started_at, ended_at) '
+            tx.execute('DELETE FROM console_conversations WHERE robot = ? AND conversation = ?', values[:2])
+            tx.execute('INSERT INTO console_conversations (robot, conversation, language, intents, keywords, '
+                       'summary, turns, answered, unanswered, latencies_ms, started_at, ended_at) '
                        'VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)', values)
 
     def conversations(self, *, robot: str | None = None, since: float | None = None, until: float | None = None,
@@ -356,7 +364,7 @@ class Storage(ABC):
         keys = ('robot', 'conversation', 'language', 'intents', 'keywords', 'summary', 'turns', 'answered',
                 'unanswered', 'latencies_ms', 'started_at', 'ended_at')
         with self.read() as tx:
-            rows = tx.execute(f'SELECT {", ".join(keys)} FROM conversations'
+            rows = tx.execute(f'SELECT {", ".join(keys)} FROM console_conversations'
                               + (' WHERE ' + ' AND '.join(where) if where else '') + ' ORDER BY ended_at DESC LIMIT ?',
                               (*params, limit))
         out = []
@@ -374,7 +382,7 @@ class Storage(ABC):
         for value in latencies_ms:
             buckets_add[latency_bucket(value)] += 1
         with self.transaction() as tx:
-            rows = tx.execute('SELECT seen, engaged, served, languages, latency_buckets FROM aggregates '
+            rows = tx.execute('SELECT seen, engaged, served, languages, latency_buckets FROM console_aggregates '
                               'WHERE robot = ? AND hour = ?', (robot, hour))
             if rows:
                 old_seen, old_engaged, old_served, old_languages, old_buckets = rows[0]
@@ -388,10 +396,11 @@ class Storage(ABC):
             values = (old_seen + seen, old_engaged + engaged, old_served + served, json.dumps(langs, sort_keys=True),
                       json.dumps(buckets), robot, hour)
             if rows:
-                tx.execute('UPDATE aggregates SET seen = ?, engaged = ?, served = ?, languages = ?, '
+                tx.execute('UPDATE console_aggregates SET seen = ?, engaged = ?, served = ?, languages = ?, '
                            'latency_buckets = ? WHERE robot = ? AND hour = ?', values)
             else:
-                tx.execute('INSERT INTO aggregates (seen, engaged, served, languages, latency_buckets, robot, hour) '
+                tx.execute('INSERT INTO console_aggregates (seen, engaged, served, languages, latency_buckets, '
+                           'robot, hour) '
                            'VALUES (?, ?, ?, ?, ?, ?, ?)', values)
 
     def aggregates(self, since: float | None = None, until: float | None = None) -> list[dict]:
@@ -402,7 +411,8 @@ class Storage(ABC):
                 where.append(clause)
                 params.append(value)
         with self.read() as tx:
-            rows = tx.execute('SELECT robot, hour, seen, engaged, served, languages, latency_buckets FROM aggregates'
+            rows = tx.execute('SELECT robot, hour, seen, engaged, served, languages, latency_buckets '
+                              'FROM console_aggregates'
                               + (' WHERE ' + ' AND '.join(where) if where else '') + ' ORDER BY hour, robot', params)
         return [{'robot': r[0], 'hour': r[1], 'seen': r[2], 'engaged': r[3], 'served': r[4],
                  'languages': json.loads(r[5]), 'latency_buckets': json.loads(r[6])} for r in rows]
@@ -548,7 +558,7 @@ class PostgresStorage(Storage):
     def compact(self) -> None:
         """VACUUM reclaims the deleted rows' space (PostgreSQL does not zero it; encryption at rest covers disk)."""
         try:
-            self._conn().execute('VACUUM transcripts')
+            self._conn().execute('VACUUM console_transcripts')
         except self._psycopg.Error as exc:
             raise StorageError(f'PostgreSQL: {exc}') from exc
 
