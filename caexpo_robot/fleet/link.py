@@ -4,9 +4,11 @@ Both sign what they send and verify what they receive (protocol.py): an envelope
 dropped and counted in `.drops` by its reason; the link keeps working. Only bytes cross Zenoh; the
 robot's ROS graph never does.
 
-Threads: Zenoh calls the receive callback on a thread of its own, never the caller's. Callbacks given to
-`on_command`/`on_event` run there and must hand over (a queue, `loop.call_soon_threadsafe`, an rclpy
-guard condition) rather than do work or touch non-thread-safe state. `publish`/`send` may be called
+Threads: each link receives on a daemon thread of its own (`fleet-rx-…`), fed by a bounded Zenoh channel,
+never on the caller's thread. Callbacks given to `on_command`/`on_event` run there and must hand over (a
+queue, `loop.call_soon_threadsafe`, an rclpy guard condition) rather than do work or touch
+non-thread-safe state. (Zenoh's own callback mode runs Python callbacks on a non-daemon thread that
+lives as long as the subscriber: a program that forgot close() would then never exit.) `publish`/`send` may be called
 from any thread: signing and putting happen under one lock, so envelopes leave in seq order (a receiver
 refuses a seq older than one it has seen). `drops` is a Counter updated under the link's lock; read it
 with `drop_counts()` for a consistent copy.
@@ -48,6 +50,11 @@ log = logging.getLogger(__name__)
 # Zenoh itself drops messages larger than this before they reach Python (no 1 GB allocation from a
 # hostile peer); anything between MAX_ENVELOPE_BYTES and this reaches verify() and is counted too_large.
 ZENOH_MAX_MESSAGE_BYTES = 4 * MAX_ENVELOPE_BYTES
+
+# Received samples waiting for verification; when full, Zenoh waits (back-pressure on that link) rather
+# than dropping silently. Verification is quick, so this fills only if a callback blocks.
+RECEIVE_QUEUE = 256
+CLOSE_JOIN_S = 2.0
 
 Callback = Callable[[Envelope], None]
 Clock = Callable[[], float]
@@ -107,10 +114,13 @@ class _Link:
         self._closed = False
         self._session = zenoh.open(config)
         try:
-            self._subscriber = self._session.declare_subscriber(subscribe_to, self._on_sample)
+            self._subscriber = self._session.declare_subscriber(subscribe_to,
+                                                                zenoh.handlers.FifoChannel(RECEIVE_QUEUE))
         except BaseException:
             self._session.close()
             raise
+        self._receiver = threading.Thread(target=self._receive, name=f'fleet-rx-{sender}', daemon=True)
+        self._receiver.start()
 
     @property
     def boot(self) -> str:
@@ -120,8 +130,17 @@ class _Link:
         with self._lock:
             self._callbacks.append(callback)
 
+    def _receive(self) -> None:
+        handler = self._subscriber.handler
+        while True:
+            try:
+                sample = handler.recv()
+            except zenoh.ZError:       # the subscriber was undeclared: the link is closed
+                return
+            self._on_sample(sample)
+
     def _on_sample(self, sample: zenoh.Sample) -> None:
-        """On a Zenoh thread: verify, count, hand the envelope to the callbacks. Never raises."""
+        """On the receive thread: verify, count, hand the envelope to the callbacks. Never raises."""
         try:
             key_robot = robot_id_of_key(str(sample.key_expr))
             if key_robot is None:
@@ -138,7 +157,7 @@ class _Link:
                 self.drops[exc.reason] += 1
             log.debug('fleet: dropped %s', exc)
             return
-        except Exception:      # a Zenoh or parser surprise must not kill Zenoh's thread
+        except Exception:      # a Zenoh or parser surprise must not end the receive thread
             with self._lock:
                 self.drops['malformed'] += 1
             log.exception('fleet: unexpected error on a received sample')
@@ -169,7 +188,8 @@ class _Link:
             return dict(self.drops)
 
     def close(self) -> None:
-        """Undeclare and close the session (idempotent); callbacks stop before this returns."""
+        """Undeclare and close the session (idempotent). Callbacks have stopped when this returns, unless
+        it is called from one of them (or one hangs longer than CLOSE_JOIN_S)."""
         with self._send_lock:
             if self._closed:
                 return
@@ -178,6 +198,8 @@ class _Link:
             self._subscriber.undeclare()
         finally:
             self._session.close()
+        if threading.current_thread() is not self._receiver:
+            self._receiver.join(CLOSE_JOIN_S)
 
     @property
     def closed(self) -> bool:
@@ -206,7 +228,7 @@ class RobotLink(_Link):
         return self._put(self.robot_id, kind, body)
 
     def on_command(self, callback: Callback) -> None:
-        """Call `callback(envelope)` for every verified command (on a Zenoh thread: hand over)."""
+        """Call `callback(envelope)` for every verified command (on the link's receive thread: hand over)."""
         self._add_callback(callback)
 
 
@@ -230,5 +252,5 @@ class ConsoleLink(_Link):
         return self._put(robot_id, kind, body)
 
     def on_event(self, callback: Callback) -> None:
-        """Call `callback(envelope)` for every verified event (on a Zenoh thread: hand over)."""
+        """Call `callback(envelope)` for every verified event (on the link's receive thread: hand over)."""
         self._add_callback(callback)
