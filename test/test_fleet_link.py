@@ -198,6 +198,8 @@ def test_a_restarted_robot_is_accepted_with_its_new_boot(fleet):
     assert next_of(fleet.events, first) == first
     fleet.robot.close()
     fleet.robot = fleet.start_robot('greeter-a', KEY_A)
+    drain(fleet.commands)
+    fleet.robot.on_command(fleet.commands.put)
     fleet.link_up(fleet.robot, fleet.events)
     again = fleet.robot.publish('alert', {'alert_id': 'a1', 'type': 'staff_requested', 'language': 'vi'})
     got = next_of(fleet.events, 'alert')
