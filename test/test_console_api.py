@@ -1,6 +1,7 @@
 """The console's HTTP API for real: uvicorn on loopback, argon2id, SQLite, signed robot events into the hub."""
 import json
 import threading
+import time
 
 import httpx
 import pytest
@@ -326,7 +327,6 @@ def test_slow_stream_client_is_dropped_and_counted():
     import base64
     import os
     import socket
-    import time
     clock, sender = Clock(), RecordingSender()
     console = start_in_thread(sender, clock=clock, tick_s=None, robots=ROBOTS, stream_queue=8)
     try:
@@ -355,3 +355,24 @@ def test_slow_stream_client_is_dropped_and_counted():
         sock.close()
     finally:
         console.stop()
+
+
+def test_closing_the_last_stream_unwatches_the_robots(world):
+    """A tab closed without saying so: the console sends watch false for what that session watched."""
+    console, _, sender = world
+    client, answer = login(console.url, 'otto')
+    watch = client.post('/api/robots/greeter-a/commands', json={'kind': 'watch', 'watching': True},
+                        headers=csrf(answer))
+    assert watch.status_code == 202 and sender.sent[-1][1:] == (
+        'watch', {'command_id': watch.json()['command_id'], 'operator': 'otto', 'watching': True})
+    with client.stream('GET', '/api/stream', timeout=10) as response:
+        assert next(response.iter_lines()) == 'event: snapshot'
+    deadline = time.monotonic() + 10          # the server notices the closed connection on its own time
+    def unwatched():   # sent, then audited with its result
+        entries = audit_entries(console, actor='otto', action='watch')
+        return entries and entries[0]['detail'].get('reason') == 'stream closed'
+    while not unwatched() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    robot_id, kind, body = sender.sent[-1]
+    assert (robot_id, kind, body['watching'], body['operator']) == ('greeter-a', 'watch', False, 'otto')
+    assert audit_entries(console, actor='otto', action='watch')[0]['detail']['reason'] == 'stream closed'

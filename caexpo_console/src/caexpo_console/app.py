@@ -127,6 +127,11 @@ def create_app(storage: Storage, hub: FleetHub, auth: Auth, sender: CommandSende
     """The ASGI application (FastAPI wrapped in SecurityHeaders); `.state` of the FastAPI app holds `stream`."""
     app = FastAPI(title='caexpo-console', version='1', docs_url=None, redoc_url=None, openapi_url='/api/openapi.json')
     stream = app.state.stream = StreamStats()
+    # Robots each session watches, and its open streams: when a session's last stream closes (the tab is gone)
+    # or it logs out, the console tells those robots it stopped watching, so no thumbnail keeps flowing and
+    # no "staff member watching" banner stays up for nobody.
+    watching: dict[str, set[str]] = {}
+    open_streams: Counter = Counter()
 
     @app.exception_handler(ApiError)
     async def _api_error(_request, exc: ApiError):
@@ -191,6 +196,7 @@ def create_app(storage: Storage, hub: FleetHub, auth: Auth, sender: CommandSende
 
     @app.post('/api/logout', status_code=204)
     def logout(session: Writer, request: Request):
+        unwatch_all(session, client_of(request), 'logged out')
         auth.logout(session, client_of(request))
         response = Response(status_code=204)
         response.delete_cookie(SESSION_COOKIE, path='/', httponly=True, samesite='strict', secure=secure_cookies)
@@ -282,12 +288,22 @@ def create_app(storage: Storage, hub: FleetHub, auth: Auth, sender: CommandSende
                           f'failed: {exc}'[:200], client)
             raise ApiError(503, 'not_sent', f'the command could not be sent: {exc}'[:300]) from None
         hub.command_sent(robot_id, kind, command_id, session.user)
+        if kind == 'watch':
+            robots = watching.setdefault(session.token_hash, set())
+            (robots.add if body.watching else robots.discard)(robot_id)
         storage.audit(auth.clock(), session.user, kind, robot_id, {**detail, 'command_id': command_id}, 'sent',
                       client)
         if kind == 'acknowledge_alert':
             alert = storage.update_alert(robot_id, body.alert_id, 'acknowledged', at=auth.clock(), by=session.user)
             hub._emit({'type': 'alert', 'alert': alert})
         return {'command_id': command_id, 'robot_id': robot_id, 'kind': kind, 'result': 'sent'}
+
+    def unwatch_all(session: Session, client: str, why: str) -> None:
+        for robot_id in sorted(watching.pop(session.token_hash, set())):
+            try:
+                send_command(robot_id, CommandIn(kind='watch', watching=False, reason=why), session, client)
+            except ApiError as exc:   # audited by send_command; the robot times the watcher out anyway
+                log.info('unwatch %s for %s: %s', robot_id, session.user, exc.message)
 
     # -- alerts ---------------------------------------------------------------------------------------------
     @app.get('/api/alerts')
@@ -432,6 +448,7 @@ def create_app(storage: Storage, hub: FleetHub, auth: Auth, sender: CommandSende
 
         async def body():
             stream.clients += 1
+            open_streams[session.token_hash] += 1
             try:
                 yield sse(snapshot)
                 while True:
@@ -450,6 +467,11 @@ def create_app(storage: Storage, hub: FleetHub, auth: Auth, sender: CommandSende
             finally:
                 stream.clients -= 1
                 unsubscribe()
+                open_streams[session.token_hash] -= 1
+                if open_streams[session.token_hash] <= 0:
+                    del open_streams[session.token_hash]
+                    # not awaited: a closed connection cancels this generator, and an await here would too
+                    loop.run_in_executor(None, unwatch_all, session, client_of(request), 'stream closed')
 
         return StreamingResponse(body(), media_type='text/event-stream',
                                  headers={'Cache-Control': 'no-store', 'X-Accel-Buffering': 'no'})
