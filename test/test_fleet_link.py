@@ -295,3 +295,50 @@ def test_a_process_using_both_links_exits_cleanly():
         done = subprocess.run([sys.executable, '-c', script, str(free_port()), how], cwd=REPO, capture_output=True,
                               text=True, timeout=60)
         assert (done.returncode, done.stdout.strip()) == (0, 'acked'), done.stderr[-2000:]
+
+
+def test_the_documented_router_acl_confines_each_robot_to_its_own_keys(tmp_path):
+    """docs/fleet.md's hall router config, run as an in-process Zenoh router with its user names: robot A's
+    credentials may put A's events and hear A's commands, nothing of robot B's."""
+    text = open(os.path.join(REPO, 'docs', 'fleet.md'), encoding='utf-8').read()
+    router_json5 = text.split('```json5\n', 1)[1].split('```', 1)[0]
+    users = tmp_path / 'hall-a.users'
+    users.write_text('greeter-a:pw-a\ngreeter-b:pw-b\nconsole-router:pw-c\n')
+    port = free_port()
+    router_json5 = (router_json5.replace('tcp/10.20.0.1:7447', endpoint(port))
+                    .replace('"tcp/10.0.0.1:7447"', '').replace('/etc/zenoh/hall-a.users', str(users)))
+    router = zenoh.open(zenoh.Config.from_json5(router_json5))
+
+    def client(user: str, password: str) -> zenoh.Config:
+        config = zenoh_config([], [endpoint(port)], mode='client')
+        config.insert_json5('transport/auth/usrpwd/user', json.dumps(user))
+        config.insert_json5('transport/auth/usrpwd/password', json.dumps(password))
+        return config
+
+    console = ConsoleLink(KEYS, client('console-router', 'pw-c'))
+    events: queue.Queue[fp.Envelope] = queue.Queue()
+    console.on_event(events.put)
+    robot = RobotLink('greeter-a', KEY_A, client('greeter-a', 'pw-a'))
+    commands: queue.Queue[fp.Envelope] = queue.Queue()
+    robot.on_command(commands.put)
+    intruder = zenoh.open(client('greeter-a', 'pw-a'))        # robot A's credentials, used for B's keys
+    overheard: list[zenoh.Sample] = []
+    eavesdrop = intruder.declare_subscriber(fp.commands_key('greeter-b'), overheard.append)
+    try:
+        wait_for(lambda: (robot.publish('heartbeat', heartbeat()),
+                          console.send('greeter-a', 'watch', command(watching=True)),
+                          not events.empty() and not commands.empty())[2], 'robot A to be linked via the router')
+        for _ in range(5):
+            intruder.put(fp.events_key('greeter-b'), b'{"robot_id": "greeter-b"}')
+            console.send('greeter-b', 'stop_speech', command())
+        marker = robot.publish('reply', {'text': 'after the intruder'})
+        next_of(events, marker)         # A's later event arrived: the router had passed or denied the others
+        assert console.drop_counts() == {}                       # nothing put on B's key reached the console
+        assert all(env.robot_id == 'greeter-a' for env in drain(events))
+        assert overheard == []                                    # and A hears no command for B
+    finally:
+        eavesdrop.undeclare()
+        intruder.close()
+        robot.close()
+        console.close()
+        router.close()

@@ -70,8 +70,9 @@ def zenoh_config(listen: list[str], connect: list[str], mode: Literal['peer', 'c
     - multicast and gossip scouting off: no discovery, the session connects only to `connect`;
     - `listen` replaces Zenoh's default (a peer otherwise listens on every interface): [] listens nowhere;
     - shared memory off: fleet traffic crosses machines, and SHM would bypass the message size cap;
-    - 'peer' opens at once and (re)connects in the background, so a robot starts while its router or the
-      console is down; a 'client' session refuses to open then (use it only where that is wanted)."""
+    - 'client' with a router (deployment: a router does not route between peers while gossip is off; the
+      session reconnects when the router restarts, but zenoh.open fails while it is unreachable: retry);
+      'peer' without one (tests, a robot beside the console): opens at once, connects in the background."""
     if mode not in ('peer', 'client'):
         raise ValueError(f'mode must be peer or client, not {mode!r}')
     if mode == 'client' and listen:
