@@ -10,6 +10,7 @@ Plain `def` routes run on FastAPI's worker threads (storage is per-thread); the 
 
 import asyncio
 import csv
+import functools
 import io
 import json
 import logging
@@ -212,6 +213,17 @@ def create_app(storage: Storage, hub: FleetHub, auth: Auth, sender: CommandSende
         return {'status': 'ok', 'storage': storage.engine, 'robots': len(robots),
                 'online': sum(r['online'] for r in robots), 'stream_clients': stream.clients,
                 'stream_dropped': stream.dropped}
+
+    @app.get('/api/phrases')
+    def phrases(session: Reader):
+        """Quick replies for "say as the robot": a few of the robot's own phrasebook entries per language.
+        Served from the phrasebook (not shipped in the page) so an operator's quick reply is the same reviewed
+        translation the robot would say itself, in all eleven languages, edited in one place."""
+        need(session, 'view')
+        try:
+            return quick_phrases()
+        except (OSError, ValueError) as exc:
+            raise ApiError(503, 'no_phrasebook', f'the phrasebook could not be read: {exc}'[:300]) from None
 
     # -- fleet ----------------------------------------------------------------------------------------------
     @app.get('/api/robots')
@@ -483,6 +495,25 @@ def create_app(storage: Storage, hub: FleetHub, auth: Auth, sender: CommandSende
     wrapped.state = app.state
     wrapped.fastapi = app
     return wrapped
+
+
+QUICK_REPLY_KEYS = ('hello', 'offer_help', 'one_moment', 'please_wait', 'not_understood', 'call_staff', 'use_screen',
+                    'farewell')
+
+
+@functools.lru_cache(maxsize=1)
+def quick_phrases() -> dict:
+    """The languages (code, names) and, per language, the QUICK_REPLY_KEYS phrases it has in its own words (an
+    English fallback is left out: the robot would read English text with that language's voice)."""
+    from caexpo_robot.language.languages import LANGUAGE_INFO, LANGUAGES
+    from caexpo_robot.language.phrasebook import Phrasebook
+    book = Phrasebook.load()
+    phrases = {}
+    for code in LANGUAGES:
+        said = [book.say(key, code) for key in QUICK_REPLY_KEYS]
+        phrases[code] = [{'key': p.key, 'text': p.text} for p in said if p.fallback_from is None]
+    return {'languages': [{'code': c, 'name': LANGUAGE_INFO[c].english_name, 'native': LANGUAGE_INFO[c].native_name}
+                          for c in LANGUAGES], 'phrases': phrases}
 
 
 def sse(event: dict) -> str:
