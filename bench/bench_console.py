@@ -221,6 +221,7 @@ class Bench:
         self.stream_events: Counter = Counter()
         self.measuring = False
         self.stop = threading.Event()
+        self.stream_response = None
         self.jpeg = thumbnail_jpeg()
 
     # A command may reach the robot before the console's HTTP answer (with its command_id) reaches the
@@ -277,8 +278,17 @@ def start_console(tmp: Path, robots: list[str], keys: dict[str, str]) -> tuple[s
 
 def read_stream(bench: Bench, url: str, cookies, robots: set[str]) -> None:
     """The operator's browser: the event stream, timing each final utterance line of a robot on arrival."""
+    try:
+        _read_stream(bench, url, cookies, robots)
+    except (httpx.HTTPError, RuntimeError) as exc:    # the console went away, or the benchmark closed it
+        if not bench.stop.is_set():
+            bench.errors.append(f'event stream: {exc}'[:200])
+
+
+def _read_stream(bench: Bench, url: str, cookies, robots: set[str]) -> None:
     with httpx.Client(base_url=url, cookies=cookies, timeout=httpx.Timeout(10, read=None)) as client:
         with client.stream('GET', '/api/stream') as response:
+            bench.stream_response = response
             kind = None
             for row in response.iter_lines():
                 if bench.stop.is_set():
@@ -415,6 +425,8 @@ def main() -> None:
                   + (f' (first: {bench.errors[0]})' if bench.errors else ''))
         finally:
             bench.stop.set()
+            if bench.stream_response is not None:     # the browser tab closes first (else SIGTERM waits for it)
+                bench.stream_response.close()
             for link in links:
                 link.link.close()
             proc.send_signal(signal.SIGTERM)
