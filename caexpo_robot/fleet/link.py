@@ -197,6 +197,9 @@ class _Link:
             self._closed = True
         try:
             self._subscriber.undeclare()
+            presence = getattr(self, '_presence', None)
+            if presence is not None:
+                presence.undeclare()
         finally:
             self._session.close()
         if threading.current_thread() is not self._receiver:
@@ -222,6 +225,25 @@ class RobotLink(_Link):
         self.robot_id = robot_id
         super().__init__('robot', {robot_id: key}, config, commands_key(robot_id), clock, max_skew_s,
                          expected_robot=robot_id)
+        # Declared only to ask Zenoh whether a subscriber (the console) matches our events key; events are
+        # still put through the session, each with its kind's priority.
+        try:
+            self._presence = self._session.declare_publisher(events_key(robot_id))
+        except BaseException:
+            self.close()
+            raise
+
+    def console_present(self) -> bool:
+        """True while some subscriber (the console, through the router in deployment) matches this robot's
+        events key, per Zenoh's matching status; False once the link is closed. Zenoh updates it as
+        subscriptions are declared and as sessions connect or drop, so a console that goes away (or a
+        router between us) turns it False within Zenoh's link lease, and back True on reconnection."""
+        if self._closed:
+            return False
+        try:
+            return bool(self._presence.matching_status.matching)
+        except zenoh.ZError:       # closed under our feet
+            return False
 
     def publish(self, kind: str, body: Body | Mapping[str, Any]) -> Envelope:
         """Sign and put one event; FleetError if it is not a valid event (unknown kind, malformed, too

@@ -8,13 +8,18 @@ Nothing else from the console reaches the ROS graph: the link verifies signature
 allow-list, the core maps each allowed command to one OperatorControl.
 
 No link configured (robot_id or key missing): the node idles with a WARN, and the robot serves visitors as
-ever; a console that is down changes nothing for visitors either (events wait in the core's queue).
+ever; a console that is down changes nothing for visitors either: the link counts as up only while Zenoh
+reports a subscriber (the console) matching this robot's events key, and until then events wait in the
+core's queue (bounded, alerts first) and are delivered when it returns. A link that cannot be opened (a
+'client' session while the hall's router is down) is retried on a thread of its own, link_retry_s doubling
+up to link_retry_max_s, with a WARN meanwhile.
 Zenoh calls back on its own threads: commands are queued and handed to the executor by a guard condition.
 """
 from __future__ import annotations
 
 import os
 import queue
+import threading
 from pathlib import Path
 
 from diagnostic_msgs.msg import DiagnosticArray
@@ -68,6 +73,10 @@ class TelepresenceNode(CaexpoNode):
               check=POSITIVE),
         Param('queue_capacity', 500, 'events kept while the console is unreachable (alerts kept first)',
               check=Range(ge=1, le=100000)),
+        Param('link_retry_s', 1.0, 'first wait before trying again to open the console link Zenoh refused to open '
+              '(a client while its router is down); doubled after each failure', check=Range(gt=0, le=3600)),
+        Param('link_retry_max_s', 30.0, 'longest wait between attempts to open the console link',
+              check=Range(gt=0, le=3600)),
     )
 
     def __init__(self, **kwargs) -> None:
@@ -75,11 +84,15 @@ class TelepresenceNode(CaexpoNode):
         self.core = TelepresenceCore(TelepresenceConfig(
             thumbnail_s=self.p.thumbnail_s, command_timeout_s=self.p.command_timeout_s,
             visitor_waiting_s=self.p.visitor_waiting_s, diagnostics_after_s=self.p.diagnostics_after_s,
-            counters_s=self.p.counters_s, queue_capacity=self.p.queue_capacity))
+            counters_s=self.p.counters_s, queue_capacity=self.p.queue_capacity), link_up=False)  # until seen
         self.faces = FaceBoxes(self.p.faces_match_s)
         self.hardware_id = self.get_namespace().strip('/') or 'caexpo_robot'
-        self.link = None
+        self.link = None              # set once, by the opener thread, when the link is open
         self.link_problem = ''
+        self.link_attempts = 0
+        self._link_wanted = False     # robot_id and key configured: the link is open or being opened
+        self._closing = threading.Event()
+        self._opener: threading.Thread | None = None
         self.commands: queue.SimpleQueue = queue.SimpleQueue()
         self.advertise(OperatorControl)
         self._command_signal = self.create_guard_condition(self._drain_commands)
@@ -115,16 +128,43 @@ class TelepresenceNode(CaexpoNode):
             if key is None:
                 self.link_problem = f'no fleet key (key_file or {self.p.key_env}): no console link'
                 return
-            from caexpo_robot.fleet.link import RobotLink, zenoh_config
-            config = zenoh_config(_endpoints(self.p.zenoh_listen), _endpoints(self.p.zenoh_connect),
-                                  mode=self.p.zenoh_mode)
-            self.link = RobotLink(self.p.robot_id, key, config)
-        except Exception as exc:   # a bad key file or endpoint, Zenoh refusing to open: reported, visitors still served
+            from caexpo_robot.fleet.link import zenoh_config
+            listen, connect = _endpoints(self.p.zenoh_listen), _endpoints(self.p.zenoh_connect)
+            zenoh_config(listen, connect, mode=self.p.zenoh_mode)        # a bad endpoint fails here, once
+        except Exception as exc:   # a bad key file or endpoint: reported, not retried; visitors still served
             self.link_problem = f'console link not opened: {exc}'[:300]
             self.get_logger().error(self.link_problem)
             return
-        self.link.on_command(self._on_command_thread)
-        self.get_logger().info(f'console link open as {self.p.robot_id}')
+        self._link_wanted = True
+        self.link_problem = 'console link opening'
+        # Opening may wait on the network (a router's address that does not answer): never on the executor.
+        self._opener = threading.Thread(target=self._open_until_done, name='fleet-open', daemon=True,
+                                        args=(key, lambda: zenoh_config(listen, connect, mode=self.p.zenoh_mode)))
+        self._opener.start()
+
+    def _open_until_done(self, key: bytes, make_config) -> None:
+        """On the opener thread: try until the link opens or the node closes, waiting link_retry_s, doubled
+        after each failure up to link_retry_max_s (a router restarting is not hammered by the hall's robots)."""
+        from caexpo_robot.fleet.link import RobotLink
+        wait = self.p.link_retry_s
+        while not self._closing.is_set():
+            self.link_attempts += 1
+            try:
+                link = RobotLink(self.p.robot_id, key, make_config())
+            except Exception as exc:     # zenoh.ZError while the router is unreachable
+                self.link_problem = (f'console link not open (attempt {self.link_attempts}, next in {wait:g} s): '
+                                     f'{exc}')[:300]
+                self.get_logger().warning(self.link_problem, throttle_duration_sec=60.0)
+                self._closing.wait(wait)
+                wait = min(wait * 2, self.p.link_retry_max_s)
+                continue
+            link.on_command(self._on_command_thread)
+            if self._closing.is_set():
+                link.close()
+                return
+            self.link = link
+            self.get_logger().info(f'console link open as {self.p.robot_id} (attempt {self.link_attempts})')
+            return
 
     def _on_command_thread(self, envelope) -> None:
         """On a Zenoh thread: hand over to the executor."""
@@ -141,9 +181,10 @@ class TelepresenceNode(CaexpoNode):
             self.send(self.core.on_command(envelope.kind, envelope.body, self.now()))
 
     def _link_up(self) -> bool:
-        """Whether the console is reachable: the link's own view when it has one, else "open"."""
-        present = getattr(self.link, 'console_present', None)
-        return bool(present()) if callable(present) else self.link is not None and not self.link.closed
+        """Whether the console is reachable: the link is open and Zenoh sees a subscriber (the console) on
+        this robot's events key. Down, the core queues events (alerts first) and delivers them on return."""
+        link = self.link
+        return link is not None and link.console_present()
 
     def send(self, outputs) -> None:
         for out in outputs:
@@ -186,7 +227,7 @@ class TelepresenceNode(CaexpoNode):
 
     def on_tick(self) -> None:
         now = self.now()
-        if self.link is not None:
+        if self._link_wanted:     # open or still opening: the core queues what the console should get later
             self.send(self.core.set_link(self._link_up(), now))
             self.send(self.core.tick(now))
         # The camera and the face boxes (30 a second each) are subscribed only while someone watches: nothing
@@ -201,7 +242,8 @@ class TelepresenceNode(CaexpoNode):
 
     def diagnostic_state(self):
         values = {'watchers': len(self.core.watchers), 'takeover_owner': self.core.takeover_owner or '',
-                  'queued_events': len(self.core.queue), **{f'core_{k}': v for k, v in self.core.drops.items()}}
+                  'queued_events': len(self.core.queue), 'link_open_attempts': self.link_attempts,
+                  **{f'core_{k}': v for k, v in self.core.drops.items()}}
         if self.link is None:
             return WARN, self.link_problem, values
         values.update({f'link_drop_{k}': v for k, v in self.link.drop_counts().items()})
@@ -210,6 +252,9 @@ class TelepresenceNode(CaexpoNode):
         return OK, f'console link up as {self.p.robot_id}', values
 
     def close(self) -> None:
+        self._closing.set()
+        if self._opener is not None:
+            self._opener.join(5.0)
         if self.link is not None:
             self.link.close()
 
