@@ -1,7 +1,8 @@
 """Issue 13's acceptance, end to end on real components at the API level (the browser test drives the same
 fleet through the console's pages): two simulated robots, each in its own namespace with its own Zenoh
 session, one console; an operator sees both online, watches a visitor's typed question and the assistant's
-answer reach robot A's transcript with their language, takes A over, says a reply that A speaks (its tts
+answer reach robot A's transcript with their language, opens A's view (the 'staff member watching' banner on
+A's screen, a thumbnail with the visitor's face blurred), takes A over, says a reply that A speaks (its tts
 events) and shows (its screen page: the text and the 'staff member speaking' banner), a visitor's question
 while held goes to the operator and not to the assistant, hands back, and the assistant answers the next
 question. A second operator's take over is refused with the holder (409), a viewer's say (403), no
@@ -9,7 +10,9 @@ session (401); every command is in the audit log. Robot B serves its own visitor
 """
 from __future__ import annotations
 
+import cv2
 import httpx
+import numpy as np
 import pytest
 
 from telepresence_harness import ScreenPage, telepresence_fleet, wait_for
@@ -79,6 +82,18 @@ def test_operator_takes_over_speaks_through_and_hands_back_robot_a(fleet):
         assert wait_for(lambda: [x for x in lines(olga, A) if x['kind'] == 'reply'], 'the reply line', 5)[0][
             'source'] == 'backend'
 
+        # olga opens A's view: A's screen says a staff member is watching, and the camera's thumbnail
+        # arrives with the visitor's face blurred on the robot.
+        watched = command(olga, olga_csrf, A, 'watch', watching=True)
+        assert watched.status_code == 202, watched.text
+        wait_for(lambda: (page_a.state() or {}).get('staff') == 'watching', "A's screen banner 'watching'", 5)
+        thumb = wait_for(lambda: (r := olga.get(f'/api/robots/{A}/thumbnail')).status_code == 200 and r,
+                         "A's thumbnail", 10)
+        image = cv2.imdecode(np.frombuffer(thumb.content, np.uint8), cv2.IMREAD_COLOR)
+        assert thumb.headers['content-type'] == 'image/jpeg' and image.shape[1] == 320
+        assert fleet.console.hub.thumbnail(A)['faces_blurred'] == 1
+        assert olga.get(f'/api/robots/{B}/thumbnail').status_code == 404     # nobody watches B: none sent
+
         # olga takes A over: the robot acknowledges, the console shows her as the holder, and A's screen says
         # a staff member is speaking.
         took = command(olga, olga_csrf, A, 'take_over', reason='visitor asked for a person')
@@ -90,7 +105,7 @@ def test_operator_takes_over_speaks_through_and_hands_back_robot_a(fleet):
                  "A's heartbeat reporting olga as the owner", 5)
         assert olga.get(f'/api/robots/{A}').json()['holder'] == 'olga'
         wait_for(lambda: (page_a.state() or {}).get('staff') == 'speaking', "A's screen banner 'speaking'", 5)
-        assert [c.command for c in a.controls] == ['take_over']
+        assert [c.command for c in a.controls] == ['watch', 'take_over']
 
         # A second operator is refused with the holder, a viewer may not speak through a robot, and without a
         # session nothing is accepted.
@@ -104,7 +119,7 @@ def test_operator_takes_over_speaks_through_and_hands_back_robot_a(fleet):
         with httpx.Client(base_url=fleet.url, timeout=10) as anonymous:
             nobody = command(anonymous, {}, A, 'say', text='hello')
         assert nobody.status_code == 401
-        assert [c.command for c in a.controls] == ['take_over']     # none of them reached the robot
+        assert [c.command for c in a.controls] == ['watch', 'take_over']     # none of them reached the robot
 
         # olga's reply: said by A in the visitor's language (the tts node's events), shown on A's screen, in
         # the transcript as the operator's.
@@ -140,6 +155,10 @@ def test_operator_takes_over_speaks_through_and_hands_back_robot_a(fleet):
         assert handed.status_code == 202, handed.text
         wait_for(lambda: acked(fleet, 'hand_back', handed.json()['command_id']), "A's ack of the hand back", 10)
         wait_for(lambda: olga.get(f'/api/robots/{A}').json()['holder'] is None, 'A no longer held', 5)
+        wait_for(lambda: (page_a.state() or {}).get('staff') == 'watching', "A's banner back to 'watching'", 5)
+        unwatched = command(olga, olga_csrf, A, 'watch', watching=False)
+        assert unwatched.status_code == 202, unwatched.text
+        wait_for(lambda: acked(fleet, 'watch', unwatched.json()['command_id']), "A's ack of the unwatch", 5)
         wait_for(lambda: (page_a.state() or {}).get('staff') is None, "A's banner gone", 5)
         answers_before = len(a.spoken('answer'))
         page_a.ask(AFTER_QUESTION_VI)
@@ -169,11 +188,13 @@ def test_operator_takes_over_speaks_through_and_hands_back_robot_a(fleet):
     entries = sam.get('/api/audit', params={'robot': A, 'limit': 1000}).json()['entries']
     summary = [(e['actor'], e['action'], e['result']) for e in reversed(entries)]
     assert summary == [
+        ('olga', 'watch', 'sent'), ('olga', 'ack:watch', 'ok'),
         ('olga', 'take_over', 'sent'), ('olga', 'ack:take_over', 'ok'),
         ('minh', 'take_over', 'refused: held'),
         ('vera', 'say', 'refused: forbidden'),
         ('olga', 'say', 'sent'), ('olga', 'ack:say', 'ok'),
         ('olga', 'hand_back', 'sent'), ('olga', 'ack:hand_back', 'ok'),
+        ('olga', 'watch', 'sent'), ('olga', 'ack:watch', 'ok'),
     ], summary
     take_over = next(e for e in entries if e['action'] == 'take_over' and e['actor'] == 'olga')
     assert take_over['detail']['reason'] == 'visitor asked for a person'
