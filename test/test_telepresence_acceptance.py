@@ -92,6 +92,16 @@ def test_operator_takes_over_speaks_through_and_hands_back_robot_a(fleet):
         image = cv2.imdecode(np.frombuffer(thumb.content, np.uint8), cv2.IMREAD_COLOR)
         assert thumb.headers['content-type'] == 'image/jpeg' and image.shape[1] == 320
         assert fleet.console.hub.thumbnail(A)['faces_blurred'] == 1
+        frame, truth = a.camera.renderer.render([('visitor', 1.2, 0.5)])     # what A's camera shows, unblurred
+        sharp = cv2.cvtColor(cv2.resize(frame, (320, 240), interpolation=cv2.INTER_AREA), cv2.COLOR_RGB2GRAY)
+        sent = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
+        x, y, w, h = (round(v * size) for v, size in zip(truth['visitor'], (320, 240, 320, 240), strict=True))
+        detail = [cv2.Laplacian(img[y:y + h, x:x + w], cv2.CV_64F).var() for img in (sharp, sent)]
+        banner = [cv2.Laplacian(img[12:38, 26:294], cv2.CV_64F).var() for img in (sharp, sent)]
+        # The face's fine detail is gone (measured: Laplacian variance ~2100 -> ~4), the hall's banner keeps
+        # its (~5000 -> ~4300 after JPEG): blurred where the face is, not everywhere.
+        assert detail[1] < 0.05 * detail[0], detail
+        assert banner[1] > 0.5 * banner[0], banner
         assert olga.get(f'/api/robots/{B}/thumbnail').status_code == 404     # nobody watches B: none sent
 
         # olga takes A over: the robot acknowledges, the console shows her as the holder, and A's screen says
