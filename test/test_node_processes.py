@@ -13,7 +13,22 @@ from ros_harness import ros_graph
 BIN = Path(sys.executable).parent
 
 
+def telepresence_args(tmp_path) -> list[str]:
+    """A console link that really opens: this robot's key (chmod 600) and a Zenoh listener on a free port."""
+    import secrets
+    import socket
+    key = tmp_path / 'fleet-key'
+    key.write_text(secrets.token_hex(32), encoding='utf-8')
+    key.chmod(0o600)
+    with socket.socket() as probe:
+        probe.bind(('127.0.0.1', 0))
+        port = probe.getsockname()[1]
+    return ['-p', 'robot_id:=greeter-test', '-p', f'key_file:={key}', '-p', f'zenoh_listen:=tcp/127.0.0.1:{port}']
+
+
 def node_args(name, tmp_path, shared_faces):
+    if name == 'telepresence':
+        return telepresence_args(tmp_path)
     return {
         'camera': ['-p', f'source:={shared_faces}', '-p', 'fps:=5.0'],
         'face_detector': [],
@@ -28,7 +43,7 @@ def node_args(name, tmp_path, shared_faces):
 @pytest.mark.parametrize('name,sig', [('camera', signal.SIGINT), ('face_detector', signal.SIGTERM),
                                       ('tts', signal.SIGINT), ('interaction', signal.SIGTERM),
                                       ('microphone', signal.SIGINT), ('asr', signal.SIGTERM),
-                                      ('screen', signal.SIGINT)])
+                                      ('screen', signal.SIGINT), ('telepresence', signal.SIGTERM)])
 def test_node_runs_and_exits_cleanly_on_signal(name, sig, tmp_path, shared_data):
     args = [str(BIN / name), '--ros-args', *node_args(name, tmp_path, shared_data / 'faces')]
     process = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,

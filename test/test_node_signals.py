@@ -21,7 +21,7 @@ import pytest
 from test_node_processes import node_args
 
 BIN = Path(sys.executable).parent
-NODES = ('camera', 'face_detector', 'tts', 'interaction', 'microphone', 'asr', 'screen')
+NODES = ('camera', 'face_detector', 'tts', 'interaction', 'microphone', 'asr', 'screen', 'telepresence')
 EARLIEST_S, LATEST_S = 0.2, 3.0
 EXIT_TIMEOUT_S = 30.0
 TRIALS_PER_NODE = 3
