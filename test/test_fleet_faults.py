@@ -118,7 +118,7 @@ def test_console_down_the_robot_serves_and_what_happened_meanwhile_reaches_the_c
     (zenoh.open fails: retried with a WARN), then up, then the console alone goes away and comes back."""
     port = free_port()
     robot = telepresence(monkeypatch, zenoh_mode='client', zenoh_connect=endpoint(port), link_retry_s=0.2,
-                         link_retry_max_s=1.0)
+                         link_retry_max_s=1.0, console_presence=True)
     interaction = partial(InteractionNode, parameter_overrides=[Parameter('opener_languages', value=['en'])])
     with console_server() as (console, pump), ros_graph(interaction, robot) as g:
         node = g.nodes[1]

@@ -73,6 +73,9 @@ class TelepresenceNode(CaexpoNode):
               check=POSITIVE),
         Param('queue_capacity', 500, 'events kept while the console is unreachable (alerts kept first)',
               check=Range(ge=1, le=100000)),
+        Param('console_presence', False, "the link counts as up only while Zenoh sees the console subscribed "
+              "(events queue meanwhile); off: while the link is open. Not with docs/fleet.md's router ACL yet "
+              "(it then stops passing the robot's events)"),
         Param('link_retry_s', 1.0, 'first wait before trying again to open the console link Zenoh refused to open '
               '(a client while its router is down); doubled after each failure', check=Range(gt=0, le=3600)),
         Param('link_retry_max_s', 30.0, 'longest wait between attempts to open the console link',
@@ -150,7 +153,7 @@ class TelepresenceNode(CaexpoNode):
         while not self._closing.is_set():
             self.link_attempts += 1
             try:
-                link = RobotLink(self.p.robot_id, key, make_config())
+                link = RobotLink(self.p.robot_id, key, make_config(), presence=self.p.console_presence)
             except Exception as exc:     # zenoh.ZError while the router is unreachable
                 self.link_problem = (f'console link not open (attempt {self.link_attempts}, next in {wait:g} s): '
                                      f'{exc}')[:300]
