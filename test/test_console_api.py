@@ -86,7 +86,12 @@ def test_state_change_without_or_with_wrong_csrf_is_403(world):
                                headers=headers)
         assert response.status_code == 403 and response.json()['error']['code'] == 'csrf'
     assert len(sender.sent) == before
+    # both refusals audited with who tried what on which robot (the session names the actor)
+    refused = audit_entries(console, actor='olga', action='say')[:2]
+    assert [(e['robot'], e['result'], e['client']) for e in refused] == [('greeter-a', 'refused: csrf',
+                                                                          '127.0.0.1')] * 2
     assert client.post('/api/logout').status_code == 403        # logout needs it too
+    assert audit_entries(console, actor='olga')[0]['action'] == 'POST /api/logout'
     assert client.post('/api/logout', headers=csrf(answer)).status_code == 204
     assert client.get('/api/me').status_code == 401
 
@@ -376,3 +381,86 @@ def test_closing_the_last_stream_unwatches_the_robots(world):
     robot_id, kind, body = sender.sent[-1]
     assert (robot_id, kind, body['watching'], body['operator']) == ('greeter-a', 'watch', False, 'otto')
     assert audit_entries(console, actor='otto', action='watch')[0]['detail']['reason'] == 'stream closed'
+
+
+def test_commands_without_a_session_are_audited_bounded_per_client_and_minute():
+    """No session, a forged cookie or an expired one: refused 401 and audited as 'anonymous' with the robot,
+    kind and client; past 10 a minute from one address only counted, in one summary row once the minute is
+    over; another address still gets its own rows."""
+    from caexpo_console.auth import RefusalAudit
+    clock, sender = Clock(), RecordingSender()
+    console = start_in_thread(sender, clock=clock, tick_s=None, robots=ROBOTS)
+    try:
+        url = console.url + '/api/robots/greeter-a/commands'
+        console.auth.add_user('olga', 'operator', PASSWORD)
+        olga, answer = login(console.url, 'olga')
+        clock.advance(31 * 60)                   # idle: the cookie is dead
+        assert olga.post('/api/robots/greeter-b/commands', json={'kind': 'take_over'},
+                         headers=csrf(answer)).status_code == 401
+        for i in range(11):
+            response = httpx.post(url, json={'kind': 'say', 'text': f'hi {i}'},
+                                  cookies={'caexpo_console_session': 'forged'} if i == 5 else None)
+            assert response.status_code == 401 and response.json()['error']['code'] == 'unauthenticated'
+        assert httpx.post(console.url + '/api/alerts/greeter-b/a1/ack').status_code == 401
+        assert httpx.post(url, json={'kind': 'fly', 'to': 'moon'}).status_code == 401
+        # from another loopback address: its own allowance
+        other = httpx.Client(transport=httpx.HTTPTransport(local_address='127.0.0.2'))
+        assert other.post(url, json={'kind': 'stop_speech'}).status_code == 401
+        assert sender.sent == []
+        rows = audit_entries(console, actor='anonymous')
+        assert len(rows) == 11
+        assert rows[-1] == {**rows[-1], 'action': 'take_over', 'robot': 'greeter-b',
+                            'result': 'refused: unauthenticated', 'client': '127.0.0.1', 'detail': {'fields': []}}
+        assert [(e['action'], e['robot'], e['detail']) for e in rows[-3:-1]] == [
+            ('say', 'greeter-a', {'fields': ['text']})] * 2
+        assert (rows[0]['action'], rows[0]['client']) == ('stop_speech', '127.0.0.2')
+        assert console.auth.refusals.flush() == 0          # the minute is not over: nothing summed up yet
+        clock.advance(60)
+        assert console.auth.refusals.flush() == 1
+        summary = audit_entries(console, actor='anonymous', action=RefusalAudit.SUMMARY)
+        assert len(summary) == 1 and summary[0]['result'] == 'refused: unauthenticated'
+        detail = summary[0]['detail']
+        assert (detail['count'], detail['clients'], detail['actions'], detail['robots']) == (
+            4, {'127.0.0.1': 4}, {'say': 2, 'acknowledge_alert': 1, 'command': 1}, {'greeter-a': 3, 'greeter-b': 1})
+        assert detail['to'] - detail['from'] <= 60
+        # a new minute: own rows again
+        assert httpx.post(url, json={'kind': 'say', 'text': 'again'}).status_code == 401
+        assert audit_entries(console, actor='anonymous')[0]['action'] == 'say'
+    finally:
+        console.stop()
+
+
+def test_refusal_audit_caps_rows_per_minute_over_all_clients(tmp_path):
+    """Many addresses (IPv6 gives an attacker plenty): at most per_minute rows, the rest in the summaries."""
+    from caexpo_console.auth import RefusalAudit, RefusalLimits
+    from caexpo_console.storage import open_storage
+    storage, clock = open_storage(str(tmp_path / 'a.sqlite3')), Clock(1_796_000_040.0)   # :00 of a minute
+    try:
+        refusals = RefusalAudit(storage, clock, RefusalLimits(per_client=2, per_minute=5, max_clients=3))
+        own = [refusals.record('anonymous', 'say', 'greeter-a', {}, 'refused: unauthenticated', f'2001:db8::{i}')
+               for i in range(4) for _ in range(3)]
+        assert own == [True, True, False, True, True, False, True, False, False, False, False, False]
+        refusals.record('olga', 'POST /api/logout', None, {}, 'refused: csrf', '2001:db8::9')
+        assert len(storage.audit_log(limit=100)) == 5
+        clock.advance(60)                             # the next minute: its first refusal writes the summaries
+        assert refusals.record('anonymous', 'say', None, {}, 'refused: unauthenticated', '2001:db8::1')
+        summaries = storage.audit_log(action=RefusalAudit.SUMMARY)
+        assert [(e['actor'], e['result'], e['detail']['count'], e['at']) for e in summaries] == [
+            ('olga', 'refused: csrf', 1, 1_796_000_100.0), ('anonymous', 'refused: unauthenticated', 7,
+                                                           1_796_000_100.0)]
+        assert summaries[1]['detail']['clients'] == {'2001:db8::0': 1, '2001:db8::1': 1, '2001:db8::2': 2,
+                                                     '(other)': 3}
+        refusals.record('anonymous', 'say', None, {}, 'refused: unauthenticated', '2001:db8::1')
+        refusals.record('anonymous', 'say', None, {}, 'refused: unauthenticated', '2001:db8::1')
+        assert refusals.flush(force=True) == 1        # at shutdown: the current minute's count too
+        assert storage.audit_log(action=RefusalAudit.SUMMARY)[0]['detail']['count'] == 1
+    finally:
+        storage.close()
+
+
+def test_anonymous_is_not_a_user_name(world):
+    console, _, _ = world
+    ada, answer = login(console.url, 'ada')
+    response = ada.post('/api/users', json={'name': 'Anonymous', 'role': 'viewer', 'password': PASSWORD},
+                        headers=csrf(answer))
+    assert response.status_code == 400 and 'anonymous' in response.json()['error']['message']

@@ -4,7 +4,9 @@ Every /api route except /api/login and /api/health needs a live session cookie (
 POST/PUT/DELETE except /api/login also needs the session's CSRF token in X-CSRF-Token (403). Login takes a
 JSON body only, which a cross-site form cannot send. Each route checks the role's permission (auth.py, 403).
 Commands to robots are checked, forwarded through a CommandSender and audited with their result; the
-robot's ack is audited again when it arrives (fleet.py). Errors are `{"error": {"code", "message", ...}}`.
+robot's ack is audited again when it arrives (fleet.py). A command refused before that (no live session:
+actor 'anonymous'; no CSRF token) is audited too, bounded per client and minute (auth.RefusalAudit).
+Errors are `{"error": {"code", "message", ...}}`.
 Plain `def` routes run on FastAPI's worker threads (storage is per-thread); the stream is async.
 """
 
@@ -14,6 +16,7 @@ import functools
 import io
 import json
 import logging
+import threading
 import uuid
 from collections import Counter
 from pathlib import Path
@@ -28,7 +31,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from caexpo_robot.fleet.protocol import COMMAND_KINDS, FleetError
 from caexpo_robot.messages import Language
 
-from .auth import CSRF_HEADER, ROLES, SESSION_COOKIE, Auth, AuthError, Session, UserError, permissions_of
+from .auth import ANONYMOUS, CSRF_HEADER, ROLES, SESSION_COOKIE, Auth, AuthError, Session, UserError, permissions_of
 from .fleet import CommandSender, FleetHub
 from .storage import LATENCY_EDGES_MS, Storage
 
@@ -125,7 +128,8 @@ class StreamStats:
 
 def create_app(storage: Storage, hub: FleetHub, auth: Auth, sender: CommandSender, *, secure_cookies: bool = False,
                static_dir: str | Path | None = None, stream_queue: int = 256, stream_ping_s: float = 15.0) -> Any:
-    """The ASGI application (FastAPI wrapped in SecurityHeaders); `.state` of the FastAPI app holds `stream`."""
+    """The ASGI application (FastAPI wrapped in SecurityHeaders); `.state` of the FastAPI app holds `stream` and
+    `close_streams()` (the server calls it when it stops: see server.ConsoleServer)."""
     app = FastAPI(title='caexpo-console', version='1', docs_url=None, redoc_url=None, openapi_url='/api/openapi.json')
     stream = app.state.stream = StreamStats()
     # Robots each session watches, and its open streams: when a session's last stream closes (the tab is gone)
@@ -133,6 +137,21 @@ def create_app(storage: Storage, hub: FleetHub, auth: Auth, sender: CommandSende
     # no "staff member watching" banner stays up for nobody.
     watching: dict[str, set[str]] = {}
     open_streams: Counter = Counter()
+    # Each open event stream's "end now" (callable from any thread). An event stream never ends by itself, and
+    # uvicorn waits for open responses before it stops: without this a stop waited out the graceful timeout
+    # and then cancelled the streams with an ERROR.
+    closing = threading.Event()
+    stream_enders: set = set()
+    stream_enders_lock = threading.Lock()
+
+    def close_streams() -> None:
+        """Ends every open event stream and refuses new ones (503): the server is stopping."""
+        closing.set()
+        with stream_enders_lock:
+            enders = list(stream_enders)
+        for end in enders:
+            end()
+    app.state.close_streams = close_streams
 
     @app.exception_handler(ApiError)
     async def _api_error(_request, exc: ApiError):
@@ -166,10 +185,43 @@ def create_app(storage: Storage, hub: FleetHub, auth: Auth, sender: CommandSende
     def writer(request: Request, session: Annotated[Session, Depends(current)],
                csrf: Annotated[Optional[str], Header(alias=CSRF_HEADER)] = None) -> Session:
         if not auth.check_csrf(session, csrf):
-            storage.audit(auth.clock(), session.user, f'{request.method} {request.url.path}', None, {},
-                          'refused: csrf', client_of(request))
-            raise ApiError(403, 'csrf', f'this request needs the session\'s {CSRF_HEADER} header')
+            auth.refusals.record(session.user, f'{request.method} {request.url.path}'[:200], None, {},
+                                 'refused: csrf', client_of(request))
+            raise csrf_refused()
         return session
+
+    def csrf_refused() -> ApiError:
+        return ApiError(403, 'csrf', f'this request needs the session\'s {CSRF_HEADER} header')
+
+    async def commander(request: Request, robot_id: str,
+                        csrf: Annotated[Optional[str], Header(alias=CSRF_HEADER)] = None) -> Session:
+        """The Writer check of the command routes, auditing what it refuses with the command that was tried:
+        without a live session (actor 'anonymous') and without the CSRF token. Bounded (auth.RefusalAudit):
+        anyone can send these, so they must not be able to fill the append-only log."""
+        session = await asyncio.to_thread(auth.session, request.cookies.get(SESSION_COOKIE))
+        if session is not None and auth.check_csrf(session, csrf):
+            return session
+        action, detail = await attempted_command(request)
+        await asyncio.to_thread(auth.refusals.record, ANONYMOUS if session is None else session.user, action,
+                                robot_id[:64], detail, 'refused: unauthenticated' if session is None
+                                else 'refused: csrf', client_of(request))
+        if session is None:
+            raise ApiError(401, 'unauthenticated', 'log in first')
+        raise csrf_refused()
+
+    async def attempted_command(request: Request) -> tuple[str, dict]:
+        """(action, details) of a command route's request, from its path and JSON body as far as they go
+        (FastAPI has already read the body; nothing of it is trusted beyond a known kind and short ids)."""
+        if 'alert_id' in request.path_params:
+            return 'acknowledge_alert', {'alert_id': str(request.path_params['alert_id'])[:64]}
+        try:
+            body = await request.json()
+        except (ValueError, RuntimeError):
+            body = None
+        kind = body.get('kind') if isinstance(body, dict) else None
+        if isinstance(kind, str) and kind in COMMAND_KINDS:
+            return kind, {'fields': sorted(str(k)[:32] for k in list(body)[:10] if k != 'kind')}
+        return 'command', {'kind': str(kind)[:40]} if kind is not None else {}
 
     def need(session: Session, permission: str) -> None:
         if not session.can(permission):
@@ -181,6 +233,7 @@ def create_app(storage: Storage, hub: FleetHub, auth: Auth, sender: CommandSende
 
     Reader = Annotated[Session, Depends(current)]
     Writer = Annotated[Session, Depends(writer)]
+    Commander = Annotated[Session, Depends(commander)]
 
     def me_body(session: Session) -> dict:
         return {'user': session.user, 'role': session.role, 'permissions': permissions_of(session.role),
@@ -256,7 +309,7 @@ def create_app(storage: Storage, hub: FleetHub, auth: Auth, sender: CommandSende
         return Response(base64.b64decode(thumb['jpeg_b64']), media_type='image/jpeg')
 
     @app.post('/api/robots/{robot_id}/commands', status_code=202)
-    def command(robot_id: str, body: CommandIn, session: Writer, request: Request):
+    def command(robot_id: str, body: CommandIn, session: Commander, request: Request):
         known_robot(robot_id)
         return send_command(robot_id, body, session, client_of(request))
 
@@ -325,7 +378,7 @@ def create_app(storage: Storage, hub: FleetHub, auth: Auth, sender: CommandSende
         return {'alerts': storage.alerts(states=state, robot=robot, limit=limit)}
 
     @app.post('/api/alerts/{robot_id}/{alert_id}/ack', status_code=202)
-    def ack_alert(robot_id: str, alert_id: str, session: Writer, request: Request):
+    def ack_alert(robot_id: str, alert_id: str, session: Commander, request: Request):
         known_robot(robot_id)
         return send_command(robot_id, CommandIn(kind='acknowledge_alert', alert_id=alert_id), session,
                             client_of(request))
@@ -439,9 +492,23 @@ def create_app(storage: Storage, hub: FleetHub, auth: Auth, sender: CommandSende
         session = await asyncio.to_thread(auth.session, token)
         if session is None:
             raise ApiError(401, 'unauthenticated', 'log in first')
+        if closing.is_set():
+            raise ApiError(503, 'shutting_down', 'the console is stopping')
         loop = asyncio.get_running_loop()
         queue: asyncio.Queue = asyncio.Queue(maxsize=stream_queue)
         overflow = asyncio.Event()
+        ended = asyncio.Event()
+
+        def end_now():           # on the loop: wake the generator if it waits for an event
+            ended.set()
+            if queue.empty():
+                queue.put_nowait(None)
+
+        def end():               # any thread
+            try:
+                loop.call_soon_threadsafe(end_now)
+            except RuntimeError:   # the loop is already closed: nothing left to end
+                pass
 
         def offer(event):
             if overflow.is_set():
@@ -461,9 +528,15 @@ def create_app(storage: Storage, hub: FleetHub, auth: Auth, sender: CommandSende
         async def body():
             stream.clients += 1
             open_streams[session.token_hash] += 1
+            with stream_enders_lock:
+                stream_enders.add(end)
+            if closing.is_set():     # close_streams() ran between the check above and the registration
+                end_now()
             try:
                 yield sse(snapshot)
                 while True:
+                    if ended.is_set():
+                        return
                     if overflow.is_set():
                         yield sse({'type': 'dropped', 'reason': 'client too slow'})
                         return
@@ -474,9 +547,13 @@ def create_app(storage: Storage, hub: FleetHub, auth: Auth, sender: CommandSende
                             return
                         yield ': ping\n\n'
                         continue
+                    if event is None:    # end_now's wake-up
+                        continue
                     stream.sent += 1
                     yield sse(event)
             finally:
+                with stream_enders_lock:
+                    stream_enders.discard(end)
                 stream.clients -= 1
                 unsubscribe()
                 open_streams[session.token_hash] -= 1

@@ -9,6 +9,9 @@
 - CSRF: each session has its own random token, given by /api/login and /api/me, which every POST, PUT and
   DELETE must echo in X-CSRF-Token (a cross-site page can make the browser send the cookie, not read it).
 - Login attempts are limited per client address and per user name (failures in a sliding window).
+- Requests refused before anyone's rights are checked (a command without a live session, a state change
+  without the session's CSRF token) are audited too, but bounded (RefusalAudit): they cost an attacker
+  nothing, and an append-only log that anyone can fill is a log nobody can read.
 The clock is injected (tests move it; nothing here sleeps).
 """
 from __future__ import annotations
@@ -18,7 +21,7 @@ import hmac
 import re
 import secrets
 import threading
-from collections import defaultdict, deque
+from collections import Counter, defaultdict, deque
 from dataclasses import dataclass
 from typing import Callable, Literal, Optional
 
@@ -32,6 +35,7 @@ ROLES: tuple[Role, ...] = ('viewer', 'operator', 'supervisor', 'admin')   # each
 SESSION_COOKIE = 'caexpo_console_session'
 CSRF_HEADER = 'X-CSRF-Token'
 USER_NAME = re.compile(r'^[A-Za-z0-9][A-Za-z0-9_.@-]{0,63}$')
+ANONYMOUS = 'anonymous'       # the audit log's actor of a request without a live session (no user may be named so)
 MIN_PASSWORD_CHARS = 10
 MAX_PASSWORD_CHARS = 1024     # argon2 hashes anything, but a megabyte "password" is only a way to burn CPU
 
@@ -126,6 +130,102 @@ class LoginLimiter:
             self._failures[('user', user)].append(now)
 
 
+@dataclass(frozen=True)
+class RefusalLimits:
+    """Individual audit rows for refusals per minute: at most `per_client` from one client address and
+    `per_minute` from all together; every other refusal is only counted, in a summary row per minute."""
+    per_client: int = 10
+    per_minute: int = 100
+    max_clients: int = 1000      # distinct addresses a summary names; beyond, counted as '(other)'
+
+
+class RefusalAudit:
+    """Audits requests refused before authorization (no session, bad CSRF token), bounded per minute.
+
+    Within a minute (wall clock, aligned to :00) the first `per_client` refusals of each client address
+    get a row of their own (actor, action, robot, details, result, client), up to `per_minute` rows in
+    all (many addresses: IPv6 gives a flood plenty). The rest are counted: once the minute is over, one
+    summary row per (actor, result) says how many, from which addresses (the 20 busiest) and for what.
+    So an anonymous flood adds at most per_minute + a few rows a minute, and still shows in the log.
+    The summary of a minute is written by the next refusal after it, by `flush()` (the console's ticker
+    calls it) or by `flush(force=True)` at shutdown. Thread-safe; memory bounded by `max_clients`.
+    """
+    SUMMARY = 'refusals_summary'
+
+    def __init__(self, storage: Storage, clock: Callable[[], float], limits: RefusalLimits = RefusalLimits()):
+        self.storage, self.clock, self.limits = storage, clock, limits
+        self._lock = threading.Lock()
+        self._minute: float | None = None
+        self._rows: Counter = Counter()                  # client -> own rows this minute
+        self._counted: dict[tuple[str, str], dict] = {}  # (actor, result) -> what the summary will say
+
+    def record(self, actor: str, action: str, robot: str | None, detail: dict, result: str,
+               client: str | None) -> bool:
+        """Audits one refusal; True if it got its own row, False if only counted for the minute's summary."""
+        now = self.clock()
+        client = client or '?'
+        with self._lock:
+            summaries = self._roll(now - now % 60)
+            own = self._rows[client] < self.limits.per_client and sum(self._rows.values()) < self.limits.per_minute
+            if own:
+                self._rows[client] += 1
+            else:
+                count = self._counted.setdefault((actor, result), {'count': 0, 'clients': Counter(),
+                                                                   'actions': Counter(), 'robots': Counter()})
+                count['count'] += 1
+                clients = count['clients']
+                clients[client if client in clients or len(clients) < self.limits.max_clients else '(other)'] += 1
+                count['actions'][action] += 1
+                if robot is not None and (robot in count['robots'] or len(count['robots']) < 100):
+                    count['robots'][robot] += 1
+        self._write(summaries)
+        if own:
+            self.storage.audit(now, actor, action, robot, detail, result, client)
+        return own
+
+    def flush(self, force: bool = False) -> int:
+        """Writes the summaries of a finished minute (force: the current one too, e.g. at shutdown); how many."""
+        now = self.clock()
+        with self._lock:
+            if force:
+                summaries = self._take(now)   # the minute's own-row counts stay: the bound still holds
+            else:
+                summaries = self._roll(now - now % 60)
+        self._write(summaries)
+        return len(summaries)
+
+    def _roll(self, minute: float) -> list[tuple]:
+        """A new minute: the last one's summaries, counters reset (caller holds the lock)."""
+        if self._minute == minute:
+            return []
+        summaries = self._take(self._minute + 60 if self._minute is not None else minute)
+        self._minute = minute
+        self._rows.clear()
+        return summaries
+
+    def _take(self, at: float) -> list[tuple]:
+        start = self._minute if self._minute is not None else at - at % 60
+        summaries = [(at, actor, result, {'from': start, 'to': at, 'count': c['count'],
+                                          'clients': _top(c['clients'], 20), 'actions': dict(c['actions']),
+                                          'robots': _top(c['robots'], 20)})
+                     for (actor, result), c in sorted(self._counted.items())]
+        self._counted = {}
+        return summaries
+
+    def _write(self, summaries: list[tuple]) -> None:
+        for at, actor, result, detail in summaries:
+            self.storage.audit(at, actor, self.SUMMARY, None, detail, result, None)
+
+
+def _top(counts: Counter, n: int) -> dict:
+    """The `n` largest counts, the rest summed under '(other)' (a summary row stays small)."""
+    top = Counter(dict(counts.most_common(n)))
+    rest = sum(counts.values()) - sum(top.values())
+    if rest:
+        top['(other)'] += rest
+    return dict(top)
+
+
 def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode('utf-8', 'surrogateescape')).hexdigest()
 
@@ -135,11 +235,13 @@ class Auth:
 
     def __init__(self, storage: Storage, clock: Callable[[], float], *, idle_s: float = 1800.0,
                  absolute_s: float = 43200.0, limits: LoginLimits = LoginLimits(),
-                 hasher: PasswordHasher | None = None, touch_every_s: float = 15.0):
+                 hasher: PasswordHasher | None = None, touch_every_s: float = 15.0,
+                 refusal_limits: RefusalLimits = RefusalLimits()):
         self.storage, self.clock = storage, clock
         self.idle_s, self.absolute_s, self.touch_every_s = idle_s, absolute_s, touch_every_s
         self.hasher = hasher or PasswordHasher()   # argon2id, t=3, m=64 MiB, p=4
         self.limiter = LoginLimiter(limits, clock)
+        self.refusals = RefusalAudit(storage, clock, refusal_limits)
         self._dummy_hash = self.hasher.hash(secrets.token_urlsafe(16))
 
     # -- users --------------------------------------------------------------------------------------------
@@ -236,6 +338,8 @@ def _check_user(name: str, role: str) -> None:
     if not isinstance(name, str) or not USER_NAME.match(name):
         raise UserError('a user name is letters, digits, "_", ".", "@" and "-", at most 64, starting with a letter '
                         'or digit')
+    if name.lower() == ANONYMOUS:
+        raise UserError(f'{ANONYMOUS!r} is the audit log\'s name for requests without a session')
     if role not in ROLES:
         raise UserError(f'a role is one of {", ".join(ROLES)}')
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import os
 import queue
+import signal
 import socket
 import tempfile
 import threading
@@ -60,7 +61,9 @@ class ConsoleSettings(ConfigModel):
     login_failures_per_user: int = Field(5, ge=1)
     login_window_s: float = Field(300.0, gt=0)
     retention_h: float = Field(24.0, gt=0)          # masked transcripts deleted after this
-    escalate_after_s: float = Field(120.0, gt=0)    # an alert nobody acknowledged is escalated
+    # An alert nobody acknowledged or assigned is escalated after this (a setting, not an API: a supervisor's
+    # "escalation settings" are this file; > 0, else every alert would escalate the moment it came).
+    escalate_after_s: float = Field(120.0, gt=0)
     online_s: float = Field(5.0, gt=0)              # online = a heartbeat within this
     transcript_lines: int = Field(200, ge=10, le=10000)
     stream_queue: int = Field(256, ge=8, le=100000)  # events buffered per browser before it is dropped
@@ -119,7 +122,7 @@ class EventPump:
 
 
 class Ticker:
-    """hub.tick() and the session purge every `every_s` in a daemon thread."""
+    """hub.tick(), the refusal summaries and the session purge every `every_s` in a daemon thread."""
 
     def __init__(self, hub: FleetHub, auth: Auth, every_s: float = 0.5):
         self.hub, self.auth, self.every_s = hub, auth, every_s
@@ -132,6 +135,7 @@ class Ticker:
         while not self._stop.wait(self.every_s):
             try:
                 self.hub.tick()
+                self.auth.refusals.flush()
                 if time.monotonic() - last_purge > 60:
                     last_purge = time.monotonic()
                     self.auth.purge()
@@ -155,6 +159,25 @@ def build(settings: ConsoleSettings, sender: CommandSender, clock: Callable[[], 
     app = create_app(storage, hub, auth, sender, secure_cookies=settings.https, static_dir=STATIC_DIR,
                      stream_queue=settings.stream_queue)
     return storage, hub, auth, app
+
+
+class ConsoleServer(uvicorn.Server):
+    """uvicorn's Server that ends the console's event streams as soon as it is told to stop (a signal, or
+    `should_exit` set by start_in_thread's stop). uvicorn waits for open responses before stopping, and an
+    event stream never ends by itself: it used to wait out the graceful timeout, then cancel the streams
+    with an ERROR. `on_tick` runs on the event loop every 0.1 s, so nothing is done in a signal handler."""
+
+    def __init__(self, config: uvicorn.Config, on_exit: Callable[[], None]):
+        super().__init__(config)
+        self._on_exit = on_exit
+        self._exit_seen = False
+
+    async def on_tick(self, counter: int) -> bool:
+        should_exit = await super().on_tick(counter)
+        if should_exit and not self._exit_seen:
+            self._exit_seen = True
+            self._on_exit()
+        return should_exit
 
 
 def listen_socket(host: str, port: int) -> socket.socket:
@@ -204,8 +227,8 @@ def start_in_thread(sender: CommandSender, *, db: str | None = None, host: str =
                                'start_in_thread()')
     storage, hub, auth, app = build(settings, sender, clock)
     sock = listen_socket(host, port)
-    server = uvicorn.Server(uvicorn.Config(app, log_level=settings.log_level, access_log=False,
-                                           timeout_graceful_shutdown=1))
+    server = ConsoleServer(uvicorn.Config(app, log_level=settings.log_level, access_log=False,
+                                         timeout_graceful_shutdown=1), app.state.close_streams)
     thread = threading.Thread(target=server.run, kwargs={'sockets': [sock]}, name='caexpo-console', daemon=True)
     thread.start()
     ticker = Ticker(hub, auth, tick_s) if tick_s else None
@@ -221,6 +244,7 @@ def start_in_thread(sender: CommandSender, *, db: str | None = None, host: str =
         server.should_exit = True
         thread.join(timeout=10)
         sock.close()
+        auth.refusals.flush(force=True)
         storage.close()
         if tmp is not None:
             tmp.cleanup()
@@ -244,7 +268,8 @@ class NoRobots(RuntimeError):
 
 
 def serve(settings: ConsoleSettings) -> None:
-    """Blocking foreground server with its Zenoh link (Ctrl-C / SIGTERM stop it)."""
+    """Blocking foreground server with its Zenoh link. SIGINT (Ctrl-C) or SIGTERM stops it: open event
+    streams end at once, the link and the database are closed, and it returns (the command exits 0)."""
     from caexpo_robot.fleet.link import ConsoleLink, zenoh_config
     try:
         keys = robot_keys(settings)
@@ -260,15 +285,28 @@ def serve(settings: ConsoleSettings) -> None:
     pump = EventPump(hub, settings.event_queue)
     link.on_event(pump.put)
     ticker = Ticker(hub, auth)
+    server = ConsoleServer(uvicorn.Config(app, log_level=settings.log_level, timeout_graceful_shutdown=3),
+                           app.state.close_streams)
+    # uvicorn handles SIGINT/SIGTERM while it runs, and once stopped raises the signal again for the handler it
+    # found: the default one killed the process (SIGTERM: before the link and database were closed) or raised
+    # KeyboardInterrupt with a traceback (SIGINT). This handler, there while serve() runs, only asks the
+    # server to stop (a signal before uvicorn's handlers are in place, or uvicorn's re-raise: nothing more).
+    handlers = {}
+    if threading.current_thread() is threading.main_thread():
+        def stop_server(_sig, _frame):
+            server.should_exit = True
+        handlers = {sig: signal.signal(sig, stop_server) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
         sock = listen_socket(settings.host, settings.port)
         try:
-            uvicorn.Server(uvicorn.Config(app, log_level=settings.log_level, timeout_graceful_shutdown=3)).run(
-                sockets=[sock])
+            server.run(sockets=[sock])
         finally:
             sock.close()
     finally:
         ticker.stop()
         link.close()
         pump.stop()
+        auth.refusals.flush(force=True)
         storage.close()
+        for sig, handler in handlers.items():
+            signal.signal(sig, handler)
