@@ -202,6 +202,7 @@ def test_operator_takes_over_speaks_through_and_hands_back_robot_a(fleet):
         ('olga', 'take_over', 'sent'), ('olga', 'ack:take_over', 'ok'),
         ('minh', 'take_over', 'refused: held'),
         ('vera', 'say', 'refused: forbidden'),
+        ('anonymous', 'say', 'refused: unauthenticated'),     # no session: refused, and audited too
         ('olga', 'say', 'sent'), ('olga', 'ack:say', 'ok'),
         ('olga', 'hand_back', 'sent'), ('olga', 'ack:hand_back', 'ok'),
         ('olga', 'watch', 'sent'), ('olga', 'ack:watch', 'ok'),
