@@ -56,3 +56,28 @@ def test_settings_unknown_key_refused(tmp_path, capsys, monkeypatch):
     config.write_text('hots: 0.0.0.0\n')
     code, _, err = run(['--config', str(config), 'users', 'list'], '', capsys, monkeypatch)
     assert code == 2 and 'hots: unknown key' in err
+
+
+@pytest.mark.parametrize('value, problem', [('0', 'greater than 0'), ('-30', 'greater than 0'),
+                                            ('.inf', 'finite number'), ('soon', 'valid number')])
+def test_escalate_after_s_must_be_a_positive_number(tmp_path, capsys, monkeypatch, value, problem):
+    """The alert escalation delay is a setting (a supervisor's "escalation settings" are the file): 0 or less
+    would escalate every alert the moment it came, so it is refused at start with the key named."""
+    config = tmp_path / 'console.yaml'
+    config.write_text(f'escalate_after_s: {value}\n')
+    code, _, err = run(['--config', str(config), '--db', str(tmp_path / 'c.sqlite3'), 'users', 'list'], '', capsys,
+                       monkeypatch)
+    assert code == 2 and 'escalate_after_s:' in err and problem in err, err
+
+
+def test_escalate_after_s_from_the_file_reaches_the_console(tmp_path):
+    from caexpo_console.server import ConsoleSettings, build, load_settings
+    config = tmp_path / 'console.yaml'
+    config.write_text(f'escalate_after_s: 45\ndb: {tmp_path / "c.sqlite3"}\n')
+    settings = load_settings(config, {})
+    assert isinstance(settings, ConsoleSettings) and settings.escalate_after_s == 45.0
+    storage, hub, _auth, _app = build(settings, sender=None)
+    try:
+        assert hub.escalate_after_s == 45.0
+    finally:
+        storage.close()

@@ -1,6 +1,6 @@
 """The console's JSON API (/api/...) and server-sent event stream, for the browser pages.
 
-Every /api route except /api/login and /api/health needs a live session cookie (401 without one); every
+Every /api route except /api/login, /api/health and /api/openapi.json needs a live session cookie (401); every
 POST/PUT/DELETE except /api/login also needs the session's CSRF token in X-CSRF-Token (403). Login takes a
 JSON body only, which a cross-site form cannot send. Each route checks the role's permission (auth.py, 403).
 Commands to robots are checked, forwarded through a CommandSender and audited with their result; the
