@@ -232,3 +232,23 @@ def test_an_unknown_command_kind_or_invalid_body_is_refused_with_an_ack_and_coun
     # a body of another kind than it claims is refused the same way
     out = core.on_command('say', body, 1.0)
     assert [(a.ok, a.error) for a in of(out, 'ack')] == [(False, "unknown command 'say'")]
+
+
+def test_an_open_alert_is_sent_again_until_acknowledged():
+    # At least once: the link being open does not mean a console heard the alert (it may have been down or
+    # restarting); the console keeps each alert id once, so repeats are harmless there.
+    core = TelepresenceCore(TelepresenceConfig(alert_repeat_s=15.0))
+    core.tick(0.0)
+    [staff] = of(core.on_interaction_event(ev(1.0, 'staff_requested', visitor='v1'), 1.0), 'alert')
+    assert of(core.tick(14.9), 'alert') == []
+    assert [a.alert_id for a in of(core.tick(15.0), 'alert')] == [staff.alert_id]
+    assert of(core.tick(20.0), 'alert') == [] and core.alerts_repeated == 1
+    kind, ack = cmd('acknowledge_alert', alert_id=staff.alert_id)
+    core.on_command(kind, ack, 21.0)
+    assert of(core.tick(31.0), 'alert') == [] and of(core.tick(60.0), 'alert') == []   # acknowledged: no more
+    # while the link is down nothing is repeated (the queue holds the alert once)
+    [other] = of(core.on_interaction_event(ev(61.0, 'staff_requested', visitor='v2'), 61.0), 'alert')
+    core.set_link(False, 62.0)
+    core.tick(90.0)
+    assert [e.body.alert_id for e in core.queue if e.kind == 'alert'] == []   # sent before the link went down
+    assert core.alerts_repeated == 1

@@ -47,10 +47,11 @@ class TelepresenceConfig:
     diagnostics_stale_s: float = 5.0  # a node not reporting for this long is STALE (and its device missing)
     thumbnail_s: float = 1.0          # while watched: one thumbnail per this
     queue_capacity: int = 500         # events kept while the console link is down
+    alert_repeat_s: float = 15.0      # an open alert nobody acknowledged is sent again this often (see tick)
 
     def __post_init__(self) -> None:
         for name in ('heartbeat_s', 'counters_s', 'command_timeout_s', 'visitor_waiting_s', 'diagnostics_stale_s',
-                     'thumbnail_s'):
+                     'thumbnail_s', 'alert_repeat_s'):
             if not getattr(self, name) > 0:
                 raise ValueError(f'{name} must be > 0, got {getattr(self, name)!r}')
         if not self.diagnostics_after_s >= 0 or self.queue_capacity < 1:
@@ -138,6 +139,8 @@ class TelepresenceCore:
         self.queue: deque[FleetEvent] = deque()
         self.drops: Counter[str] = Counter()        # what was refused or lost, by reason
         self._next_heartbeat: float | None = None
+        self._alerts_repeated_at: float | None = None
+        self.alerts_repeated = 0
         self._window_start: float | None = None
         self._next_thumbnail = 0.0
         self._ready: list[FleetEvent | OperatorControl] = []
@@ -339,6 +342,17 @@ class TelepresenceCore:
             self.languages.clear()
             self.counted_visitors.clear()
             self._window_start = now
+        if self._alerts_repeated_at is None:
+            self._alerts_repeated_at = now
+        if self.link_up and self.alerts and now - self._alerts_repeated_at >= self.config.alert_repeat_s:
+            # At least once: a link that is open does not mean a console hears it (Zenoh drops what no one
+            # subscribes to; console_presence is off by default). The console keeps an alert id once, so a
+            # repeat until someone acknowledges it reaches a console that was down or restarted when it was raised.
+            self._alerts_repeated_at = now
+            for alert_id, alert in self.alerts.items():
+                if alert_id not in self.acknowledged:
+                    self._send('alert', alert)
+                    self.alerts_repeated += 1
         for command_id, pending in list(self.pending.items()):
             if now - pending.at >= self.config.command_timeout_s:
                 del self.pending[command_id]
