@@ -464,3 +464,26 @@ def test_anonymous_is_not_a_user_name(world):
     response = ada.post('/api/users', json={'name': 'Anonymous', 'role': 'viewer', 'password': PASSWORD},
                         headers=csrf(answer))
     assert response.status_code == 400 and 'anonymous' in response.json()['error']['message']
+
+
+def test_open_views_are_confirmed_to_their_robots_unaudited():
+    """Every WATCH_REFRESH_S the ticker re-sends `watch` for each open view: robots forget a watcher not
+    confirmed within their watch_ttl_s, so a console that died leaves no banner up. Not audited (no new act)."""
+    clock, sender = Clock(), RecordingSender()
+    console = start_in_thread(sender, clock=clock, tick_s=None, robots=ROBOTS)
+    try:
+        console.auth.add_user('olga', 'operator', PASSWORD)
+        client, answer = login(console.url, 'olga')
+        watch = client.post('/api/robots/greeter-a/commands', json={'kind': 'watch', 'watching': True},
+                            headers=csrf(answer))
+        assert watch.status_code == 202
+        audited = len(audit_entries(console, action='watch'))
+        assert console.app.state.refresh_watches() == 1
+        robot_id, kind, body = sender.sent[-1]
+        assert (robot_id, kind, body['operator'], body['watching']) == ('greeter-a', 'watch', 'olga', True)
+        assert body['command_id'] != watch.json()['command_id']
+        assert len(audit_entries(console, action='watch')) == audited
+        client.post('/api/robots/greeter-a/commands', json={'kind': 'watch', 'watching': False}, headers=csrf(answer))
+        assert console.app.state.refresh_watches() == 0   # the view closed: nothing more to confirm
+    finally:
+        console.stop()

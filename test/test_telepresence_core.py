@@ -252,3 +252,20 @@ def test_an_open_alert_is_sent_again_until_acknowledged():
     core.tick(90.0)
     assert [e.body.alert_id for e in core.queue if e.kind == 'alert'] == []   # sent before the link went down
     assert core.alerts_repeated == 1
+
+
+def test_a_watcher_the_console_stops_confirming_is_forgotten():
+    core = TelepresenceCore(TelepresenceConfig(watch_ttl_s=30.0))
+    core.tick(0.0)
+    kind, watch = cmd('watch', operator='ann', watching=True)
+    [control] = [o for o in core.on_command(kind, watch, 1.0) if isinstance(o, OperatorControl)]
+    assert control.watching is True and core.watchers == {'ann'}
+    # the console confirms the open view every ~10 s: acked, no new OperatorControl (nothing changed)
+    kind, again = cmd('watch', operator='ann', watching=True)
+    out = core.on_command(kind, again, 11.0)
+    assert kinds(out) == ['ack'] and of(out, 'ack')[0].ok
+    assert [o for o in core.tick(40.9) if isinstance(o, OperatorControl)] == []   # 29.9 s since confirmed
+    # then the console is gone without a word: forgotten 30 s after its last confirmation, the banner goes
+    [gone] = [o for o in core.tick(41.0) if isinstance(o, OperatorControl)]
+    assert (gone.command, gone.watching, gone.operator) == ('watch', False, 'ann')
+    assert core.watchers == set() and core.watchers_expired == 1 and not core.wants_thumbnail(41.5)

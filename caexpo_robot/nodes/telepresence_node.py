@@ -67,6 +67,9 @@ class TelepresenceNode(CaexpoNode):
               check=POSITIVE),
         Param('visitor_waiting_s', 20.0, 'an engaged visitor left this long without a greeting or answer: alert',
               check=POSITIVE),
+        Param('watch_ttl_s', 30.0, 'a watcher the console has not confirmed for this long is forgotten (the console '
+              'confirms open views every 10 s; a console gone without closing them leaves no banner up)',
+              check=POSITIVE),
         Param('alert_repeat_s', 15.0, 'an open alert nobody acknowledged is sent again this often (a console that '
               'was down or restarted when it was raised gets it; the console keeps each alert once)', check=POSITIVE),
         Param('diagnostics_after_s', 5.0, 'a backend / camera / microphone problem must last this long to alert',
@@ -89,7 +92,7 @@ class TelepresenceNode(CaexpoNode):
         self.core = TelepresenceCore(TelepresenceConfig(
             thumbnail_s=self.p.thumbnail_s, command_timeout_s=self.p.command_timeout_s,
             visitor_waiting_s=self.p.visitor_waiting_s, diagnostics_after_s=self.p.diagnostics_after_s,
-            alert_repeat_s=self.p.alert_repeat_s,
+            alert_repeat_s=self.p.alert_repeat_s, watch_ttl_s=self.p.watch_ttl_s,
             counters_s=self.p.counters_s, queue_capacity=self.p.queue_capacity), link_up=False)  # until seen
         self.faces = FaceBoxes(self.p.faces_match_s)
         self.hardware_id = self.get_namespace().strip('/') or 'caexpo_robot'
@@ -249,6 +252,7 @@ class TelepresenceNode(CaexpoNode):
     def diagnostic_state(self):
         values = {'watchers': len(self.core.watchers), 'takeover_owner': self.core.takeover_owner or '',
                   'alerts_open': len(self.core.alerts), 'alerts_repeated': self.core.alerts_repeated,
+                  'watchers_expired': self.core.watchers_expired,
                   'queued_events': len(self.core.queue), 'link_open_attempts': self.link_attempts,
                   **{f'core_{k}': v for k, v in self.core.drops.items()}}
         if self.link is None:

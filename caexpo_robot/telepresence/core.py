@@ -48,10 +48,11 @@ class TelepresenceConfig:
     thumbnail_s: float = 1.0          # while watched: one thumbnail per this
     queue_capacity: int = 500         # events kept while the console link is down
     alert_repeat_s: float = 15.0      # an open alert nobody acknowledged is sent again this often (see tick)
+    watch_ttl_s: float = 30.0         # a watcher the console has not confirmed for this long is forgotten
 
     def __post_init__(self) -> None:
         for name in ('heartbeat_s', 'counters_s', 'command_timeout_s', 'visitor_waiting_s', 'diagnostics_stale_s',
-                     'thumbnail_s', 'alert_repeat_s'):
+                     'thumbnail_s', 'alert_repeat_s', 'watch_ttl_s'):
             if not getattr(self, name) > 0:
                 raise ValueError(f'{name} must be > 0, got {getattr(self, name)!r}')
         if not self.diagnostics_after_s >= 0 or self.queue_capacity < 1:
@@ -123,6 +124,8 @@ class TelepresenceCore:
         self.greeting_paused = False
         self.takeover_owner: str | None = None
         self.watchers: set[str] = set()
+        self._watched_at: dict[str, float] = {}     # watcher -> when the console last said they watch
+        self.watchers_expired = 0
         self.screen: str | None = None
         self.card: ScreenCard | None = None
         self.speaking: set[str] = set()             # utterance ids playing now
@@ -183,6 +186,7 @@ class TelepresenceCore:
         elif self.watchers:
             last = sorted(self.watchers)[0]
             self.watchers.clear()
+            self._watched_at.clear()
             self._ready.append(OperatorControl(t=now, command='watch', command_id=uuid.uuid4().hex,
                                                operator=last, watching=False))
         return self._take()
@@ -278,6 +282,14 @@ class TelepresenceCore:
         elif kind == 'hand_back':
             fields = {'force': body.force}
         elif kind == 'watch':
+            refresh = body.watching and body.operator in self.watchers
+            if body.watching:
+                self._watched_at[body.operator] = now
+            else:
+                self._watched_at.pop(body.operator, None)
+            if refresh:   # the console confirming a view still open (every ~10 s): only its time changes
+                self._ack(body.command_id, True, None)
+                return self._take()
             # The interaction node shows "a staff member is watching" while anyone watches: it gets the
             # aggregate, so one operator closing the view does not hide the banner while another watches.
             (self.watchers.add if body.watching else self.watchers.discard)(body.operator)
@@ -342,6 +354,16 @@ class TelepresenceCore:
             self.languages.clear()
             self.counted_visitors.clear()
             self._window_start = now
+        expired = sorted(op for op, at in self._watched_at.items() if now - at >= self.config.watch_ttl_s)
+        if expired:
+            # A console that died (or lost the link) without saying "stopped watching": its operators are
+            # forgotten, so no thumbnail flows and no "staff member watching" banner stays up for nobody.
+            for operator in expired:
+                del self._watched_at[operator]
+                self.watchers.discard(operator)
+            self.watchers_expired += len(expired)
+            self._ready.append(OperatorControl(t=now, command='watch', command_id=uuid.uuid4().hex,
+                                               operator=expired[0], watching=bool(self.watchers)))
         if self._alerts_repeated_at is None:
             self._alerts_repeated_at = now
         if self.link_up and self.alerts and now - self._alerts_repeated_at >= self.config.alert_repeat_s:

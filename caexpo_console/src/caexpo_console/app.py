@@ -136,6 +136,7 @@ def create_app(storage: Storage, hub: FleetHub, auth: Auth, sender: CommandSende
     # or it logs out, the console tells those robots it stopped watching, so no thumbnail keeps flowing and
     # no "staff member watching" banner stays up for nobody.
     watching: dict[str, set[str]] = {}
+    watcher_names: dict[str, str] = {}   # session -> its user, for the refreshes below
     open_streams: Counter = Counter()
     # Each open event stream's "end now" (callable from any thread). An event stream never ends by itself, and
     # uvicorn waits for open responses before it stops: without this a stop waited out the graceful timeout
@@ -152,6 +153,24 @@ def create_app(storage: Storage, hub: FleetHub, auth: Auth, sender: CommandSende
         for end in enders:
             end()
     app.state.close_streams = close_streams
+
+    def refresh_watches() -> int:
+        """Tell each robot again who still watches it (every open view), called by the ticker every
+        WATCH_REFRESH_S: a robot forgets a watcher not confirmed within its watch_ttl_s (30 s), so a console
+        that died without closing its views leaves no thumbnail flowing and no banner up. Not audited (the
+        operator did nothing new); the robot's acks are not pending commands either. The number sent."""
+        sent = 0
+        for token_hash, robots in list(watching.items()):
+            user = watcher_names.get(token_hash)
+            for robot_id in sorted(list(robots)) if user else ():
+                body = COMMAND_KINDS['watch'](command_id=uuid.uuid4().hex, operator=user, watching=True)
+                try:
+                    sender.send(robot_id, 'watch', body.model_dump(mode='json'))
+                    sent += 1
+                except (FleetError, OSError, RuntimeError) as exc:
+                    log.info('watch refresh to %s: %s', robot_id, exc)
+        return sent
+    app.state.refresh_watches = refresh_watches
 
     @app.exception_handler(ApiError)
     async def _api_error(_request, exc: ApiError):
@@ -354,6 +373,7 @@ def create_app(storage: Storage, hub: FleetHub, auth: Auth, sender: CommandSende
             raise ApiError(503, 'not_sent', f'the command could not be sent: {exc}'[:300]) from None
         hub.command_sent(robot_id, kind, command_id, session.user)
         if kind == 'watch':
+            watcher_names[session.token_hash] = session.user
             robots = watching.setdefault(session.token_hash, set())
             (robots.add if body.watching else robots.discard)(robot_id)
         storage.audit(auth.clock(), session.user, kind, robot_id, {**detail, 'command_id': command_id}, 'sent',
@@ -364,10 +384,11 @@ def create_app(storage: Storage, hub: FleetHub, auth: Auth, sender: CommandSende
         return {'command_id': command_id, 'robot_id': robot_id, 'kind': kind, 'result': 'sent'}
 
     def unwatch_all(session: Session, client: str, why: str) -> None:
+        watcher_names.pop(session.token_hash, None)
         for robot_id in sorted(watching.pop(session.token_hash, set())):
             try:
                 send_command(robot_id, CommandIn(kind='watch', watching=False, reason=why), session, client)
-            except ApiError as exc:   # audited by send_command; the robot times the watcher out anyway
+            except ApiError as exc:   # audited by send_command; the robot forgets the watcher after watch_ttl_s
                 log.info('unwatch %s for %s: %s', robot_id, session.user, exc.message)
 
     # -- alerts ---------------------------------------------------------------------------------------------

@@ -121,21 +121,30 @@ class EventPump:
         self._thread.join(timeout=5)
 
 
-class Ticker:
-    """hub.tick(), the refusal summaries and the session purge every `every_s` in a daemon thread."""
+WATCH_REFRESH_S = 10.0   # open views confirmed to their robots this often (robots forget after watch_ttl_s, 30 s)
 
-    def __init__(self, hub: FleetHub, auth: Auth, every_s: float = 0.5):
+
+class Ticker:
+    """hub.tick(), the refusal summaries and the session purge every `every_s`, the open views' watch refresh
+    every WATCH_REFRESH_S (`refresh_watches`, the app's), in a daemon thread."""
+
+    def __init__(self, hub: FleetHub, auth: Auth, every_s: float = 0.5,
+                 refresh_watches: Callable[[], int] | None = None):
         self.hub, self.auth, self.every_s = hub, auth, every_s
+        self.refresh_watches = refresh_watches
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name='caexpo-console-tick', daemon=True)
         self._thread.start()
 
     def _run(self) -> None:
-        last_purge = 0.0
+        last_purge = last_refresh = 0.0
         while not self._stop.wait(self.every_s):
             try:
                 self.hub.tick()
                 self.auth.refusals.flush()
+                if self.refresh_watches and time.monotonic() - last_refresh >= WATCH_REFRESH_S:
+                    last_refresh = time.monotonic()
+                    self.refresh_watches()
                 if time.monotonic() - last_purge > 60:
                     last_purge = time.monotonic()
                     self.auth.purge()
@@ -231,7 +240,7 @@ def start_in_thread(sender: CommandSender, *, db: str | None = None, host: str =
                                          timeout_graceful_shutdown=1), app.state.close_streams)
     thread = threading.Thread(target=server.run, kwargs={'sockets': [sock]}, name='caexpo-console', daemon=True)
     thread.start()
-    ticker = Ticker(hub, auth, tick_s) if tick_s else None
+    ticker = Ticker(hub, auth, tick_s, app.state.refresh_watches) if tick_s else None
     url = f'http://{"[" + host + "]" if ":" in host else host}:{sock.getsockname()[1]}'
     stopped = threading.Event()
 
@@ -284,7 +293,7 @@ def serve(settings: ConsoleSettings) -> None:
     storage, hub, auth, app = build(settings, link)
     pump = EventPump(hub, settings.event_queue)
     link.on_event(pump.put)
-    ticker = Ticker(hub, auth)
+    ticker = Ticker(hub, auth, refresh_watches=app.state.refresh_watches)
     server = ConsoleServer(uvicorn.Config(app, log_level=settings.log_level, timeout_graceful_shutdown=3),
                            app.state.close_streams)
     # uvicorn handles SIGINT/SIGTERM while it runs, and once stopped raises the signal again for the handler it
