@@ -207,6 +207,7 @@ def test_paused_greeting_greets_nobody_new_but_the_conversation_goes_on():
 
 
 def test_watchers_show_the_watching_banner_until_the_last_one_leaves():
+    # `watching` is the telepresence core's aggregate (anyone watching), whoever's command carried it.
     m = make()
     answer, out = command(m, op('watch', 'lan', watching=True), 1.0)
     assert answer.type == 'operator_watch' and [c.staff for c in shown(out)] == ['watching']
@@ -218,11 +219,52 @@ def test_watchers_show_the_watching_banner_until_the_last_one_leaves():
     assert [c.staff for c in shown(out)] == ['speaking']
     _, out = command(m, op('hand_back', 'lan'), 4.0)
     assert [c.staff for c in shown(out)] == ['watching']
-    command(m, op('watch', 'lan', watching=False), 5.0)
-    _, out = command(m, op('watch', 'minh', watching=False), 5.1)
+    _, out = command(m, op('watch', 'lan', watching=True), 5.0)        # lan left; minh still watches
+    assert not shown(out) and m.staff.watched
+    _, out = command(m, op('watch', 'minh', watching=False), 5.1)      # nobody watches any more
     assert [c.staff for c in shown(out)] == [None]
     answer, _ = command(m, op('watch', 'minh'), 6.0)
     assert answer.type == 'operator_refused'
+
+
+def test_the_watching_banner_goes_when_the_last_watcher_leaves_through_the_telepresence_core():
+    # ann and bob watch, ann closes her view, then bob: the core sends (ann, True) then (bob, False); the
+    # banner must follow the aggregate, not add ann back on her own "stopped watching".
+    from caexpo_robot.fleet import protocol as p
+    from caexpo_robot.telepresence.core import TelepresenceCore
+    core, m = TelepresenceCore(), make()
+    for t, (operator, watching) in enumerate([('ann', True), ('bob', True), ('ann', False), ('bob', False)]):
+        body = p.COMMAND_KINDS['watch'](command_id=f'{t:032x}', operator=operator, watching=watching)
+        for control in core.on_command('watch', body, float(t)):
+            if isinstance(control, OperatorControl):
+                m.on_operator(control, float(t))
+        assert m.card.staff == ('watching' if t < 3 else None), (t, m.card)
+    assert core.watchers == set() and not m.staff.watched
+
+
+def test_say_is_refused_while_another_operator_holds_the_conversation():
+    m = make()
+    listening(m)
+    command(m, op('take_over', 'lan'), 1.0)
+    answer, out = command(m, op('say', 'minh', text='Hello'), 2.0)
+    assert (answer.type, answer.fields['detail']) == ('operator_refused', 'held by lan') and not said(out)
+    answer, out = command(m, op('say', 'lan', text='Hello'), 3.0)       # the holder speaks
+    assert answer.type == 'operator_said' and [s.text for s in said(out)] == ['Hello']
+
+
+def test_an_operator_utterance_tts_never_reports_expires_and_the_speaking_banner_goes():
+    m = make(speech_timeout_s=15.0)
+    listening(m)
+    [say] = said(command(m, op('say', 'lan', text='Hello'), 1.0)[1])
+    assert m.card.staff == 'speaking'
+    assert not shown(m.tick(15.9))                                      # still within the timeout
+    assert [c.staff for c in shown(m.tick(16.0))] == [None] and say.id not in m.utterances
+    # one that started playing runs its duration first
+    [say] = said(command(m, op('say', 'lan', text='A long message'), 20.0)[1])
+    m.on_tts_event(SpeechEvent(t=30.0, type='utterance_started', id=say.id, language='vi', text='x',
+                               duration_s=10.0), 30.0)
+    assert m.card.staff == 'speaking' and not shown(m.tick(54.9))
+    assert [c.staff for c in shown(m.tick(55.0))] == [None]
 
 
 def test_staff_requested_once_per_conversation_for_a_call_or_the_canned_promise():

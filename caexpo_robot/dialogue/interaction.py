@@ -209,7 +209,9 @@ class Staff:
     """The operators' hold on the robot (telepresence): robot-wide, not per visitor, as the console shows it."""
     holder: str | None = None                         # the operator who took over the conversation
     active_at: float = 0.0                            # the holder's last command, or the visitor's last words
-    watchers: set[str] = field(default_factory=set)   # operators with the robot's view open
+    # Anyone has the robot's view open: the telepresence core's aggregate, the one place that knows every
+    # watcher (a per-operator set here went wrong: the core names whoever changed, with everyone's state).
+    watched: bool = False
     greeting_paused: bool = False
 
 
@@ -246,6 +248,9 @@ class InteractionManager:
         self.card_since = 0.0
         self.chosen: tuple[str, float] | None = None   # a language tapped before anyone was addressed
         self.staff = Staff()
+        # operator utterance id -> when it was queued or is due to end (started + duration): it expires after
+        # speech_timeout_s, so a tts that never reports it cannot leave the 'speaking' banner up for good.
+        self.operator_words: dict[str, float] = {}
 
     def set_hearable(self, languages) -> None:
         self.hearable = set(languages)
@@ -590,6 +595,9 @@ class InteractionManager:
         return [note, *self._restaff(now)]
 
     def _operator_say(self, c: OperatorControl, now: float) -> list[Action]:
+        holder = self.staff.holder
+        if holder not in (None, c.operator):   # the holder speaks for the robot, as take_over enforces
+            return [self._answer('operator_refused', c, now, detail=f'held by {holder}')]
         text = (c.text or '').strip()
         if not text:
             return [self._answer('operator_refused', c, now, detail='say needs a text')]
@@ -598,6 +606,7 @@ class InteractionManager:
         owner = visitor.id if visitor is not None else ''
         utterance_id = f'operator-{next(self._ids)}'
         self.utterances[utterance_id] = (OPERATOR, owner)
+        self.operator_words[utterance_id] = now
         # High priority, like an answer: queued after what is playing, ahead of the robot's own lines; the
         # operator stops the robot with stop_speech if they want to be heard at once.
         say = Say(utterance_id, text, language, PRIORITY_HIGH, {'visitor': visitor.id if visitor else None,
@@ -631,10 +640,7 @@ class InteractionManager:
     def _operator_watch(self, c: OperatorControl, now: float) -> list[Action]:
         if c.watching is None:
             return [self._answer('operator_refused', c, now, detail='watch needs watching true or false')]
-        if c.watching:
-            self.staff.watchers.add(c.operator)
-        else:
-            self.staff.watchers.discard(c.operator)
+        self.staff.watched = c.watching      # the aggregate: anyone watching, not c.operator's own view
         return [self._answer('operator_watch', c, now, text='watching' if c.watching else 'not watching'),
                 *self._restaff(now)]
 
@@ -643,10 +649,13 @@ class InteractionManager:
         restarts when they have been said (as after a prompt)."""
         if event.type == 'utterance_started':
             self.started.add(event.id)
+            if event.id in self.operator_words:   # playing now: its time runs from its expected end
+                self.operator_words[event.id] = now + (event.duration_s or 0.0)
         if event.type not in ENDED:
             return []
         self.utterances.pop(event.id, None)
         self.started.discard(event.id)
+        self.operator_words.pop(event.id, None)
         visitor = self.visitors.get(visitor_id)
         if visitor is not None and visitor.stage is Stage.LISTENING:
             visitor.listening_since = now
@@ -685,6 +694,15 @@ class InteractionManager:
         if self.staff.holder is not None and now - self.staff.active_at >= self.config.operator_idle_s:
             actions += self._hold_lapsed(now)
         held = self.staff.holder is not None
+        expired = [u for u, since in self.operator_words.items() if now - since >= self.config.speech_timeout_s]
+        if expired:
+            # Like a stage's speech_timeout_s: tts never said these were over (lost, or a tts restart), so
+            # they are taken as over, else the 'speaking' banner would stay up for nobody.
+            for utterance_id in expired:
+                del self.operator_words[utterance_id]
+                self.utterances.pop(utterance_id, None)
+                self.started.discard(utterance_id)
+            actions += self._restaff(now)
         if (not held and visitor is not None and visitor.stage is Stage.LISTENING
                 and visitor.listening_since is not None):
             if now - visitor.listening_since >= self.config.listen_timeout_s:
@@ -715,7 +733,7 @@ class InteractionManager:
         queued or playing, else 'watching' while anyone has the robot's view open."""
         if self.staff.holder is not None or any(purpose == OPERATOR for purpose, _ in self.utterances.values()):
             return 'speaking'
-        return 'watching' if self.staff.watchers else None
+        return 'watching' if self.staff.watched else None
 
     def _restaff(self, now: float) -> list[Action]:
         """The current card again if its staff banner changed."""

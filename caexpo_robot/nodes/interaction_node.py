@@ -152,7 +152,7 @@ class InteractionNode(CaexpoNode):
         status = self.turns.status()
         staff = self.manager.staff
         values = {'addressed': self.manager.addressed or '', 'visitors': len(self.manager.visitors),
-                  'operator': staff.holder or '', 'watchers': len(staff.watchers),
+                  'operator': staff.holder or '', 'watched': staff.watched,
                   'greeting_paused': staff.greeting_paused,
                   **{f'assistant_{k}': v for k, v in status.items()},
                   **diagnostic_values(self.language_rows, self.manager.hearable)}
