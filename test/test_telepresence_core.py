@@ -269,3 +269,41 @@ def test_a_watcher_the_console_stops_confirming_is_forgotten():
     [gone] = [o for o in core.tick(41.0) if isinstance(o, OperatorControl)]
     assert (gone.command, gone.watching, gone.operator) == ('watch', False, 'ann')
     assert core.watchers == set() and core.watchers_expired == 1 and not core.wants_thumbnail(41.5)
+
+
+def test_an_acknowledged_alert_is_not_kept_and_a_staff_request_ends_with_its_conversation():
+    core = TelepresenceCore(TelepresenceConfig(alert_repeat_s=15.0))
+    core.tick(0.0)
+    core.on_interaction_event(ev(1.0, 'visitor_engaged', visitor='v1'), 1.0)
+    core.on_interaction_event(ev(1.5, 'greeting_started', visitor='v1'), 1.5)
+    [acked] = of(core.on_interaction_event(ev(2.0, 'staff_requested', visitor='v1'), 2.0), 'alert')
+    kind, ack = cmd('acknowledge_alert', alert_id=acked.alert_id)
+    core.on_command(kind, ack, 3.0)
+    assert acked.alert_id not in core.alerts                 # acknowledged: no repeat, nothing kept open
+    kind, again = cmd('acknowledge_alert', alert_id=acked.alert_id)
+    assert [a.ok for a in of(core.on_command(kind, again, 3.5), 'ack')] == [True]   # a second ack is fine
+    out = core.on_interaction_event(ev(4.0, 'visitor_left', visitor='v1'), 4.0)
+    assert of(out, 'alert_cleared') == []                    # acknowledged: the console's ack closed it
+    # a staff request nobody answered is cleared when the visitor leaves, and no longer repeated
+    core.on_interaction_event(ev(5.0, 'visitor_engaged', visitor='v2'), 5.0)
+    core.on_interaction_event(ev(5.5, 'greeting_started', visitor='v2'), 5.5)
+    [open_] = of(core.on_interaction_event(ev(6.0, 'staff_requested', visitor='v2'), 6.0), 'alert')
+    out = core.on_interaction_event(ev(7.0, 'visitor_left', visitor='v2'), 7.0)
+    assert [c.alert_id for c in of(out, 'alert_cleared')] == [open_.alert_id]
+    assert core.alerts == {} and of(core.tick(30.0), 'alert') == []
+
+
+def test_open_and_acknowledged_alerts_are_capped_oldest_first_and_counted():
+    core = TelepresenceCore()
+    ids = [a.alert_id for i in range(205)
+           for a in of(core.on_interaction_event(ev(i, 'staff_requested', visitor=None), float(i)), 'alert')]
+    assert len(core.alerts) == 200 and list(core.alerts) == ids[5:] and core.drops['alerts_full'] == 5
+    for alert_id in ids[5:]:
+        kind, ack = cmd('acknowledge_alert', alert_id=alert_id)
+        core.on_command(kind, ack, 300.0)
+    for _ in range(5):
+        [a] = of(core.on_interaction_event(ev(301.0, 'staff_requested', visitor=None), 301.0), 'alert')
+        kind, ack = cmd('acknowledge_alert', alert_id=a.alert_id)
+        core.on_command(kind, ack, 302.0)
+    assert len(core.acknowledged) == 200 and ids[5] not in core.acknowledged
+    assert core.drops['acknowledged_full'] == 5 and core.alerts == {}

@@ -35,6 +35,9 @@ CONFIRMS = {'operator_took_over', 'operator_handed_back', 'operator_said', 'gree
 QUEUED_KINDS = frozenset({'utterance', 'reply', 'alert', 'alert_cleared', 'conversation_ended', 'counters', 'ack'})
 ALERT_KINDS = frozenset({'alert', 'alert_cleared'})
 NO_ANSWER = 'no answer from the robot'
+# Open and acknowledged alert ids kept at most: beyond, the oldest go (counted in drops), so a robot up for
+# days with nobody acknowledging cannot grow them (nor the repeats) without bound.
+MAX_ALERTS = 200
 
 
 @dataclass(frozen=True)
@@ -96,6 +99,7 @@ class _Conversation:
     question: tuple[str, float] | None = None      # the question waiting for its answer, and when asked
     waiting_since: float | None = None             # the visitor waits for the robot (greeting or answer)
     waiting_alert: str | None = None
+    staff_alerts: list[str] = field(default_factory=list)   # staff_requested alerts raised in it
 
 
 @dataclass
@@ -132,8 +136,8 @@ class TelepresenceCore:
         self.conversation: _Conversation | None = None
         self.visitor_language: str | None = None
         self.pending: dict[str, _Pending] = {}
-        self.alerts: dict[str, p.Alert] = {}        # raised and not cleared (acknowledged or not)
-        self.acknowledged: set[str] = set()
+        self.alerts: dict[str, p.Alert] = {}        # raised, not acknowledged, not cleared (repeated in tick)
+        self.acknowledged: dict[str, None] = {}     # acknowledged ids, oldest first (a second ack is still ok)
         self.conditions = {kind: _Condition() for kind in DIAGNOSTIC_ALERTS}
         self.diagnostics: dict[str, tuple[DiagnosticReport, float]] = {}
         self.window = Counter()                     # seen, engaged, served in this counters window
@@ -221,7 +225,10 @@ class TelepresenceCore:
             # typed or tapped on the screen: no HeardSpeech carries it
             self._utterance('visitor', event.text, event.language, True, event.confidence, None, None)
         elif kind == 'staff_requested':
-            self._raise('staff_requested', now, visitor=event.visitor, language=event.language, detail=event.text)
+            alert_id = self._raise('staff_requested', now, visitor=event.visitor, language=event.language,
+                                   detail=event.text)
+            if self.conversation is not None and event.visitor in (None, self.conversation.visitor):
+                self.conversation.staff_alerts.append(alert_id)   # cleared when it ends, if nobody answered
         elif kind in ('visitor_left', 'farewell_finished') and self.conversation is not None \
                 and event.visitor == self.conversation.visitor:
             self._end_conversation(now)
@@ -273,7 +280,10 @@ class TelepresenceCore:
         if kind == 'acknowledge_alert':
             known = body.alert_id in self.alerts or body.alert_id in self.acknowledged
             if known:
-                self.acknowledged.add(body.alert_id)
+                # Acknowledged: no more repeats and nothing to keep open (the console's ack closed it there).
+                self.alerts.pop(body.alert_id, None)
+                self.acknowledged[body.alert_id] = None
+                self._cap(self.acknowledged, 'acknowledged_full')
             self._ack(body.command_id, known, None if known else 'unknown alert')
             return self._take()
         fields = {}
@@ -473,6 +483,9 @@ class TelepresenceCore:
         if c is None:
             return
         self._stop_waiting(c)
+        for alert_id in c.staff_alerts:
+            if alert_id in self.alerts:    # nobody acknowledged it and the visitor is gone: nobody to fetch
+                self._clear(alert_id)
         if c.answered:
             self.window['served'] += 1
         if c.language:
@@ -489,12 +502,22 @@ class TelepresenceCore:
         alert = p.Alert(alert_id=uuid.uuid4().hex, type=kind, visitor=visitor, language=language,
                         detail=detail[:500] if detail else None)
         self.alerts[alert.alert_id] = alert
+        self._cap(self.alerts, 'alerts_full')
         self._send('alert', alert)
         return alert.alert_id
 
+    def _cap(self, kept: dict, reason: str) -> None:
+        while len(kept) > MAX_ALERTS:
+            del kept[next(iter(kept))]     # the oldest
+            self.drops[reason] += 1
+
     def _clear(self, alert_id: str) -> None:
-        if self.alerts.pop(alert_id, None) is not None:
-            self.acknowledged.discard(alert_id)
+        # An acknowledged alert whose cause ended (a device back, a waiting visitor greeted) is still reported
+        # cleared: the console shows the condition is over, not only that someone saw it.
+        was_open = self.alerts.pop(alert_id, None) is not None
+        was_acknowledged = alert_id in self.acknowledged
+        self.acknowledged.pop(alert_id, None)
+        if was_open or was_acknowledged:
             self._send('alert_cleared', p.AlertCleared(alert_id=alert_id))
 
     def _check_conditions(self, now: float) -> None:
