@@ -478,6 +478,14 @@ def test_open_views_are_confirmed_to_their_robots_unaudited():
                             headers=csrf(answer))
         assert watch.status_code == 202
         audited = len(audit_entries(console, action='watch'))
+        opened = threading.Event()
+
+        def tab():   # an open view is a session with an open stream (test_console_review.py: without, none)
+            with client.stream('GET', '/api/stream', timeout=30) as response:
+                for _line in response.iter_lines():
+                    opened.set()
+        threading.Thread(target=tab, daemon=True).start()
+        assert opened.wait(5)
         assert console.app.state.refresh_watches() == 1
         robot_id, kind, body = sender.sent[-1]
         assert (robot_id, kind, body['operator'], body['watching']) == ('greeter-a', 'watch', 'olga', True)

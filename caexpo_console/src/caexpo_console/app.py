@@ -31,6 +31,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from caexpo_robot.fleet.protocol import COMMAND_KINDS, FleetError
 from caexpo_robot.messages import Language
 
+from . import redact
 from .auth import ANONYMOUS, CSRF_HEADER, ROLES, SESSION_COOKIE, Auth, AuthError, Session, UserError, permissions_of
 from .fleet import CommandSender, FleetHub
 from .storage import LATENCY_EDGES_MS, Storage
@@ -127,7 +128,8 @@ class StreamStats:
 
 
 def create_app(storage: Storage, hub: FleetHub, auth: Auth, sender: CommandSender, *, secure_cookies: bool = False,
-               static_dir: str | Path | None = None, stream_queue: int = 256, stream_ping_s: float = 15.0) -> Any:
+               static_dir: str | Path | None = None, stream_queue: int = 256, stream_ping_s: float = 15.0,
+               stream_session_check_s: float = 10.0) -> Any:
     """The ASGI application (FastAPI wrapped in SecurityHeaders); `.state` of the FastAPI app holds `stream` and
     `close_streams()` (the server calls it when it stops: see server.ConsoleServer)."""
     app = FastAPI(title='caexpo-console', version='1', docs_url=None, redoc_url=None, openapi_url='/api/openapi.json')
@@ -135,23 +137,30 @@ def create_app(storage: Storage, hub: FleetHub, auth: Auth, sender: CommandSende
     # Robots each session watches, and its open streams: when a session's last stream closes (the tab is gone)
     # or it logs out, the console tells those robots it stopped watching, so no thumbnail keeps flowing and
     # no "staff member watching" banner stays up for nobody.
+    # `lock` guards these four: route worker threads, the loop's executor and the ticker thread all use them.
     watching: dict[str, set[str]] = {}
     watcher_names: dict[str, str] = {}   # session -> its user, for the refreshes below
     open_streams: Counter = Counter()
-    # Each open event stream's "end now" (callable from any thread). An event stream never ends by itself, and
-    # uvicorn waits for open responses before it stops: without this a stop waited out the graceful timeout
-    # and then cancelled the streams with an ERROR.
+    # Each open event stream's "end now" (callable from any thread) -> its session. An event stream never ends
+    # by itself, and uvicorn waits for open responses before it stops: without this a stop waited out the
+    # graceful timeout and then cancelled the streams with an ERROR. Also how a logout, or disabling a user or
+    # changing their role, ends that session's or user's streams at once.
     closing = threading.Event()
-    stream_enders: set = set()
-    stream_enders_lock = threading.Lock()
+    stream_enders: dict[Any, Session] = {}
+    lock = threading.Lock()
+
+    def end_streams(which: Any = lambda _session: True) -> int:
+        """Ends the open event streams whose session `which` picks (all by default); how many."""
+        with lock:
+            enders = [end for end, session in stream_enders.items() if which(session)]
+        for end in enders:
+            end()
+        return len(enders)
 
     def close_streams() -> None:
         """Ends every open event stream and refuses new ones (503): the server is stopping."""
         closing.set()
-        with stream_enders_lock:
-            enders = list(stream_enders)
-        for end in enders:
-            end()
+        end_streams()
     app.state.close_streams = close_streams
 
     def refresh_watches() -> int:
@@ -159,10 +168,23 @@ def create_app(storage: Storage, hub: FleetHub, auth: Auth, sender: CommandSende
         WATCH_REFRESH_S: a robot forgets a watcher not confirmed within its watch_ttl_s (30 s), so a console
         that died without closing its views leaves no thumbnail flowing and no banner up. Not audited (the
         operator did nothing new); the robot's acks are not pending commands either. The number sent."""
+        # Only views of a session that still has an open stream and is still live: a session that logged out,
+        # expired or lost its tab is dropped here (the robot then forgets it), never confirmed forever.
+        with lock:
+            candidates = [(t, watcher_names.get(t), sorted(robots)) for t, robots in watching.items()]
+        views = []
+        for token_hash, user, robots in candidates:
+            with lock:
+                streaming = open_streams.get(token_hash, 0) > 0
+            if user and streaming and auth.session_by_hash(token_hash) is not None:
+                views.append((user, robots))
+            else:
+                with lock:
+                    watching.pop(token_hash, None)
+                    watcher_names.pop(token_hash, None)
         sent = 0
-        for token_hash, robots in list(watching.items()):
-            user = watcher_names.get(token_hash)
-            for robot_id in sorted(list(robots)) if user else ():
+        for user, robots in views:
+            for robot_id in robots:
                 body = COMMAND_KINDS['watch'](command_id=uuid.uuid4().hex, operator=user, watching=True)
                 try:
                     sender.send(robot_id, 'watch', body.model_dump(mode='json'))
@@ -271,6 +293,7 @@ def create_app(storage: Storage, hub: FleetHub, auth: Auth, sender: CommandSende
     def logout(session: Writer, request: Request):
         unwatch_all(session, client_of(request), 'logged out')
         auth.logout(session, client_of(request))
+        end_streams(lambda s: s.token_hash == session.token_hash)   # its open tabs' streams end now
         response = Response(status_code=204)
         response.delete_cookie(SESSION_COOKIE, path='/', httponly=True, samesite='strict', secure=secure_cookies)
         return response
@@ -336,6 +359,8 @@ def create_app(storage: Storage, hub: FleetHub, auth: Auth, sender: CommandSende
         kind = body.kind
         detail: dict[str, Any] = {k: v for k, v in body.model_dump(exclude={'kind'}).items()
                                   if v is not None and not (k == 'force' and v is False)}
+        if 'text' in detail:   # the audit is append-only and kept: no visitor's name or number in it (redact.py)
+            detail['text'] = redact.mask(detail['text'], body.language)
 
         def refuse(status: int, code: str, message: str, **extra) -> ApiError:
             storage.audit(auth.clock(), session.user, kind, robot_id, detail, f'refused: {code}', client)
@@ -373,9 +398,10 @@ def create_app(storage: Storage, hub: FleetHub, auth: Auth, sender: CommandSende
             raise ApiError(503, 'not_sent', f'the command could not be sent: {exc}'[:300]) from None
         hub.command_sent(robot_id, kind, command_id, session.user)
         if kind == 'watch':
-            watcher_names[session.token_hash] = session.user
-            robots = watching.setdefault(session.token_hash, set())
-            (robots.add if body.watching else robots.discard)(robot_id)
+            with lock:
+                watcher_names[session.token_hash] = session.user
+                robots = watching.setdefault(session.token_hash, set())
+                (robots.add if body.watching else robots.discard)(robot_id)
         storage.audit(auth.clock(), session.user, kind, robot_id, {**detail, 'command_id': command_id}, 'sent',
                       client)
         if kind == 'acknowledge_alert':
@@ -384,8 +410,10 @@ def create_app(storage: Storage, hub: FleetHub, auth: Auth, sender: CommandSende
         return {'command_id': command_id, 'robot_id': robot_id, 'kind': kind, 'result': 'sent'}
 
     def unwatch_all(session: Session, client: str, why: str) -> None:
-        watcher_names.pop(session.token_hash, None)
-        for robot_id in sorted(watching.pop(session.token_hash, set())):
+        with lock:
+            watcher_names.pop(session.token_hash, None)
+            robots = watching.pop(session.token_hash, set())
+        for robot_id in sorted(robots):
             try:
                 send_command(robot_id, CommandIn(kind='watch', watching=False, reason=why), session, client)
             except ApiError as exc:   # audited by send_command; the robot forgets the watcher after watch_ttl_s
@@ -502,6 +530,8 @@ def create_app(storage: Storage, hub: FleetHub, auth: Auth, sender: CommandSende
             raise ApiError(400, 'bad_user', str(exc)) from None
         if not changed:
             raise ApiError(404, 'unknown_user', f'no user {name!r}')
+        if body.disabled or body.role is not None or body.password is not None:   # their sessions ended: so do
+            end_streams(lambda s: s.user == name)                                # their streams, now
         return {k: v for k, v in storage.user(name).items() if k != 'password_hash'}
 
     # -- stream ---------------------------------------------------------------------------------------------
@@ -548,38 +578,49 @@ def create_app(storage: Storage, hub: FleetHub, auth: Auth, sender: CommandSende
 
         async def body():
             stream.clients += 1
-            open_streams[session.token_hash] += 1
-            with stream_enders_lock:
-                stream_enders.add(end)
+            with lock:
+                open_streams[session.token_hash] += 1
+                stream_enders[end] = session
             if closing.is_set():     # close_streams() ran between the check above and the registration
                 end_now()
             try:
                 yield sse(snapshot)
+                # The session is re-checked every stream_session_check_s whatever the traffic (it was only
+                # re-checked after stream_ping_s without any event, and events come more often than that).
+                last_sent = last_check = loop.time()
                 while True:
                     if ended.is_set():
                         return
                     if overflow.is_set():
                         yield sse({'type': 'dropped', 'reason': 'client too slow'})
                         return
-                    try:
-                        event = await asyncio.wait_for(queue.get(), timeout=stream_ping_s)
-                    except asyncio.TimeoutError:
+                    if loop.time() - last_check >= stream_session_check_s:
+                        last_check = loop.time()
                         if await request.is_disconnected() or await asyncio.to_thread(auth.session, token) is None:
                             return
-                        yield ': ping\n\n'
+                    wait = min(last_sent + stream_ping_s, last_check + stream_session_check_s) - loop.time()
+                    try:
+                        event = await asyncio.wait_for(queue.get(), timeout=max(0.0, wait))
+                    except asyncio.TimeoutError:
+                        if loop.time() - last_sent >= stream_ping_s:
+                            last_sent = loop.time()
+                            yield ': ping\n\n'
                         continue
                     if event is None:    # end_now's wake-up
                         continue
                     stream.sent += 1
+                    last_sent = loop.time()
                     yield sse(event)
             finally:
-                with stream_enders_lock:
-                    stream_enders.discard(end)
+                with lock:
+                    stream_enders.pop(end, None)
+                    open_streams[session.token_hash] -= 1
+                    last = open_streams[session.token_hash] <= 0
+                    if last:
+                        del open_streams[session.token_hash]
                 stream.clients -= 1
                 unsubscribe()
-                open_streams[session.token_hash] -= 1
-                if open_streams[session.token_hash] <= 0:
-                    del open_streams[session.token_hash]
+                if last:
                     # not awaited: a closed connection cancels this generator, and an await here would too
                     loop.run_in_executor(None, unwatch_all, session, client_of(request), 'stream closed')
 

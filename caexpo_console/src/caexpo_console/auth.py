@@ -103,6 +103,7 @@ class LoginLimiter:
         self.limits, self._clock = limits, clock
         self._failures: dict[tuple[str, str], deque[float]] = defaultdict(deque)
         self._lock = threading.Lock()
+        self._swept = clock()
 
     def _recent(self, key: tuple[str, str], now: float) -> deque[float]:
         times = self._failures[key]
@@ -126,8 +127,20 @@ class LoginLimiter:
     def failed(self, client: str, user: str) -> None:
         now = self._clock()
         with self._lock:
+            # Sweep the keys whose failures all left the window: wait_s() only drops the two keys it looks at,
+            # and a guessing run over many user names (or addresses) would otherwise grow this dict for ever.
+            # Amortised: a sweep at most once per window.
+            if now - self._swept >= self.limits.window_s:
+                self._swept = now
+                for key in [k for k, times in self._failures.items() if not self._recent(k, now)]:
+                    del self._failures[key]
             self._failures[('client', client)].append(now)
             self._failures[('user', user)].append(now)
+
+    def keys(self) -> int:
+        """Keys (addresses and user names) with failures held."""
+        with self._lock:
+            return len(self._failures)
 
 
 @dataclass(frozen=True)
@@ -313,7 +326,10 @@ class Auth:
         """The live session of a cookie token, else None (unknown, expired, idle, user disabled: deleted)."""
         if not token or len(token) > 256:
             return None
-        hashed = token_hash(token)
+        return self.session_by_hash(token_hash(token))
+
+    def session_by_hash(self, hashed: str) -> Optional[Session]:
+        """session() by the token's SHA-256 (what the console keeps of a session, e.g. for its open views)."""
         row = self.storage.session(hashed)
         if row is None:
             return None

@@ -186,8 +186,14 @@ class FleetHub:
         self._emit({'type': 'transcript', 'robot_id': view.robot_id, 'line': line})
 
     def _on_alert(self, view: RobotView, body: dict, _sent_at: float) -> None:
+        # The detail is the visitor's own words (their question for staff_requested / visitor_waiting) and
+        # alerts are kept with no retention: stored masked like the transcripts (names, phones, e-mails).
+        detail = body.get('detail')
+        if detail is not None:
+            names = set().union(*view.known_names.values()) if view.known_names else set()
+            detail = redact.mask(detail, body.get('language'), names)
         if self.storage.raise_alert(view.robot_id, body['alert_id'], body['type'], body.get('visitor'),
-                                    body.get('language'), body.get('detail'), self.clock()):
+                                    body.get('language'), detail, self.clock()):
             self._emit({'type': 'alert', 'alert': self.storage.alert(view.robot_id, body['alert_id'])})
 
     def _on_alert_cleared(self, view: RobotView, body: dict, _sent_at: float) -> None:

@@ -67,6 +67,9 @@ class ConsoleSettings(ConfigModel):
     online_s: float = Field(5.0, gt=0)              # online = a heartbeat within this
     transcript_lines: int = Field(200, ge=10, le=10000)
     stream_queue: int = Field(256, ge=8, le=100000)  # events buffered per browser before it is dropped
+    # An open event stream re-checks its session this often whatever the traffic (a logout, disable or role
+    # change through the API ends the user's streams at once; this catches the CLI's and expiry).
+    stream_session_check_s: float = Field(10.0, ge=0.05, le=60)
     event_queue: int = Field(10000, ge=100)          # robot events waiting for the hub
     log_level: Literal['critical', 'error', 'warning', 'info', 'debug'] = 'warning'
 
@@ -166,7 +169,7 @@ def build(settings: ConsoleSettings, sender: CommandSender, clock: Callable[[], 
                 limits=LoginLimits(settings.login_failures_per_client, settings.login_failures_per_user,
                                    settings.login_window_s))
     app = create_app(storage, hub, auth, sender, secure_cookies=settings.https, static_dir=STATIC_DIR,
-                     stream_queue=settings.stream_queue)
+                     stream_queue=settings.stream_queue, stream_session_check_s=settings.stream_session_check_s)
     return storage, hub, auth, app
 
 

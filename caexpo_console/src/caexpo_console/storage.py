@@ -15,6 +15,7 @@ import json
 import re
 import sqlite3
 import threading
+import weakref
 from abc import ABC, abstractmethod
 from contextlib import contextmanager
 from pathlib import Path
@@ -246,14 +247,14 @@ class Storage(ABC):
     def raise_alert(self, robot: str, alert_id: str, type_: str, visitor: str | None, language: str | None,
                     detail: str | None, at: float) -> bool:
         """A new open alert; False (nothing changed) if the robot repeats one it already raised."""
-        try:
-            with self.transaction() as tx:
-                tx.execute('INSERT INTO console_alerts (robot, id, type, visitor, language, detail, raised_at, state) '
-                           "VALUES (?, ?, ?, ?, ?, ?, ?, 'open')", (robot, alert_id, type_, visitor, language,
-                                                                     detail, at))
-        except UniqueViolation:
-            return False
-        return True
+        # ON CONFLICT DO NOTHING, not a caught unique violation: robots repeat an open alert every 15 s
+        # (at-least-once) and PostgreSQL logs each violation as an ERROR server-side. RETURNING says whether a
+        # row was inserted (SQLite >= 3.35 and PostgreSQL both have it).
+        with self.transaction() as tx:
+            rows = tx.execute('INSERT INTO console_alerts (robot, id, type, visitor, language, detail, raised_at, '
+                              "state) VALUES (?, ?, ?, ?, ?, ?, ?, 'open') ON CONFLICT DO NOTHING RETURNING 1",
+                              (robot, alert_id, type_, visitor, language, detail, at))
+        return bool(rows)
 
     def alert(self, robot: str, alert_id: str) -> Optional[dict]:
         with self.read() as tx:
@@ -442,7 +443,7 @@ class SqliteStorage(Storage):
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._busy_timeout_ms = int(busy_timeout_ms)
         self._local = threading.local()
-        self._all: list[sqlite3.Connection] = []
+        self._all: list[tuple[weakref.ref, sqlite3.Connection]] = []   # (its thread, connection): see _keep
         self._lock = threading.Lock()
         self._write_mutex = threading.Lock()
         with self.transaction() as tx:
@@ -463,8 +464,7 @@ class SqliteStorage(Storage):
             except sqlite3.Error as exc:
                 raise StorageError(f'cannot open SQLite database {self.path}: {exc}') from exc
             self._local.conn = conn
-            with self._lock:
-                self._all.append(conn)
+            _keep(self._all, self._lock, conn)
         return conn
 
     @contextmanager
@@ -503,9 +503,14 @@ class SqliteStorage(Storage):
     def close(self):
         with self._lock:
             conns, self._all = self._all, []
-        for conn in conns:
+        for _thread, conn in conns:
             conn.close()
         self._local = threading.local()
+
+    def open_connections(self) -> int:
+        """Connections held (one per thread that used the storage and is alive, give or take: see _keep)."""
+        with self._lock:
+            return len(self._all)
 
 
 class PostgresStorage(Storage):
@@ -523,7 +528,7 @@ class PostgresStorage(Storage):
         self._psycopg = psycopg
         self.url = url
         self._local = threading.local()
-        self._all: list[Any] = []
+        self._all: list[tuple[weakref.ref, Any]] = []   # (its thread, connection): see _keep
         self._lock = threading.Lock()
         with self.transaction() as tx:
             # Two consoles starting at once would race on CREATE; the advisory lock serialises them.
@@ -539,8 +544,7 @@ class PostgresStorage(Storage):
             except self._psycopg.Error as exc:
                 raise StorageError(f'cannot connect to PostgreSQL: {exc}') from exc
             self._local.conn = conn
-            with self._lock:
-                self._all.append(conn)
+            _keep(self._all, self._lock, conn)
         return conn
 
     @contextmanager
@@ -565,9 +569,32 @@ class PostgresStorage(Storage):
     def close(self):
         with self._lock:
             conns, self._all = self._all, []
-        for conn in conns:
+        for _thread, conn in conns:
             conn.close()
         self._local = threading.local()
+
+    def open_connections(self) -> int:
+        """Connections held (one per thread that used the storage and is alive, give or take: see _keep)."""
+        with self._lock:
+            return len(self._all)
+
+
+def _keep(kept: list, lock: threading.Lock, conn: Any) -> None:
+    """Remembers a thread's new connection (close() closes them all) and closes those of threads that have
+    ended (or were replaced, e.g. a broken PostgreSQL one): anyio's worker threads come and go, and each
+    left its connection open until close(), one more file or server connection per dead thread."""
+    me = threading.current_thread()
+    with lock:
+        live, dead = [], []
+        for ref, kept_conn in kept:
+            thread = ref()
+            (live if thread is not None and thread.is_alive() and thread is not me else dead).append(kept_conn)
+        kept[:] = [(ref, c) for ref, c in kept if c in live] + [(weakref.ref(me), conn)]
+    for old in dead:
+        try:
+            old.close()
+        except Exception:   # noqa: BLE001 - a connection that cannot even close is gone anyway
+            pass
 
 
 _SQLITE_URL = re.compile(r'^sqlite:///(?P<path>.+)$')
