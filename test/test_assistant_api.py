@@ -72,6 +72,15 @@ def test_unknown_language_and_missing_fields_name_the_field(http, session):
     assert_error(http.post('/v1/meetings', json=meeting(day='2025-10-01')), 422, 'not_an_expo_day')
 
 
+def test_a_query_parameter_the_operation_does_not_have_is_refused(http):
+    # a misspelt `langauge` would otherwise be ignored and the answer come in the default language
+    error = assert_error(http.get('/v1/exhibitors', params={'q': 'coffee', 'langauge': 'vi'}), 422, 'invalid_request')
+    assert 'langauge' in error['message'] and error['details'][0]['loc'] == ['query', 'langauge']
+    assert_error(http.get('/v1/directions', params={'entrance': 'north', 'place': 'toilet', 'vë\U000f6d27': 'I'}),
+                 422, 'invalid_request')
+    assert http.get('/v1/exhibitors', params={'q': 'coffee', 'language': 'vi', 'limit': 3}).status_code == 200
+
+
 def test_sql_like_and_markup_strings_are_refused_or_harmless(http, session):
     assert_error(http.post('/v1/sessions', json={'robot_id': "r1'; DROP TABLE meetings;--", 'entrance': 'entrance_a',
                                                  'language': 'en'}), 422, 'invalid_request')

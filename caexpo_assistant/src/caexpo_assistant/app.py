@@ -177,6 +177,32 @@ BookingCode = Annotated[Optional[str], Header(alias='X-Booking-Code', max_length
                                                           'the session that booked)')]
 
 
+def _query_names(dependant) -> set[str]:
+    """The query parameter names an operation declares, its dependencies' included."""
+    names = {field.alias for field in dependant.query_params}
+    for sub in dependant.dependencies:
+        names |= _query_names(sub)
+    return names
+
+
+def refuse_unknown_query(request: Request) -> None:
+    """422 for a query parameter the operation does not have (the document says no others are allowed): a
+    misspelt `?langauge=vi` would otherwise be ignored silently and answer in the default language. Found by
+    the API fuzzer (test/chaos/test_api_fuzz.py), which sends a parameter named by random Unicode."""
+    route = request.scope.get('route')
+    dependant = getattr(route, 'dependant', None)
+    if dependant is None:
+        return
+    known = getattr(route, 'known_query_parameters', None)   # worked out once per operation
+    if known is None:
+        known = route.known_query_parameters = frozenset(_query_names(dependant))
+    unknown = sorted(set(request.query_params) - known)
+    if unknown:
+        raise service.ApiError(422, 'invalid_request', f'unknown query parameters: {", ".join(unknown)}'[:300],
+                               [{'loc': ['query', name], 'msg': 'not a parameter of this operation',
+                                 'type': 'unknown_parameter'} for name in unknown[:20]])
+
+
 def error_response(status: int, code: str, message: str, details: Any = None) -> JSONResponse:
     body: dict[str, Any] = {'code': code, 'message': message}
     if details is not None:
@@ -315,7 +341,7 @@ def create_app(storage: Storage, replies: dict, *, tokens: TokenRegistry, today:
     `tokens` are the callers it knows, `limiter` their rate limits (None: unlimited)."""
     started = time.monotonic()
     catalogs = service.CatalogCache(storage, replies, catalog_refresh_s)
-    app = FastAPI(title='CAEXPO assistant API', version=API_VERSION,
+    app = FastAPI(title='CAEXPO assistant API', version=API_VERSION, dependencies=[Depends(refuse_unknown_query)],
                   description='What a CAEXPO greeter robot asks the expo\'s assistant backend: sessions per '
                               'visitor, conversational turns in 11 languages, exhibitor search, meeting '
                               'booking, events, directions and staff calls. Errors always have the body '
