@@ -307,3 +307,28 @@ def test_open_and_acknowledged_alerts_are_capped_oldest_first_and_counted():
         core.on_command(kind, ack, 302.0)
     assert len(core.acknowledged) == 200 and ids[5] not in core.acknowledged
     assert core.drops['acknowledged_full'] == 5 and core.alerts == {}
+
+
+def test_a_staff_request_nobody_takes_up_becomes_handoff_failed():
+    core = TelepresenceCore(TelepresenceConfig(handoff_timeout_s=90.0, visitor_waiting_s=1000.0))
+    core.tick(0.0)
+    core.on_interaction_event(ev(1.0, 'visitor_engaged', visitor='v1'), 1.0)
+    core.on_interaction_event(ev(1.5, 'greeting_started', visitor='v1', language='th'), 1.5)
+    [staff] = of(core.on_interaction_event(ev(2.0, 'staff_requested', visitor='v1', language='th', text='help'),
+                                           2.0), 'alert')
+    assert [a for a in of(core.tick(91.9), 'alert') if a.type == 'handoff_failed'] == []
+    [failed] = [a for a in of(core.tick(92.0), 'alert') if a.type == 'handoff_failed']
+    assert (failed.visitor, failed.language) == ('v1', 'th') and '90 s' in failed.detail
+    again = [a.alert_id for a in of(core.tick(200.0), 'alert') if a.type == 'handoff_failed']
+    assert set(again) <= {failed.alert_id}   # raised once (repeated as the same alert until acknowledged)
+    # an operator acknowledges the request: the failed handoff is over
+    kind, ack = cmd('acknowledge_alert', alert_id=staff.alert_id)
+    core.on_command(kind, ack, 201.0)
+    assert [c.alert_id for c in of(core.tick(201.1), 'alert_cleared')] == [failed.alert_id]
+    # next visitor: requested, failed, then they leave: both cleared
+    core.on_interaction_event(ev(300.0, 'visitor_engaged', visitor='v2'), 300.0)
+    core.on_interaction_event(ev(300.5, 'greeting_started', visitor='v2', language='en'), 300.5)
+    [staff2] = of(core.on_interaction_event(ev(301.0, 'staff_requested', visitor='v2'), 301.0), 'alert')
+    [failed2] = [a for a in of(core.tick(391.0), 'alert') if a.type == 'handoff_failed']
+    cleared = of(core.on_interaction_event(ev(400.0, 'visitor_left', visitor='v2'), 400.0), 'alert_cleared')
+    assert {c.alert_id for c in cleared} == {staff2.alert_id, failed2.alert_id}

@@ -67,6 +67,8 @@ class TelepresenceNode(CaexpoNode):
               check=POSITIVE),
         Param('visitor_waiting_s', 20.0, 'an engaged visitor left this long without a greeting or answer: alert',
               check=POSITIVE),
+        Param('handoff_timeout_s', 90.0, 'staff requested and no operator acknowledged it this long: a handoff_failed '
+              'alert (cleared on acknowledgement or when the visitor leaves)', check=POSITIVE),
         Param('watch_ttl_s', 30.0, 'a watcher the console has not confirmed for this long is forgotten (the console '
               'confirms open views every 10 s; a console gone without closing them leaves no banner up)',
               check=POSITIVE),
@@ -93,6 +95,7 @@ class TelepresenceNode(CaexpoNode):
             thumbnail_s=self.p.thumbnail_s, command_timeout_s=self.p.command_timeout_s,
             visitor_waiting_s=self.p.visitor_waiting_s, diagnostics_after_s=self.p.diagnostics_after_s,
             alert_repeat_s=self.p.alert_repeat_s, watch_ttl_s=self.p.watch_ttl_s,
+            handoff_timeout_s=self.p.handoff_timeout_s,
             counters_s=self.p.counters_s, queue_capacity=self.p.queue_capacity), link_up=False)  # until seen
         self.faces = FaceBoxes(self.p.faces_match_s)
         self.hardware_id = self.get_namespace().strip('/') or 'caexpo_robot'

@@ -52,10 +52,11 @@ class TelepresenceConfig:
     queue_capacity: int = 500         # events kept while the console link is down
     alert_repeat_s: float = 15.0      # an open alert nobody acknowledged is sent again this often (see tick)
     watch_ttl_s: float = 30.0         # a watcher the console has not confirmed for this long is forgotten
+    handoff_timeout_s: float = 90.0   # staff requested and nobody acknowledged it this long: handoff_failed
 
     def __post_init__(self) -> None:
         for name in ('heartbeat_s', 'counters_s', 'command_timeout_s', 'visitor_waiting_s', 'diagnostics_stale_s',
-                     'thumbnail_s', 'alert_repeat_s', 'watch_ttl_s'):
+                     'thumbnail_s', 'alert_repeat_s', 'watch_ttl_s', 'handoff_timeout_s'):
             if not getattr(self, name) > 0:
                 raise ValueError(f'{name} must be > 0, got {getattr(self, name)!r}')
         if not self.diagnostics_after_s >= 0 or self.queue_capacity < 1:
@@ -100,6 +101,8 @@ class _Conversation:
     waiting_since: float | None = None             # the visitor waits for the robot (greeting or answer)
     waiting_alert: str | None = None
     staff_alerts: list[str] = field(default_factory=list)   # staff_requested alerts raised in it
+    staff_requested_at: float | None = None        # the first of them, for handoff_failed
+    handoff_alert: str | None = None               # handoff_failed raised for it
 
 
 @dataclass
@@ -229,6 +232,8 @@ class TelepresenceCore:
                                    detail=event.text)
             if self.conversation is not None and event.visitor in (None, self.conversation.visitor):
                 self.conversation.staff_alerts.append(alert_id)   # cleared when it ends, if nobody answered
+                if self.conversation.staff_requested_at is None:
+                    self.conversation.staff_requested_at = now
         elif kind in ('visitor_left', 'farewell_finished') and self.conversation is not None \
                 and event.visitor == self.conversation.visitor:
             self._end_conversation(now)
@@ -398,6 +403,21 @@ class TelepresenceCore:
             conversation.waiting_alert = self._raise('visitor_waiting', now, visitor=conversation.visitor,
                                                      language=conversation.language,
                                                      detail=f'waiting {waited:.0f} s: {what}')
+        if conversation is not None and conversation.staff_requested_at is not None \
+                and conversation.handoff_alert is None \
+                and now - conversation.staff_requested_at >= self.config.handoff_timeout_s \
+                and any(a in self.alerts for a in conversation.staff_alerts):
+            # The robot promised a staff member and nobody took it up: the handoff failed while the visitor still
+            # waits. A louder alert than the request itself, cleared when an operator acknowledges the request
+            # or the visitor leaves.
+            waited = now - conversation.staff_requested_at
+            conversation.handoff_alert = self._raise(
+                'handoff_failed', now, visitor=conversation.visitor, language=conversation.language,
+                detail=f'staff requested {waited:.0f} s ago, nobody acknowledged it')
+        if conversation is not None and conversation.handoff_alert is not None \
+                and not any(a in self.alerts for a in conversation.staff_alerts):
+            self._clear(conversation.handoff_alert)   # the request was acknowledged (or cleared)
+            conversation.handoff_alert = None
         self._check_conditions(now)
         return self._take()
 
@@ -483,6 +503,8 @@ class TelepresenceCore:
         if c is None:
             return
         self._stop_waiting(c)
+        if c.handoff_alert is not None:
+            self._clear(c.handoff_alert)
         for alert_id in c.staff_alerts:
             if alert_id in self.alerts:    # nobody acknowledged it and the visitor is gone: nobody to fetch
                 self._clear(alert_id)
