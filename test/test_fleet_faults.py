@@ -179,6 +179,46 @@ def test_console_down_the_robot_serves_and_what_happened_meanwhile_reaches_the_c
             hall.close()
 
 
+def test_with_the_default_settings_an_alert_raised_while_the_console_is_away_reaches_it(monkeypatch):
+    """console_presence off (the default): the link counts as up while open, Zenoh drops what no console
+    subscribes to, and the robot sends an open, unacknowledged alert again every alert_repeat_s: the console
+    that comes back gets it."""
+    port = free_port()
+    hall = router(port)
+    robot = telepresence(monkeypatch, zenoh_mode='client', zenoh_connect=endpoint(port), alert_repeat_s=1.0)
+    interaction = partial(InteractionNode, parameter_overrides=[Parameter('opener_languages', value=['en'])])
+    try:
+        with console_server() as (console, pump), ros_graph(interaction, robot) as g:
+            node = g.nodes[1]
+            requests = g.listen_messages(SpeakRequest)
+            events = g.listen_messages(InteractionEvent)
+            for model in (FacesFrame, SpeechEvent, TypedQuestion):
+                g.wait_for_subscribers(g.typed_publisher(model))
+            g.wait_until_heard(g.nodes[0].advertise(SpeakRequest), g.nodes[0].advertise(InteractionEvent))
+            assert g.spin_until(lambda: node.link is not None and node.core.link_up, 10.0), 'no link'
+            spoken: set = set()
+            g.send(faces(time.time(), 'f0002'))
+            assert g.spin_until(lambda: requests, 10.0), 'not greeted'
+            speak_everything(g, requests, spoken)
+            assert g.spin_until(lambda: any(e.type == 'listening_started' for e in events), 10.0)
+            g.send(TypedQuestion(text='Where are the toilets?', language='en'))
+            assert g.spin_until(lambda: any(e.type == 'staff_requested' for e in events), 10.0)
+            assert g.spin_until(lambda: node.core.alerts, 5.0), 'no alert raised on the robot'
+            g.spin_until(lambda: False, 0.5)   # published into the void: no console subscribes yet
+            assert console.storage.alerts(robot=ROBOT) == [] and node.core.alerts_repeated == 0
+            link = console_link(pump, client_config(port))
+            try:
+                assert g.spin_until(lambda: console.storage.alerts(robot=ROBOT), 10.0), \
+                    'the alert never reached the console that came back'
+                assert [(a['type'], a['state']) for a in console.storage.alerts(robot=ROBOT)] == \
+                    [('staff_requested', 'open')]
+                assert node.core.alerts_repeated >= 1
+            finally:
+                link.close()
+    finally:
+        hall.close()
+
+
 def test_a_disconnected_robot_is_shown_offline_within_5_s(monkeypatch):
     port = free_port()
     with console_server() as (console, pump):
