@@ -335,8 +335,10 @@ def test_slow_stream_client_is_dropped_and_counted():
     clock, sender = Clock(), RecordingSender()
     console = start_in_thread(sender, clock=clock, tick_s=None, robots=ROBOTS, stream_queue=8)
     try:
-        console.auth.add_user('vera', 'viewer', PASSWORD)
-        client, _ = login(console.url, 'vera')
+        console.auth.add_user('olaf', 'operator', PASSWORD)
+        client, answer = login(console.url, 'olaf')   # watching greeter-a: its thumbnails come to this stream
+        assert client.post('/api/robots/greeter-a/commands', json={'kind': 'watch', 'watching': True},
+                           headers=csrf(answer)).status_code == 202
         cookie = '; '.join(f'{k}={v}' for k, v in client.cookies.items())
         host, port = console.url.removeprefix('http://').split(':')
         sock = socket.create_connection((host, int(port)))
@@ -493,5 +495,37 @@ def test_open_views_are_confirmed_to_their_robots_unaudited():
         assert len(audit_entries(console, action='watch')) == audited
         client.post('/api/robots/greeter-a/commands', json={'kind': 'watch', 'watching': False}, headers=csrf(answer))
         assert console.app.state.refresh_watches() == 0   # the view closed: nothing more to confirm
+    finally:
+        console.stop()
+
+
+def test_a_robot_s_thumbnails_go_only_to_the_sessions_watching_it():
+    clock, sender = Clock(), RecordingSender()
+    console = start_in_thread(sender, clock=clock, tick_s=None, robots=ROBOTS)
+    try:
+        console.auth.add_user('olga', 'operator', PASSWORD)
+        console.auth.add_user('otto', 'operator', PASSWORD)
+        watcher, answer = login(console.url, 'olga')
+        other, _ = login(console.url, 'otto')
+        assert watcher.post('/api/robots/greeter-a/commands', json={'kind': 'watch', 'watching': True},
+                            headers=csrf(answer)).status_code == 202
+        robot = Robot(console.hub, clock, 'greeter-a')
+        seen = {}
+        with watcher.stream('GET', '/api/stream', timeout=10) as a, other.stream('GET', '/api/stream', timeout=10) as b:
+            lines = {'olga': a.iter_lines(), 'otto': b.iter_lines()}
+            for name in lines:
+                assert next(lines[name]) == 'event: snapshot'
+            robot.event('thumbnail', {'jpeg_b64': '/9j/AAAA', 'width': 8, 'height': 8, 'faces_blurred': 0,
+                                      'stamp': 1.0})
+            robot.event('utterance', {'side': 'visitor', 'text': 'hello', 'language': 'en', 'final': True})
+            for name, it in lines.items():   # each stream up to the utterance that follows the thumbnail
+                events = []
+                for line in it:
+                    if line.startswith('event: '):
+                        events.append(line.removeprefix('event: '))
+                        if events[-1] == 'transcript':
+                            break
+                seen[name] = events
+        assert 'thumbnail' in seen['olga'] and 'thumbnail' not in seen['otto']
     finally:
         console.stop()

@@ -571,6 +571,8 @@ def create_app(storage: Storage, hub: FleetHub, auth: Auth, sender: CommandSende
                 stream.dropped += 1
 
         def listener(event):     # on whichever thread the hub changed: hand over to the loop
+            if event.get('type') == 'thumbnail' and event.get('robot_id') not in watching.get(session.token_hash, ()):
+                return   # a robot's pictures (~130 kB a second) only to the sessions watching it
             loop.call_soon_threadsafe(offer, event)
 
         unsubscribe = hub.subscribe(listener)
