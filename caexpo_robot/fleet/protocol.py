@@ -470,6 +470,14 @@ def _check_key(key: bytes) -> None:
         raise ValueError(f'a fleet key has at least {MIN_KEY_BYTES} bytes ({2 * MIN_KEY_BYTES} hex digits)')
 
 
+def read_secret_file(path: str | os.PathLike[str]) -> str:
+    """A key file's text; ValueError when group or others may read it (chmod 600 it)."""
+    path = Path(path)
+    if path.stat().st_mode & (stat.S_IRWXG | stat.S_IRWXO):
+        raise ValueError(f'{path}: fleet keys readable by others (chmod 600 it)')
+    return path.read_text(encoding='utf-8')
+
+
 def load_keys(source: Mapping[str, str] | str | os.PathLike[str]) -> dict[str, bytes]:
     """Per-robot keys {robot_id: key bytes} from a mapping {robot_id: hex} or a JSON file of one.
 
@@ -479,11 +487,9 @@ def load_keys(source: Mapping[str, str] | str | os.PathLike[str]) -> dict[str, b
         mapping: Any = source
     else:
         path = Path(source)
-        mode = path.stat().st_mode
-        if mode & (stat.S_IRWXG | stat.S_IRWXO):
-            raise ValueError(f'{path}: fleet keys readable by others (chmod 600 it)')
+        text = read_secret_file(path)
         try:
-            mapping = json.loads(path.read_text(encoding='utf-8'))
+            mapping = json.loads(text)
         except ValueError:
             raise ValueError(f'{path}: not a JSON object of robot id → hex key') from None
         if not isinstance(mapping, dict):

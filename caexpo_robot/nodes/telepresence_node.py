@@ -20,7 +20,6 @@ from __future__ import annotations
 import os
 import queue
 import threading
-from pathlib import Path
 
 from diagnostic_msgs.msg import DiagnosticArray
 from sensor_msgs.msg import Image
@@ -122,12 +121,9 @@ class TelepresenceNode(CaexpoNode):
 
     # --- the link ---------------------------------------------------------------------------------------
     def _fleet_key(self) -> bytes | None:
-        from caexpo_robot.fleet.protocol import parse_key
+        from caexpo_robot.fleet.protocol import parse_key, read_secret_file
         if self.p.key_file:
-            path = Path(self.p.key_file)
-            if path.stat().st_mode & 0o077:
-                raise ValueError(f'{path}: the fleet key is readable by others (chmod 600 it)')
-            return parse_key(path.read_text(encoding='utf-8'))
+            return parse_key(read_secret_file(self.p.key_file))
         text = os.environ.get(self.p.key_env, '')
         return parse_key(text) if text else None
 

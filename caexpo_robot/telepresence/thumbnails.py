@@ -15,12 +15,12 @@ from typing import Iterable, Protocol, Sequence
 import cv2
 import numpy as np
 
+from caexpo_robot.fleet.protocol import MAX_THUMBNAIL_JPEG_BYTES as MAX_JPEG_BYTES  # what the wire accepts
 from caexpo_robot.messages import FacesFrame, TrackedFace
 
 # Cells across (and down) a blurred face: a face 4 cells wide carries no identity, only a skin tone.
 PIXEL_CELLS = 3
-# The spec's envelope allows 96 kB of JPEG; the quality steps down until the thumbnail fits.
-MAX_JPEG_BYTES = 96 * 1024
+# MAX_JPEG_BYTES (imported): the envelope's 96 kB of JPEG; the quality steps down until the thumbnail fits.
 # A FacesFrame this far from an image's stamp still describes it (the detector stamps its frames with
 # the camera frame's stamp, so the usual match is exact).
 MATCH_S = 0.2
