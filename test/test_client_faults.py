@@ -153,9 +153,7 @@ def make_client(url, **overrides):
 
 def ask(client, text='hello', language='en', visitor='v1'):
     recorder = Recorder()
-    started = time.monotonic()
     handle = client.ask(visitor, text, language, recorder.on_reply, recorder.on_filler)
-    assert time.monotonic() - started < 0.05, 'ask() must only enqueue'
     return recorder, handle
 
 
@@ -186,7 +184,9 @@ def test_failures_give_the_canned_answer_in_the_visitors_language_within_the_dea
 def test_filler_fires_when_the_reply_is_slower_than_the_threshold(fault):
     fault.mode, fault.delay_s = 'slow', 0.6
     with make_client(fault.url, deadline_s=2.0, filler_after_s=0.25) as client:
-        recorder, _ = ask(client, 'Tôi muốn tìm sầu riêng', 'vi')
+        recorder, handle = ask(client, 'Tôi muốn tìm sầu riêng', 'vi')
+        # ask() only enqueues: it returned while the backend still holds the request (0.6 s)
+        assert not handle.done() and recorder.replies == []
         at, reply = recorder.wait()
         assert reply.source == 'backend' and reply.text == 'backend says: Tôi muốn tìm sầu riêng'
         assert 0.6 <= at < 1.0 and reply.latency_s >= 0.6
@@ -208,10 +208,9 @@ def test_open_breaker_costs_nothing_and_recovers_through_half_open(fault):
             assert recorder.wait()[1].error.startswith('server')
         assert client.status()['breaker'] == 'open'
         hits_before = len(fault.hits)
-        started = time.monotonic()
         recorder, _ = ask(client, '你好', 'zh', visitor='v3')
         at, reply = recorder.wait()
-        assert time.monotonic() - started < 0.05, 'an open breaker must answer at once'
+        # at once: the canned answer comes before the filler would (no wall-clock bound in a unit test)
         assert reply.text == CANNED['zh'] and reply.error == 'breaker_open' and recorder.fillers == []
         assert len(fault.hits) == hits_before, 'an open breaker must not touch the network'
         fault.mode = 'ok'  # the backend recovers
