@@ -260,8 +260,9 @@ def graph_memory(handles: dict) -> dict:
 
 # Questions spoken into the microphone after the idle measurement (--speech N): the asr node's memory once its
 # recognizers have worked (Vosk's free-mode Korean recognizer caches its decoding graph as it decodes, Whisper's
-# decodes leave buffers), not only fresh. espeak-ng voices; a new visitor each time (nobody taps a language), so
-# every question goes to Vosk (ko) and to Whisper's language ID and transcript.
+# decodes leave buffers), not only fresh. espeak-ng voices; a new visitor each time (greeter/conversation before
+# each question, as the interaction node says when a visitor engages; nobody taps a language), so every question
+# goes to Vosk (ko) and to Whisper's language ID and transcript.
 SPOKEN = [('ko', '화장실은 어디에 있어요?'), ('ko', '전시회는 몇 시에 시작해요?'),
           ('en-us', 'Where is the coffee exhibition?'),
           ('ko', '커피 파는 곳이 어디예요?'), ('ko', '셔틀 버스는 어디서 타요?'), ('vi', 'Nhà vệ sinh ở đâu?'),
@@ -270,19 +271,20 @@ SPOKEN = [('ko', '화장실은 어디에 있어요?'), ('ko', '전시회는 몇 
           ('ko', '식당이 몇 층에 있어요?'), ('ko', '인공지능 로봇 전시 보고 싶어요')]
 
 
-def spoken_chunks(count: int, noise: np.ndarray) -> list[bytes]:
-    """`count` questions (cycling through SPOKEN) at -25 dBFS over the hall noise, 2.5 s apart, 100 ms chunks."""
+def spoken_chunks(count: int, noise: np.ndarray) -> list[bytes | str]:
+    """`count` questions (cycling through SPOKEN) at -25 dBFS over the hall noise, 2.5 s apart, 100 ms chunks;
+    before each, the id of the visitor asking it (a str: a new conversation starts there)."""
     from caexpo_robot.sim.synthetic_audio import synthesize_speech
-    parts = []
+    out: list[bytes | str] = []
     for k in range(count):
         voice, text = SPOKEN[k % len(SPOKEN)]
         speech = np.frombuffer(synthesize_speech(text, voice), dtype='<i2').astype(np.float64)
         speech *= 32768 * 10 ** (-25 / 20) / (np.sqrt(np.mean(speech ** 2)) + 1e-9)
-        parts += [speech, np.zeros(int(2.5 * 16000))]
-    audio = np.concatenate(parts)
-    audio += np.resize(noise.astype(np.float64), audio.size)
-    pcm = np.clip(np.round(audio), -32768, 32767).astype('<i2')
-    return [pcm[i:i + 1600].tobytes() for i in range(0, pcm.size - 1599, 1600)]
+        audio = np.concatenate([np.zeros(int(0.5 * 16000)), speech, np.zeros(int(2.0 * 16000))])
+        audio += np.resize(np.roll(noise.astype(np.float64), -k * 8000), audio.size)
+        pcm = np.clip(np.round(audio), -32768, 32767).astype('<i2')
+        out += [f'visitor-{k}'] + [pcm[i:i + 1600].tobytes() for i in range(0, pcm.size - 1599, 1600)]
+    return out
 
 
 def bench_idle_cpu(seconds: float = 20.0, startup_s: float = 25.0, speech: int = 0) -> dict:
@@ -295,7 +297,7 @@ def bench_idle_cpu(seconds: float = 20.0, startup_s: float = 25.0, speech: int =
 
     from std_msgs.msg import UInt8MultiArray
 
-    from caexpo_robot.messages import HeardSpeech
+    from caexpo_robot.messages import ConversationStarted, HeardSpeech, encode
     from caexpo_robot.nodes.audio_msgs import audio_msg
     from caexpo_robot.nodes.common import AUDIO
     folder = Path(tempfile.mkdtemp(prefix='bench_empty_entrance_'))
@@ -325,11 +327,15 @@ def bench_idle_cpu(seconds: float = 20.0, startup_s: float = 25.0, speech: int =
     executor.add_node(probe)
     stop = threading.Event()
 
-    queued: deque[bytes] = deque()   # spoken questions, played instead of the noise while there are any
+    queued: deque[bytes | str] = deque()   # spoken questions, played instead of the noise while there are any
+    conversation = probe.create_publisher(String, ConversationStarted.TOPIC, EVENTS)
 
     def microphone():   # 100 ms chunks of hall noise at real-time pace, as the microphone node publishes
         started, k = time.monotonic(), 0
         while not stop.is_set():
+            while queued and isinstance(queued[0], str):   # a visitor engages: the interaction node says so
+                conversation.publish(String(data=encode(ConversationStarted(
+                    t=time.time(), visitor=queued.popleft(), expected=['zh', 'en']))))
             pub.publish(audio_msg(queued.popleft() if queued else chunks[k % len(chunks)]))
             k += 1
             stop.wait(max(0.0, started + k * 0.1 - time.monotonic()))
@@ -356,7 +362,7 @@ def bench_idle_cpu(seconds: float = 20.0, startup_s: float = 25.0, speech: int =
             spoken = spoken_chunks(speech, noise)
             heard_before_speech = len(heard)
             queued.extend(spoken)
-            time.sleep(len(spoken) * 0.1 + 5.0)   # played in real time, the last decode done
+            time.sleep(sum(isinstance(c, bytes) for c in spoken) * 0.1 + 5.0)   # in real time, last decode done
             memory_after_speech = graph_memory(handles)
             heard_speech = heard[heard_before_speech:]
     finally:

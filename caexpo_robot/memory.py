@@ -9,6 +9,7 @@ It walks the free lists of every arena: ~1-3 ms on the asr process (the DecodeWo
 from __future__ import annotations
 
 import ctypes
+import os
 
 
 def _find_malloc_trim():
@@ -35,3 +36,16 @@ def release_free_memory() -> bool:
     except Exception:   # (ctypes cannot fail here on glibc; a stripped-down libc must not break a node)
         return False
 
+
+
+_PAGE_MIB = os.sysconf('SC_PAGE_SIZE') / 2 ** 20 if hasattr(os, 'sysconf') else 0.0
+
+
+def resident_mib() -> float | None:
+    """This process's resident memory (RSS) in MiB, from /proc/self/statm; None where there is no /proc.
+    Cheap (one small read): for noticing growth, e.g. Vosk's graph cache (listening/recognizer.py)."""
+    try:
+        with open('/proc/self/statm', 'rb') as statm:
+            return int(statm.read().split()[1]) * _PAGE_MIB
+    except (OSError, ValueError, IndexError):
+        return None

@@ -15,7 +15,7 @@ from caexpo_robot.listening.decode_worker import DecodeWorker
 from caexpo_robot.listening.language_choice import script_lid
 from caexpo_robot.listening.models import whisper_status
 from caexpo_robot.listening.recognizer import AsrEngine, Decode, DecodeResult
-from caexpo_robot.memory import TRIM_AVAILABLE, release_free_memory
+from caexpo_robot.memory import TRIM_AVAILABLE, release_free_memory, resident_mib
 
 glibc_only = pytest.mark.skipif(not TRIM_AVAILABLE, reason='not glibc: no malloc_trim')
 
@@ -50,6 +50,14 @@ def test_release_free_memory_gives_freed_small_blocks_back():
     assert release_free_memory() is True
     assert rss_mib() < before - 50   # ~98 MiB were freed
     libc.free(blocks[0])
+
+
+def test_resident_mib_is_the_process_rss_and_follows_what_it_touches():
+    assert abs(resident_mib() - rss_mib()) < 2
+    before = resident_mib()
+    block = np.ones(64 * 2**20, np.uint8)   # 64 MiB, touched
+    assert resident_mib() > before + 60
+    del block
 
 
 class GatedEngine:

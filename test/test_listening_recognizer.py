@@ -263,3 +263,33 @@ def test_loud_hall_noise_is_absorbed_by_the_noise_floor(config, korean_model):
     stats = engine.stats()
     assert stats['utterances_started'] == 1
     assert stats['noise_floor_dbfs'] > -40.0
+
+
+FREE_QUESTIONS = ['화장실 어디 있어요', '출구는 어디에 있어요', '회의실은 몇 층에 있어요', '커피 파는 곳이 어디예요',
+                  '셔틀 버스는 어디서 타요', '두리안 전시는 몇 홀이에요']
+
+
+@pytest.mark.parametrize('budget_mib', [30, 0])
+def test_a_grown_free_recognizer_is_rebuilt_between_visitors_and_its_memory_released(config, korean_model,
+                                                                                    budget_mib):
+    # Vosk caches the graph it composes while decoding in free mode (~100 MiB over the first Korean questions
+    # here). Past vosk_cache_mib, the next visitor gets a rebuilt recognizer and the process gives it back.
+    engine = AsrEngine(replace(config, vosk_cache_mib=budget_mib), text_lid=script_lid,
+                       preloaded={'ko': korean_model})
+    clock = Clock()
+    heard = []
+    for text in FREE_QUESTIONS:
+        engine.new_visitor()
+        if engine.counters['vosk_rebuilt_for_memory']:
+            break
+        heard += utterances(clock.feed(engine, spoken(text, 130)))
+        assert engine.stats()['grown_since_vosk_built_mib'] >= 0
+    if budget_mib == 0:
+        assert engine.counters['vosk_rebuilt_for_memory'] == 0 and len(heard) == len(FREE_QUESTIONS)
+        return
+    assert engine.counters['vosk_rebuilt_for_memory'] == 1 and len(heard) < len(FREE_QUESTIONS)
+    assert engine.counters['vosk_released_mib'] > budget_mib // 2, engine.stats()   # back to the system
+    assert engine.stats()['grown_since_vosk_built_mib'] < budget_mib
+    # the rebuilt recognizer hears as a new one does
+    again = utterances(clock.feed(engine, spoken('화장실 어디 있어요. 출구는 어디에 있어요', 130)))
+    assert len(again) == 1 and '있어요' in again[0].text.split() and again[0].language == 'ko'

@@ -102,6 +102,7 @@ class AsrConfig(ConfigModel, frozen=True):
     languages: tuple[Language, ...] = LANGUAGES
     engines: dict[Language, Engine] = {'ko': 'vosk'}   # per language; not listed: whisper
     models: dict[Language, str | None] = {}           # a Vosk model folder per language; None: search for it
+    vosk_cache_mib: Annotated[int, Field(ge=0)] = 100  # growth that rebuilds free Vosk recognizers; 0 = never
     whisper: WhisperConfig = WhisperConfig()
     # Per language: a Whisper transcript whose mean word probability is below this is not trusted (the
     # robot offers the screen in that language); 1.0 = never trusted. Not listed: 0.0 (always trusted).

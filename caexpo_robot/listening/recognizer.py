@@ -28,7 +28,7 @@ import time
 from collections import Counter, deque
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Mapping, Sequence
+from typing import Callable, Mapping, Sequence
 
 import numpy as np
 
@@ -41,6 +41,7 @@ from caexpo_robot.listening.hypothesis import UNKNOWN_WORD, Hypothesis, Word, jo
 from caexpo_robot.listening.language_choice import LanguageChooser, LanguageDecision, TextLid, default_text_lid
 from caexpo_robot.listening.models import ModelError, model_status
 from caexpo_robot.listening.vad import make_segmenter
+from caexpo_robot.memory import release_free_memory, resident_mib
 
 DEFAULT_LID = object()  # sentinel: use caexpo_robot.language.langid (None: no text LID at all)
 _MODEL_CACHE: dict[str, object] = {}
@@ -145,9 +146,21 @@ class LanguageRecognizer:
         talked a grammar recognizer heard '식당' in the hall noise before the visitor's '출구'). Cheap there
         (~70 ms, its graph is small); in free mode only reset(): see there."""
         if self._phrases is not None and self._fed:
-            self._recognizer = self._build(self._phrases)
-            self._fed = False
+            self.rebuild()
+        else:
+            self.reset()
+
+    def rebuild(self) -> None:
+        """A new recognizer in the same mode: frees the graph Vosk composed and cached (see reset()), so the
+        next free-mode utterance composes it again (~1.4 s more CPU for a few seconds of speech, once)."""
+        self._recognizer = self._build(self._phrases)
+        self._fed = False
         self.reset()
+
+    @property
+    def fed(self) -> bool:
+        """Audio was decoded since the recognizer was built."""
+        return self._fed
 
     def accept(self, data: bytes) -> None:
         self._fed = self._unsettled = True
@@ -288,9 +301,11 @@ class AsrEngine:
 
     def __init__(self, config: AsrConfig | None = None, text_lid: TextLid | None | object = DEFAULT_LID,
                  preloaded: Mapping[str, object] | None = None, whisper: object | None = None,
-                 vad_model: object | None = None, canceller: object | None = None) -> None:
+                 vad_model: object | None = None, canceller: object | None = None,
+                 resident: Callable[[], float | None] = resident_mib) -> None:
         """`preloaded`: Vosk models by language (tests); `whisper`: a WhisperRecognizer to use (None: built
-        from config.whisper if its model is assembled); `canceller`: an echo canceller (None: libspeexdsp)."""
+        from config.whisper if its model is assembled); `canceller`: an echo canceller (None: libspeexdsp);
+        `resident`: this process's resident MiB (None: unknown), for vosk_cache_mib."""
         self.config = config or AsrConfig()
         self.statuses: dict[str, RecognizerStatus] = {}
         self.recognizers: dict[str, LanguageRecognizer] = {}
@@ -357,6 +372,9 @@ class AsrEngine:
         self._barged = False   # a visitor spoke over the robot: listening through its voice (cancelled)
         self._barged_at: float | None = None
         self.grammar_errors: dict[str, str] = {}
+        self._resident = resident
+        release_free_memory()   # loading and Whisper's warm-up leave freed pages: not the baseline's
+        self._vosk_built_mib = resident()   # the process's size when the free recognizers were (re)built
 
     # --- loading -------------------------------------------------------------------------------------
     def _load(self, language: str, model, grammars: dict[str, list[str]]) -> str:
@@ -482,6 +500,32 @@ class AsrEngine:
             self.counters['utterances_kept_for_new_visitor'] += 1
             return
         self._abandon(restart=True)
+        self._bound_vosk_cache()
+
+    def _bound_vosk_cache(self) -> None:
+        """Between visitors: free-mode Vosk recognizers rebuilt once the process grew vosk_cache_mib since they
+        were built. Vosk composes a free recognizer's decoding graph lazily and caches it for the recognizer's
+        life (a warm one decodes ~8x cheaper: see LanguageRecognizer.reset), and the cache grows with every
+        new sound it hears, not only Korean: every new visitor's first question goes to it (the engine
+        +232 MiB over 40 espeak-ng questions in 5 languages, still rising). Rebuilt (~90 ms here, between
+        visitors), the next free-mode Korean question costs ~1.4 s more CPU, once."""
+        budget = self.config.vosk_cache_mib
+        if budget <= 0 or self._vosk_built_mib is None or not any(r.mode is None and r.fed
+                                                                  for r in self.recognizers.values()):
+            return
+        # what a Whisper decode freed (~100 MiB) is held by glibc until trimmed: only what is kept counts
+        release_free_memory()
+        now = self._resident()
+        if now is None or now - self._vosk_built_mib <= budget:
+            return
+        for recognizer in self.recognizers.values():
+            if recognizer.mode is None and recognizer.fed:
+                recognizer.rebuild()
+        release_free_memory()   # the freed graph goes back to the system, not to glibc's free lists
+        after = self._resident()
+        self.counters['vosk_rebuilt_for_memory'] += 1
+        self.counters['vosk_released_mib'] += round(now - after) if after is not None else 0
+        self._vosk_built_mib = after
 
     def choose_language(self, language: str) -> None:
         """The visitor tapped their language on the screen: it is theirs (locked) from the next utterance."""
@@ -655,6 +699,9 @@ class AsrEngine:
     def stats(self) -> dict:
         stats = {**self.validator.stats(), **dict(self.counters),
                  'locked_language': self.chooser.locked, 'duplex': self.duplex}
+        now = self._resident() if self._vosk_built_mib is not None else None
+        if now is not None:
+            stats['grown_since_vosk_built_mib'] = round(now - self._vosk_built_mib)
         floor = getattr(getattr(self.segmenter, 'energy', None), 'noise_floor', None)
         if floor is not None:
             stats['noise_floor_dbfs'] = round(floor, 1)
