@@ -162,7 +162,11 @@ class SimRobot:
         values['screen'].update(port=0)
         values['interaction'].update(robot_id=robot_id, assistant_url=assistant.url,
                                      assistant_token_file=str(token_file))
-        values['telepresence'].update(robot_id=robot_id, key_file=str(key_file), zenoh_connect=endpoint)
+        # watch_ttl_s: the API-level tests' operators open no event stream, and the console confirms only views
+        # with one (every 10 s), so a slow run outlived the robots' 30 s and the banner fell ('watching' expected
+        # after the hand back). Expiry itself: test_telepresence_core.py, on its own clock.
+        values['telepresence'].update(robot_id=robot_id, key_file=str(key_file), zenoh_connect=endpoint,
+                                      watch_ttl_s=600.0)
         for overrides in (FLEET_PARAMS, params or {}):
             for node_name, extra in overrides.items():
                 values.setdefault(node_name, {}).update(extra)
