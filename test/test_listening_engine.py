@@ -304,3 +304,23 @@ def test_chunks_of_any_length_reach_the_canceller_whole(config, digits):
     heard = utterances(events + engine.run(engine.flush(phrase.size / 16000)))
     assert len(heard) == 1 and digit_groups(heard[0].text) and heard[0].language == 'en'
     assert engine.stats()['accepted'] == phrase.size // 800
+
+
+def test_vosk_s_cache_is_not_measured_while_a_whisper_decode_is_out(config):
+    # vosk_cache_mib compares the process's size with its size when the free recognizers were built: a Whisper
+    # decode in flight (its working memory, ~100 MiB) must not count, so the check waits for the next visitor.
+    engine = AsrEngine(replace(config, vosk_cache_mib=1), text_lid=script_lid)
+    pcm = np.concatenate([np.zeros(8000, np.int16),
+                          np.frombuffer(synthesize_speech('화장실은 어디에 있어요', 'ko', 140), dtype='<i2'),
+                          np.zeros(16000, np.int16)])
+    engine.new_visitor()
+    handed = []
+    for i in range(0, pcm.size - CHUNK + 1, CHUNK):
+        handed += [e for e in engine.process(pcm[i:i + CHUNK].tobytes(), i / 16000) if isinstance(e, Decode)]
+    assert handed and engine.recognizers['ko'].fed   # Vosk heard it free; Whisper's decodes not run yet
+    engine.new_visitor()
+    assert engine.counters['vosk_cache_checks_postponed'] == 1 and engine.counters['vosk_rebuilt_for_memory'] == 0
+    for request in handed:
+        engine.complete(request, engine.decode(request))
+    engine.new_visitor()
+    assert engine.counters['vosk_rebuilt_for_memory'] == 1 and not engine.recognizers['ko'].fed

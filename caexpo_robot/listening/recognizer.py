@@ -373,6 +373,7 @@ class AsrEngine:
         self._barged_at: float | None = None
         self.grammar_errors: dict[str, str] = {}
         self._resident = resident
+        self._in_flight = 0   # Decodes handed out and not complete()d yet (Whisper may be working on one)
         release_free_memory()   # loading and Whisper's warm-up leave freed pages: not the baseline's
         self._vosk_built_mib = resident()   # the process's size when the free recognizers were (re)built
 
@@ -508,12 +509,16 @@ class AsrEngine:
         life (a warm one decodes ~8x cheaper: see LanguageRecognizer.reset), and the cache grows with every
         new sound it hears, not only Korean: every new visitor's first question goes to it (the engine
         +232 MiB over 40 espeak-ng questions in 5 languages, still rising). Rebuilt (~90 ms here, between
-        visitors), the next free-mode Korean question costs ~1.4 s more CPU, once."""
+        visitors), the next free-mode Korean question costs ~1.4 s more CPU, once. The process's size means
+        Vosk's cache only when no Whisper decode is out and after a trim (see the two comments below)."""
         budget = self.config.vosk_cache_mib
         if budget <= 0 or self._vosk_built_mib is None or not any(r.mode is None and r.fed
                                                                   for r in self.recognizers.values()):
             return
-        # what a Whisper decode freed (~100 MiB) is held by glibc until trimmed: only what is kept counts
+        if self._in_flight:   # a Whisper decode's working memory (~100 MiB) would count: the next visitor
+            self.counters['vosk_cache_checks_postponed'] += 1
+            return
+        # what a Whisper decode freed is held by glibc until trimmed: only what is kept counts
         release_free_memory()
         now = self._resident()
         if now is None or now - self._vosk_built_mib <= budget:
@@ -670,6 +675,7 @@ class AsrEngine:
     def complete(self, request: Decode, result: DecodeResult) -> list[Utterance]:
         """Hand back a decode's result (engine thread). A speculative decode that the visitor's further
         speech made stale is dropped; one whose utterance ended gives the Utterance."""
+        self._in_flight = max(0, self._in_flight - 1)
         if result.error:
             self.counters['decode_errors'] += 1
         if request.identify_only:
@@ -753,6 +759,7 @@ class AsrEngine:
         if self._whisper_on and self._pending is None and paused:
             self._pending = self._request(final=False)
             self.counters['decodes_at_pause'] += 1
+            self._in_flight += 1
             events.append(self._pending)
         elif self._early_language_id_due():
             # A new visitor still speaking: their language is identified now, on the worker, so that the decodes
@@ -762,6 +769,7 @@ class AsrEngine:
             self._language_id = LanguageId()
             self.counters['language_ids_early'] += 1
             self._identifying = replace(self._request(final=False), identify_only=True)
+            self._in_flight += 1
             events.append(self._identifying)
         return events
 
@@ -880,7 +888,10 @@ class AsrEngine:
             self._pending = None
             return self._choose(pending, done)
         # handed out at the pause and still decoding: complete() gives the Utterance; else hand it out now
-        return [] if reused else [pending]
+        if reused:
+            return []
+        self._in_flight += 1
+        return [pending]
 
     def _choose(self, request: Decode, result: DecodeResult) -> list[Utterance]:
         spoken = dict(result.probabilities) or None
