@@ -5,6 +5,7 @@ decode the asr process stays ~80 MB above its size before the decode (the decode
 by CTranslate2 but not unmapped). `malloc_trim(0)` hands those free pages back (414 -> 331 MiB measured);
 the next decode takes them again, so it is called when the process goes idle, not in between decodes.
 It walks the free lists of every arena: ~1-3 ms on the asr process (the DecodeWorker measures it).
+`resident_mib()` reads the process's RSS (the asr engine's budget for Vosk's graph cache).
 """
 from __future__ import annotations
 
@@ -35,7 +36,6 @@ def release_free_memory() -> bool:
         return bool(_MALLOC_TRIM(0))
     except Exception:   # (ctypes cannot fail here on glibc; a stripped-down libc must not break a node)
         return False
-
 
 
 _PAGE_MIB = os.sysconf('SC_PAGE_SIZE') / 2 ** 20 if hasattr(os, 'sysconf') else 0.0
