@@ -2,6 +2,7 @@
 the tests script: subclass `QuietHandler` for the behaviour, then `LoopbackServer(handler)`."""
 from __future__ import annotations
 
+import socket
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -31,3 +32,10 @@ class QuietHandler(BaseHTTPRequestHandler):
 
     def log_message(self, *_args) -> None:
         pass
+
+
+def free_port() -> int:
+    """A TCP port free on 127.0.0.1 now (for a server the test starts itself)."""
+    with socket.socket() as sock:
+        sock.bind(('127.0.0.1', 0))
+        return sock.getsockname()[1]

@@ -25,13 +25,12 @@ from __future__ import annotations
 import json
 import os
 import secrets
-import socket
 import threading
 import time
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterator
+from typing import Iterator
 
 import rclpy
 from rclpy.context import Context
@@ -41,6 +40,7 @@ from rclpy.parameter import Parameter
 from caexpo_robot import graph
 from caexpo_robot.messages import InteractionEvent, OperatorControl, ScreenCard, SpeechEvent
 from caexpo_robot.nodes.common import CAMERA_OUT, TypedNode
+from loopback_http import free_port
 
 ROBOT_NODES = ('face_detector', 'tts', 'interaction', 'screen', 'telepresence')
 # Over config/greeter.yaml for every robot of the fleet: a visitor waits for the test (or a browser test's
@@ -48,24 +48,6 @@ ROBOT_NODES = ('face_detector', 'tts', 'interaction', 'screen', 'telepresence')
 FLEET_PARAMS = {'interaction': {'listen_timeout_s': 30.0}}
 PASSWORD = 'correct horse battery'
 NS = 1_000_000_000
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(('127.0.0.1', 0))
-        return sock.getsockname()[1]
-
-
-def wait_for(predicate: Callable[[], object], what: str, timeout: float = 10.0, every: float = 0.05):
-    """Poll `predicate` until it returns something true (returned); AssertionError naming `what` on timeout."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f'timed out after {timeout:g} s waiting for {what}')
-        time.sleep(every)
 
 
 def namespace_of(robot_id: str) -> str:

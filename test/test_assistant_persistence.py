@@ -3,7 +3,6 @@ the seed loader and the CLI reject malformed data with a message that names the 
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -17,17 +16,12 @@ from caexpo_assistant import start_in_thread
 from caexpo_assistant.auth import new_token
 from caexpo_assistant.catalog import SeedError, load_seed_folder
 from caexpo_assistant.paths import data_path
+from loopback_http import free_port
 
 DAY = '2025-09-19'
 ROBOT, STAFF = new_token(), new_token()   # the served process's tokens, given in its environment
 R1 = {'Authorization': f'Bearer {ROBOT}'}
 DESK = {'Authorization': f'Bearer {STAFF}'}
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(('127.0.0.1', 0))
-        return sock.getsockname()[1]
 
 
 def start_server(db: Path, port: int) -> subprocess.Popen:

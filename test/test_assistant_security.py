@@ -5,7 +5,6 @@ import datetime as dt
 import json
 import os
 import re
-import socket
 import subprocess
 import sys
 import time
@@ -18,6 +17,7 @@ from caexpo_assistant import start_in_thread
 from caexpo_assistant.auth import TokenError, new_token, registry_from, token_hash
 from caexpo_assistant.cli import main as assistant_cli
 from caexpo_assistant.limits import Limit, RateLimiter, RateLimits
+from loopback_http import free_port
 
 DAY = '2025-09-18'
 OPENAPI = Path(__file__).resolve().parent.parent / 'docs' / 'assistant-openapi.json'
@@ -261,12 +261,6 @@ def test_a_retention_in_seconds(tmp_path):
         assert staff.get(f'/v1/meetings/{meeting["id"]}').json()['contact'] is None
         robot.close()
         staff.close()
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(('127.0.0.1', 0))
-        return sock.getsockname()[1]
 
 
 def test_names_and_contacts_never_reach_the_servers_log(tmp_path):

@@ -13,7 +13,6 @@ import json
 import queue
 import re
 import secrets
-import socket
 import threading
 import time
 from pathlib import Path
@@ -28,6 +27,8 @@ from caexpo_console import start_in_thread
 from caexpo_robot.fleet.link import ConsoleLink, RobotLink, zenoh_config
 from caexpo_robot.fleet.protocol import Signer
 from console_harness import KEYS, PASSWORD, login
+from loopback_http import free_port
+from polling import wait_for
 
 ROOT = Path(__file__).resolve().parents[1]
 SCREENSHOT = ROOT / 'docs' / 'console.png'
@@ -35,22 +36,6 @@ VIEWPORT = {'width': 1366, 'height': 768}      # the smallest laptop screen a ha
 XSS = '<img src=x onerror=alert(1)>'
 OTHERS = [f'hall-{i:02d}' for i in range(1, 49)]
 ENTRANCES = ('north', 'south', 'east', 'west')
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(('127.0.0.1', 0))
-        return sock.getsockname()[1]
-
-
-def wait_for(predicate, what: str, timeout: float = 10.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.05)
-    pytest.fail(f'timed out waiting for {what}')
 
 
 def thumbnail_jpeg() -> str:

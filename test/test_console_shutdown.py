@@ -6,7 +6,6 @@ process before the link and the database were closed, and SIGINT ended in a Keyb
 import os
 import secrets
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -19,14 +18,9 @@ from caexpo_console.auth import Auth
 from caexpo_console.storage import open_storage
 
 from console_harness import PASSWORD
+from loopback_http import free_port
 
 COMMAND = Path(sys.executable).with_name('caexpo-console')
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(('127.0.0.1', 0))
-        return sock.getsockname()[1]
 
 
 @pytest.mark.parametrize('sig', [signal.SIGTERM, signal.SIGINT], ids=['SIGTERM', 'SIGINT'])

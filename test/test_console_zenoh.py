@@ -1,8 +1,6 @@
 """The console with its real fleet link: a ConsoleLink and a RobotLink on loopback Zenoh, events pumped into
 the hub, an operator's say reaching the robot as a verified, signed command, the robot's ack audited."""
 import queue
-import socket
-import time
 
 import pytest
 from caexpo_console.server import EventPump
@@ -10,21 +8,8 @@ from caexpo_console.server import EventPump
 from caexpo_console import start_in_thread
 from caexpo_robot.fleet.link import ConsoleLink, RobotLink, zenoh_config
 from console_harness import KEYS, PASSWORD, login
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(('127.0.0.1', 0))
-        return sock.getsockname()[1]
-
-
-def wait_for(predicate, what: str, timeout: float = 10.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.05)
-    pytest.fail(f'timed out waiting for {what}')
+from loopback_http import free_port
+from polling import wait_for
 
 
 @pytest.fixture

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import queue
-import socket
 import subprocess
 import sys
 import textwrap
@@ -17,17 +16,13 @@ import zenoh
 
 from caexpo_robot.fleet import protocol as fp
 from caexpo_robot.fleet.link import ConsoleLink, RobotLink, zenoh_config
+from loopback_http import free_port
+from polling import wait_for
 
 KEY_A = os.urandom(32)
 KEY_B = os.urandom(32)
 KEYS = {'greeter-a': KEY_A, 'greeter-b': KEY_B}
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(('127.0.0.1', 0))
-        return sock.getsockname()[1]
 
 
 def endpoint(port: int) -> str:
@@ -40,16 +35,6 @@ def command(**extra):
 
 def heartbeat():
     return fp.Heartbeat(state=fp.RobotState(greeting_paused=False))
-
-
-def wait_for(predicate, what: str, timeout: float = 10.0):
-    """Poll until `predicate()` holds (delivery is asynchronous); fail naming what never happened."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.02)
-    pytest.fail(f'timed out waiting for {what}')
 
 
 def resign(wire: dict, key: bytes) -> bytes:

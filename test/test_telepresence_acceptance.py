@@ -15,7 +15,8 @@ import httpx
 import numpy as np
 import pytest
 
-from telepresence_harness import ScreenPage, telepresence_fleet, wait_for
+from polling import wait_for
+from telepresence_harness import ScreenPage, telepresence_fleet
 
 A, B = 'greeter-a', 'greeter-b'
 QUESTION_VI = 'Xin chào, nhà vệ sinh ở đâu?'

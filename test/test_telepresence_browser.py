@@ -17,7 +17,8 @@ import pytest
 from playwright.sync_api import expect
 
 from caexpo_robot.language.phrasebook import Phrasebook
-from telepresence_harness import PASSWORD, telepresence_fleet, wait_for
+from polling import wait_for
+from telepresence_harness import PASSWORD, telepresence_fleet
 
 ROOT = Path(__file__).resolve().parents[1]
 SHOTS = ROOT / 'build' / 'telepresence'

@@ -19,7 +19,8 @@ from pathlib import Path
 
 import pytest
 
-from telepresence_harness import ScreenPage, telepresence_fleet, wait_for
+from polling import wait_for
+from telepresence_harness import ScreenPage, telepresence_fleet
 
 A, B = 'greeter-a', 'greeter-b'
 REPO = Path(__file__).resolve().parents[1]
