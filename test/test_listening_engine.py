@@ -71,15 +71,18 @@ def test_the_recorded_english_digits_are_heard_through_whisper(engine, digits):
     # ~1.4 s pauses: three utterances. Nothing tells the engine the language: Whisper's spoken language ID
     # (en among the eleven) outweighs the Korean Vosk recognizer, which hears Korean words at ~0.9 confidence.
     engine.new_visitor()
-    vetoed = engine.counters['vosk_hypotheses_vetoed']
+    vetoed, stopped = engine.counters['vosk_hypotheses_vetoed'], engine.counters['vosk_stopped_by_language_id']
     heard = utterances(feed(engine, digits))
     assert [digit_groups(u.text) for u in heard] == [['10001'], ['90210'], ['01803']]
     for utterance in heard:
         assert utterance.language == 'en' and utterance.engine == 'whisper' and utterance.trusted
         assert utterance.language_probability > 0.5
         assert utterance.words and all(0.0 <= w.conf <= 1.0 for w in utterance.words)
-    # the Korean recognizer wrote Korean words for it; Whisper gave Korean < 5 %: that hypothesis was dropped
-    assert heard[0].decision.reason == 'locked' and engine.counters['vosk_hypotheses_vetoed'] > vetoed
+    # the Korean recognizer wrote Korean words for it; Whisper gave Korean < 5 %: that hypothesis was dropped, at
+    # the end (vetoed) or, Whisper sure early, while the visitor still spoke (Vosk stopped hearing it)
+    assert heard[0].decision.reason == 'locked' and 'ko' not in heard[0].hypotheses
+    assert (engine.counters['vosk_hypotheses_vetoed'] - vetoed) + (engine.counters['vosk_stopped_by_language_id']
+                                                                   - stopped) >= 1, engine.counters
     assert set(heard[1].hypotheses) == {'en'}   # locked: only Whisper hears the next ones
 
 

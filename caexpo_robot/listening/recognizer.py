@@ -681,6 +681,9 @@ class AsrEngine:
         if request.identify_only:
             if request.language_id is not None and request.language_id.probabilities:
                 self.counters['language_ids_early_sure'] += 1
+                if (request is self._identifying and not request.stale and self.segmenter.in_utterance
+                        and request.start_t == self._utterance_start):   # still this utterance
+                    self._stop_unspoken_vosk(dict(request.language_id.probabilities))
             return []
         if self._pending is None or request.id != self._pending.id:
             self.counters['decodes_discarded'] += 1
@@ -691,6 +694,19 @@ class AsrEngine:
         self._pending = None
         self._results.clear()
         return self._choose(request, result)
+
+    def _stop_unspoken_vosk(self, spoken: Mapping[str, float]) -> None:
+        """A new visitor's language identified while they speak (sure): the Vosk recognizers of languages Whisper
+        gives less than min_probability stop hearing this utterance. Their words would be dropped at its end
+        anyway (_choose), and each costs CPU beside Whisper's decode on the robot's two cores (its words
+        finalised at the pause delayed a new visitor's decode ~0.1 s) and grows its graph cache with sounds
+        of another language."""
+        floor = self.config.language_choice.min_probability
+        stopped = tuple(code for code in self._active if spoken.get(code, 0.0) < floor)
+        for code in stopped:
+            self.recognizers[code].reset()
+        self._active = tuple(code for code in self._active if code not in stopped)
+        self.counters['vosk_stopped_by_language_id'] += len(stopped)
 
     def run(self, results: Sequence) -> list[Partial | Utterance | BargeInHeard]:
         """`results` with every Decode run inline and replaced by what it completes (tests, CLI)."""
@@ -747,8 +763,11 @@ class AsrEngine:
         paused = self._unvoiced_s + 1e-9 >= self.config.whisper.pause_decode_s
         if step.voiced:
             self._vosk_settled = False
-        elif paused and not self._vosk_settled:
-            self._vosk_settled = True   # Vosk's words so far finalised once per pause: the end only adds the pause
+        elif paused and not self._vosk_settled and not (self._whisper_on and self._pending is None):
+            # Vosk's words so far finalised once per pause: the end only adds the pause. Not in the chunk that
+            # hands Whisper its decode: that goes out first (FinalResult took the engine thread ~0.1 s before
+            # the decode was submitted: a new visitor's answer came that much later), Vosk at the next chunk.
+            self._vosk_settled = True
             for recognizer in self._active_recognizers():
                 recognizer.settle()
         if step.voiced and self._pending is not None:
