@@ -512,8 +512,8 @@ class AsrEngine:
         visitors), the next free-mode Korean question costs ~1.4 s more CPU, once. The process's size means
         Vosk's cache only when no Whisper decode is out and after a trim (see the two comments below)."""
         budget = self.config.vosk_cache_mib
-        if budget <= 0 or self._vosk_built_mib is None or not any(r.mode is None and r.fed
-                                                                  for r in self.recognizers.values()):
+        grown = [r for r in self.recognizers.values() if r.mode is None and r.fed]
+        if budget <= 0 or self._vosk_built_mib is None or not grown:
             return
         if self._in_flight:   # a Whisper decode's working memory (~100 MiB) would count: the next visitor
             self.counters['vosk_cache_checks_postponed'] += 1
@@ -523,9 +523,8 @@ class AsrEngine:
         now = self._resident()
         if now is None or now - self._vosk_built_mib <= budget:
             return
-        for recognizer in self.recognizers.values():
-            if recognizer.mode is None and recognizer.fed:
-                recognizer.rebuild()
+        for recognizer in grown:
+            recognizer.rebuild()
         release_free_memory()   # the freed graph goes back to the system, not to glibc's free lists
         after = self._resident()
         self.counters['vosk_rebuilt_for_memory'] += 1
