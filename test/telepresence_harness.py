@@ -268,11 +268,17 @@ def _write_key(path: Path, key: bytes) -> Path:
     return path
 
 
+# The console users of the two-robot acceptance tests (API and browser): two operators to contend for a robot,
+# and one of each other role.
+STAFF = (('olga', 'operator'), ('minh', 'operator'), ('vera', 'viewer'), ('sam', 'supervisor'))
+
+
 @contextmanager
 def telepresence_fleet(work: Path, robot_ids=('greeter-a', 'greeter-b'), *, fps: float = 8.0,
-                       robot_params: dict[str, dict] | None = None, **console_settings) -> Iterator[Fleet]:
+                       robot_params: dict[str, dict] | None = None, staff=(), **console_settings) -> Iterator[Fleet]:
     """A console (SQLite in `work`) with its ConsoleLink listening on a free loopback port, the reference
-    assistant, and one SimRobot per id connecting to the console; all stopped on exit, robots first."""
+    assistant, and one SimRobot per id connecting to the console; all stopped on exit, robots first.
+    `staff`: (name, role) console users added (password PASSWORD)."""
     from caexpo_console.server import EventPump
 
     from caexpo_assistant import start_in_thread as start_assistant
@@ -298,4 +304,6 @@ def telepresence_fleet(work: Path, robot_ids=('greeter-a', 'greeter-b'), *, fps:
             robot = SimRobot(robot_id, key_file, endpoint, work / robot_id, assistant, fps, robot_params)
             stack.callback(robot.close)
             fleet.robots[robot_id] = robot
+        for name, role in staff:
+            fleet.add_user(name, role)
         yield fleet

@@ -113,6 +113,15 @@ def speak_everything(g, requests: list, done: set) -> None:
                 g.send(SpeechEvent(t=time.time(), type=kind, id=request.id, language=request.language))
 
 
+def greet_and_ask(g, face_id: str, requests: list, events: list, spoken: set) -> None:
+    """A visitor steps up (face `face_id`), is greeted (the speech played) and types a question once listened to."""
+    g.send(faces(time.time(), face_id))
+    assert g.spin_until(lambda: requests, 10.0), 'not greeted'
+    speak_everything(g, requests, spoken)
+    assert g.spin_until(lambda: any(e.type == 'listening_started' for e in events), 10.0)
+    g.send(TypedQuestion(text='Where are the toilets?', language='en'))
+
+
 def test_console_down_the_robot_serves_and_what_happened_meanwhile_reaches_the_console(monkeypatch):
     """Deployment shape: the robot is a Zenoh client of the hall's router. Router and console are down at first
     (zenoh.open fails: retried with a WARN), then up, then the console alone goes away and comes back."""
@@ -134,11 +143,7 @@ def test_console_down_the_robot_serves_and_what_happened_meanwhile_reaches_the_c
         assert g.spin_until(lambda: my_status(diagnostics) and 'not open' in my_status(diagnostics).message, 5.0)
         assert my_status(diagnostics).level == b'\x01'      # WARN
         spoken: set = set()
-        g.send(faces(time.time(), 'f0001'))
-        assert g.spin_until(lambda: requests, 10.0), 'not greeted'
-        speak_everything(g, requests, spoken)
-        assert g.spin_until(lambda: any(e.type == 'listening_started' for e in events), 10.0)
-        g.send(TypedQuestion(text='Where are the toilets?', language='en'))
+        greet_and_ask(g, 'f0001', requests, events, spoken)
         assert g.spin_until(lambda: any(r.tag.purpose == 'answer' for r in requests), 10.0), 'unanswered'
         speak_everything(g, requests, spoken)
         # No backend here: the canned answer promises a staff member, and the operators must hear of it.
@@ -197,11 +202,7 @@ def test_with_the_default_settings_an_alert_raised_while_the_console_is_away_rea
             g.wait_until_heard(g.nodes[0].advertise(SpeakRequest), g.nodes[0].advertise(InteractionEvent))
             assert g.spin_until(lambda: node.link is not None and node.core.link_up, 10.0), 'no link'
             spoken: set = set()
-            g.send(faces(time.time(), 'f0002'))
-            assert g.spin_until(lambda: requests, 10.0), 'not greeted'
-            speak_everything(g, requests, spoken)
-            assert g.spin_until(lambda: any(e.type == 'listening_started' for e in events), 10.0)
-            g.send(TypedQuestion(text='Where are the toilets?', language='en'))
+            greet_and_ask(g, 'f0002', requests, events, spoken)
             assert g.spin_until(lambda: any(e.type == 'staff_requested' for e in events), 10.0)
             assert g.spin_until(lambda: node.core.alerts, 5.0), 'no alert raised on the robot'
             g.spin_until(lambda: False, 0.5)   # published into the void: no console subscribes yet

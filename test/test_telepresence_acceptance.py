@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 
 from polling import wait_for
-from telepresence_harness import ScreenPage, telepresence_fleet
+from telepresence_harness import STAFF, ScreenPage, telepresence_fleet
 
 A, B = 'greeter-a', 'greeter-b'
 QUESTION_VI = 'Xin chào, nhà vệ sinh ở đâu?'
@@ -28,9 +28,7 @@ QUESTION_B = 'Where are the toilets?'
 
 @pytest.fixture(scope='module')
 def fleet(tmp_path_factory):
-    with telepresence_fleet(tmp_path_factory.mktemp('fleet'), (A, B)) as running:
-        for name, role in (('olga', 'operator'), ('minh', 'operator'), ('vera', 'viewer'), ('sam', 'supervisor')):
-            running.add_user(name, role)
+    with telepresence_fleet(tmp_path_factory.mktemp('fleet'), (A, B), staff=STAFF) as running:
         yield running
 
 

@@ -18,7 +18,7 @@ from playwright.sync_api import expect
 
 from caexpo_robot.language.phrasebook import Phrasebook
 from polling import wait_for
-from telepresence_harness import PASSWORD, telepresence_fleet
+from telepresence_harness import PASSWORD, STAFF, telepresence_fleet
 
 ROOT = Path(__file__).resolve().parents[1]
 SHOTS = ROOT / 'build' / 'telepresence'
@@ -33,9 +33,7 @@ COMMANDS = re.compile(r'/api/robots/[^/]+/commands$')
 
 @pytest.fixture(scope='module')
 def fleet(tmp_path_factory):
-    with telepresence_fleet(tmp_path_factory.mktemp('fleet'), (A, B)) as running:
-        for name, role in (('olga', 'operator'), ('minh', 'operator'), ('vera', 'viewer'), ('sam', 'supervisor')):
-            running.add_user(name, role)
+    with telepresence_fleet(tmp_path_factory.mktemp('fleet'), (A, B), staff=STAFF) as running:
         yield running
 
 
